@@ -1,0 +1,3 @@
+#!/bin/sh
+# Rig self-test: a test that outlives its timeout fails.
+sleep 60
