@@ -6,7 +6,11 @@
 #ifndef VELA_USERSPACE_COMPAT_H
 #define VELA_USERSPACE_COMPAT_H
 
+#ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+#ifndef __printf
 #define __printf(fmt, args) __attribute__((format(printf, fmt, args)))
+#endif
 
 #endif

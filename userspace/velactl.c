@@ -16,9 +16,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "compat.h"
-
-#define EXIT_USAGE 2
+#include "velactl.h"
 
 static const char *const vela_target_names[] = { "vela-pool", "vela" };
 
@@ -31,7 +29,7 @@ struct command {
 
 static const struct command *find_command(const char *name);
 
-static void usage_error(const char *fmt, ...)
+void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -129,6 +127,48 @@ static void print_probe_value(blkid_probe pr, const char *name)
 		printf(" %s=\"%s\"", name, value);
 }
 
+static blkid_probe new_probe(const char *path)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(path);
+
+	if (!pr)
+		return NULL;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
+					  BLKID_SUBLKS_UUID |
+					  BLKID_SUBLKS_LABEL);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+	return pr;
+}
+
+int find_signature(const char *path, char *desc, size_t len)
+{
+	blkid_probe pr = new_probe(path);
+	const char *value;
+	int r;
+
+	if (!pr)
+		return -(errno ? errno : EIO);
+	r = blkid_do_safeprobe(pr);
+	if (r == 0) {
+		if (blkid_probe_lookup_value(pr, "TYPE", &value, NULL) &&
+		    blkid_probe_lookup_value(pr, "PTTYPE", &value, NULL))
+			value = "unknown";
+		snprintf(desc, len, "%s", value);
+		r = 1;
+	} else if (r == -2) {
+		snprintf(desc, len, "several conflicting signatures");
+		r = 1;
+	} else if (r == 1) {
+		r = 0;
+	} else {
+		r = -(errno ? errno : EIO);
+	}
+	blkid_free_probe(pr);
+	return r;
+}
+
 /*
  * velactl probe DEVICE: report any signature libblkid finds.  Exit 0 when
  * the device carries none, 1 when it does or cannot be read, so a script can
@@ -143,19 +183,12 @@ static int cmd_probe(int argc, char **argv)
 		usage_error("probe takes exactly one DEVICE");
 		return EXIT_USAGE;
 	}
-	pr = blkid_new_probe_from_filename(argv[1]);
+	pr = new_probe(argv[1]);
 	if (!pr) {
 		fprintf(stderr, "velactl: cannot open %s: %s\n", argv[1],
 			strerror(errno ? errno : EIO));
 		return EXIT_FAILURE;
 	}
-	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
-					  BLKID_SUBLKS_UUID |
-					  BLKID_SUBLKS_LABEL);
-	blkid_probe_enable_partitions(pr, 1);
-	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
-
 	r = blkid_do_safeprobe(pr);
 	switch (r) {
 	case 0:
@@ -193,6 +226,20 @@ static const struct command commands[] = {
 	{ "version", "version",
 	  "Show velactl's version and the loaded kernel targets' versions.",
 	  cmd_version },
+	{ "format", "format --metadata DEV|FILE --data DEV|FILE [--block-size SIZE] [--name NAME] [--force]",
+	  "Format a pool on a metadata and a data device (or image files), from userspace.\n"
+	  "Refuses a device that carries any signature unless --force is given.\n"
+	  "SIZE is the data block size: 4k to 1m, a power of two (default 64k).",
+	  cmd_format },
+	{ "check", "check [-q] [--clear-needs-check] DEV|FILE",
+	  "Verify the metadata: checksums, tree structure, every reference count\n"
+	  "against a full walk, and the branch table.  Exit 0 clean, 1 problems\n"
+	  "found, 2 usage error, 3 the device could not be opened or read.",
+	  cmd_check },
+	{ "dump", "dump [--mappings] DEV|FILE",
+	  "Print the metadata as JSON: the superblock and the branches with their\n"
+	  "lineage, and with --mappings every mapping.",
+	  cmd_dump },
 	{ "probe", "probe DEVICE",
 	  "Report any signature (filesystem, partition table, RAID, LVM, ...) on DEVICE.\n"
 	  "Exit 0 if there is none, 1 if there is one or DEVICE cannot be read.",

@@ -1,0 +1,1051 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pool metadata: superblock, branch table, mappings.
+ *
+ * On-disk format (docs/on-disk-format.md has the details).  Block 0 holds
+ * the superblock, of which only the first 512 bytes are written, so its
+ * update is atomic.  It names the roots of everything else: the two space
+ * maps, the branch table (id -> branch record), the name index (hash of a
+ * name -> id) and the delete queue (sequence -> tree to delete).  Each
+ * branch record names the branch's mapping tree (logical block -> data
+ * block) and its base: the mapping tree as of the branch point.
+ *
+ * Breaking sharing is the B-tree's business: a branch created from a parent
+ * takes a reference on the parent's mapping root; the first write by either
+ * side shadows the path to the changed leaf, so the two trees share every
+ * untouched subtree.  A data block is shared while more than one leaf holds
+ * it; the caller copies it before writing (vela_md_lookup() says when).
+ *
+ * Commit order: the caller has flushed the data device; then the data
+ * space map's deltas are applied, then the metadata space map's until
+ * they stop changing; every dirty block is written and flushed; finally
+ * the superblock is written and flushed.  Nothing live is ever overwritten,
+ * so a crash at any point reopens at the previous superblock.
+ */
+#include "vela-meta.h"
+
+struct vela_md_state {
+	u64 change_id;
+	u64 next_branch_id;
+	u64 next_delete_seq;
+	u64 branch_table_root;
+	u64 name_index_root;
+	u64 delete_queue_root;
+	u64 held_root;
+	u32 flags;
+	u64 data_dev_size_sectors;
+};
+
+struct vela_md {
+	struct rw_semaphore lock;
+	struct vela_bm *bm;
+	struct vela_tm tm;
+	struct vela_sm metadata_sm;
+	struct vela_sm data_sm;
+	struct vela_btree_info mapping_info;
+	struct vela_btree_info branch_info;
+	struct vela_btree_info name_info;
+	struct vela_btree_info delete_info;
+	struct vela_md_state cur, committed;
+	u8 uuid[16];
+	char pool_name[VELA_POOL_NAME_LEN];
+	u32 data_block_sectors;
+	u64 ctime;
+	bool read_only;
+};
+
+#define SB_KNOWN_INCOMPAT	0ULL
+#define SB_KNOWN_COMPAT_RO	0ULL
+
+static int sb_check(const void *data, u64 b)
+{
+	const struct vela_superblock *sb = data;
+
+	if (le64_to_cpu(sb->magic) != VELA_SUPERBLOCK_MAGIC) {
+		pr_err("vela: no dm-vela superblock (bad magic)\n");
+		return -EILSEQ;
+	}
+	return 0;
+}
+
+static const struct vela_block_type sb_type = {
+	.name = "superblock",
+	.type = VELA_TYPE_SUPERBLOCK,
+	.csum_len = VELA_SUPERBLOCK_BYTES,
+	.check = sb_check,
+};
+
+/* --- value types ----------------------------------------------------- */
+
+static int mapping_block(const void *value, u64 *pblock)
+{
+	u64 v = le64_to_cpu(*(const __le64 *)value);
+
+	if (v & ~VELA_MAPPING_BLOCK_MASK) {
+		pr_err("vela: mapping %#llx uses extent bits this version lacks\n", v);
+		return -EILSEQ;
+	}
+	*pblock = v;
+	return 0;
+}
+
+static int mapping_inc(void *context, const void *value)
+{
+	struct vela_md *md = context;
+	u64 pblock;
+	int r = mapping_block(value, &pblock);
+
+	return r ? r : vela_sm_inc(&md->data_sm, pblock);
+}
+
+static int mapping_dec(void *context, const void *value)
+{
+	struct vela_md *md = context;
+	u64 pblock;
+	int r = mapping_block(value, &pblock);
+
+	return r ? r : vela_sm_dec(&md->data_sm, pblock);
+}
+
+/* A branch record holds a reference on its mapping tree and its base. */
+static int branch_inc(void *context, const void *value)
+{
+	const struct vela_disk_branch *rec = value;
+	struct vela_md *md = context;
+	int r;
+
+	r = vela_btree_clone(&md->mapping_info, le64_to_cpu(rec->mapping_root));
+	return r ? r : vela_btree_clone(&md->mapping_info, le64_to_cpu(rec->base_root));
+}
+
+static int branch_dec(void *context, const void *value)
+{
+	const struct vela_disk_branch *rec = value;
+	struct vela_md *md = context;
+	int r;
+
+	r = vela_btree_delete(&md->mapping_info, le64_to_cpu(rec->mapping_root));
+	return r ? r : vela_btree_delete(&md->mapping_info, le64_to_cpu(rec->base_root));
+}
+
+static int pending_inc(void *context, const void *value)
+{
+	const struct vela_disk_pending_delete *pd = value;
+	struct vela_md *md = context;
+
+	return vela_btree_clone(&md->mapping_info, le64_to_cpu(pd->root));
+}
+
+static int pending_dec(void *context, const void *value)
+{
+	const struct vela_disk_pending_delete *pd = value;
+	struct vela_md *md = context;
+
+	return vela_btree_delete(&md->mapping_info, le64_to_cpu(pd->root));
+}
+
+static void init_infos(struct vela_md *md)
+{
+	struct vela_btree_info *i;
+
+	i = &md->mapping_info;
+	i->tm = &md->tm;
+	i->value_type = (struct vela_btree_value_type) {
+		.context = md, .size = sizeof(__le64), .inc = mapping_inc, .dec = mapping_dec,
+	};
+	i = &md->branch_info;
+	i->tm = &md->tm;
+	i->value_type = (struct vela_btree_value_type) {
+		.context = md, .size = sizeof(struct vela_disk_branch),
+		.inc = branch_inc, .dec = branch_dec,
+	};
+	i = &md->name_info;
+	i->tm = &md->tm;
+	i->value_type = (struct vela_btree_value_type) {
+		.context = md, .size = sizeof(__le64),
+	};
+	i = &md->delete_info;
+	i->tm = &md->tm;
+	i->value_type = (struct vela_btree_value_type) {
+		.context = md, .size = sizeof(struct vela_disk_pending_delete),
+		.inc = pending_inc, .dec = pending_dec,
+	};
+}
+
+/* --- open, format, commit -------------------------------------------- */
+
+static struct vela_md *md_alloc(struct block_device *bdev)
+{
+	struct vela_md *md;
+
+	BUILD_BUG_ON(sizeof(struct vela_superblock) != VELA_SUPERBLOCK_BYTES);
+	BUILD_BUG_ON(sizeof(struct vela_disk_branch) != 320);
+
+	md = kzalloc(sizeof(*md), GFP_KERNEL);
+	if (!md)
+		return ERR_PTR(-ENOMEM);
+	init_rwsem(&md->lock);
+	md->bm = vela_bm_create(bdev, 64);
+	if (IS_ERR(md->bm)) {
+		struct vela_md *err = ERR_CAST(md->bm);
+
+		kfree(md);
+		return err;
+	}
+	init_infos(md);
+	return md;
+}
+
+static void md_free(struct vela_md *md)
+{
+	vela_sm_exit(&md->data_sm);
+	vela_sm_exit(&md->metadata_sm);
+	vela_tm_exit(&md->tm);
+	vela_bm_destroy(md->bm);
+	kfree(md);
+}
+
+static void fill_sb(void *data, void *context)
+{
+	struct vela_superblock *sb = data;
+	struct vela_md *md = context;
+
+	sb->magic = cpu_to_le64(VELA_SUPERBLOCK_MAGIC);
+	sb->version = cpu_to_le32(VELA_FORMAT_VERSION);
+	sb->flags = cpu_to_le32(md->cur.flags);
+	memcpy(sb->uuid, md->uuid, sizeof(sb->uuid));
+	memcpy(sb->pool_name, md->pool_name, sizeof(sb->pool_name));
+	sb->metadata_block_size = cpu_to_le32(VELA_BLOCK_SIZE);
+	sb->data_block_sectors = cpu_to_le32(md->data_block_sectors);
+	sb->metadata_nr_blocks = cpu_to_le64(vela_sm_nr_blocks(&md->metadata_sm));
+	sb->data_nr_blocks = cpu_to_le64(vela_sm_nr_blocks(&md->data_sm));
+	sb->data_dev_size_sectors = cpu_to_le64(md->cur.data_dev_size_sectors);
+	sb->generation = cpu_to_le64(md->tm.generation + 1);
+	sb->change_id = cpu_to_le64(md->cur.change_id);
+	sb->ctime = cpu_to_le64(md->ctime);
+	sb->next_branch_id = cpu_to_le64(md->cur.next_branch_id);
+	vela_sm_root(&md->metadata_sm, &sb->metadata_sm);
+	vela_sm_root(&md->data_sm, &sb->data_sm);
+	sb->branch_table_root = cpu_to_le64(md->cur.branch_table_root);
+	sb->name_index_root = cpu_to_le64(md->cur.name_index_root);
+	sb->delete_queue_root = cpu_to_le64(md->cur.delete_queue_root);
+	sb->held_root = cpu_to_le64(md->cur.held_root);
+	sb->next_delete_seq = cpu_to_le64(md->cur.next_delete_seq);
+}
+
+static int __commit(struct vela_md *md)
+{
+	bool changed;
+	int r;
+
+	do {
+		r = vela_sm_apply(&md->data_sm, &changed);
+	} while (!r && changed);
+	while (!r) {
+		r = vela_sm_apply(&md->metadata_sm, &changed);
+		if (!changed)
+			break;
+	}
+	if (!r)
+		r = vela_tm_flush(&md->tm);
+	if (!r)
+		r = vela_tm_write_superblock(&md->tm, &sb_type, fill_sb, md);
+	if (r)
+		return r;
+
+	vela_sm_committed(&md->metadata_sm);
+	vela_sm_committed(&md->data_sm);
+	vela_tm_end(&md->tm, true);
+	md->committed = md->cur;
+	return 0;
+}
+
+int vela_md_format(struct block_device *bdev, const struct vela_md_format_params *p)
+{
+	struct vela_md *md;
+	u64 nr_meta;
+	int r;
+
+	if (!p->data_block_sectors || !is_power_of_2(p->data_block_sectors) ||
+	    p->data_block_sectors < 8 || p->data_block_sectors > 2048 ||
+	    p->data_nr_blocks < 2 || p->data_nr_blocks > VELA_MAX_DATA_BLOCKS ||
+	    strnlen(p->pool_name, VELA_POOL_NAME_LEN) >= VELA_POOL_NAME_LEN)
+		return -EINVAL;
+	md = md_alloc(bdev);
+	if (IS_ERR(md))
+		return PTR_ERR(md);
+	nr_meta = vela_bm_nr_blocks(md->bm);
+	if (nr_meta < 16) {
+		r = -ENOSPC;
+		goto out;
+	}
+	vela_tm_init(&md->tm, md->bm, 0);
+	vela_sm_init_new(&md->metadata_sm, &md->tm, nr_meta);
+	vela_tm_set_sm(&md->tm, &md->metadata_sm);
+	vela_sm_init_new(&md->data_sm, &md->tm, p->data_nr_blocks);
+
+	memcpy(md->uuid, p->uuid, sizeof(md->uuid));
+	strscpy(md->pool_name, p->pool_name, sizeof(md->pool_name));
+	md->data_block_sectors = p->data_block_sectors;
+	md->ctime = p->now;
+	md->cur.next_branch_id = 1;
+	md->cur.next_delete_seq = 1;
+	md->cur.data_dev_size_sectors = p->data_dev_size_sectors;
+
+	/* Block 0 is the superblock; data block 0 is the data-device label. */
+	r = vela_sm_inc(&md->metadata_sm, VELA_SUPERBLOCK_LOCATION);
+	if (!r)
+		r = vela_sm_inc(&md->data_sm, 0);
+	if (!r)
+		r = __commit(md);
+out:
+	md_free(md);
+	return r;
+}
+
+static int read_superblock(struct vela_md *md, bool *read_only)
+{
+	struct vela_superblock *sb;
+	struct vela_block *blk;
+	u64 incompat, compat_ro;
+	int r;
+
+	r = vela_bm_read_lock(md->bm, VELA_SUPERBLOCK_LOCATION, &sb_type, &blk);
+	if (r)
+		return r;
+	sb = vela_block_data(blk);
+	incompat = le64_to_cpu(sb->incompat_flags);
+	compat_ro = le64_to_cpu(sb->compat_ro_flags);
+	r = -EILSEQ;
+	if (le32_to_cpu(sb->version) != VELA_FORMAT_VERSION) {
+		pr_err("vela: superblock version %u is not supported\n", le32_to_cpu(sb->version));
+		r = -EOPNOTSUPP;
+	} else if (incompat & ~SB_KNOWN_INCOMPAT) {
+		pr_err("vela: superblock has unsupported incompatible features %#llx\n", incompat);
+		r = -EOPNOTSUPP;
+	} else if (le32_to_cpu(sb->metadata_block_size) != VELA_BLOCK_SIZE) {
+		pr_err("vela: superblock: metadata block size %u\n",
+		       le32_to_cpu(sb->metadata_block_size));
+	} else if (!is_power_of_2(le32_to_cpu(sb->data_block_sectors)) ||
+		   le32_to_cpu(sb->data_block_sectors) < 8 ||
+		   le32_to_cpu(sb->data_block_sectors) > 2048) {
+		pr_err("vela: superblock: bad data block size\n");
+	} else if (le64_to_cpu(sb->metadata_nr_blocks) > vela_bm_nr_blocks(md->bm) ||
+		   le64_to_cpu(sb->metadata_nr_blocks) < 16) {
+		pr_err("vela: superblock: metadata size %llu blocks, device has %llu\n",
+		       le64_to_cpu(sb->metadata_nr_blocks), vela_bm_nr_blocks(md->bm));
+	} else if (le64_to_cpu(sb->data_nr_blocks) > VELA_MAX_DATA_BLOCKS ||
+		   le64_to_cpu(sb->data_nr_blocks) < 2) {
+		pr_err("vela: superblock: bad data size\n");
+	} else {
+		r = 0;
+	}
+	if (r)
+		goto out;
+	if (compat_ro & ~SB_KNOWN_COMPAT_RO)
+		*read_only = true;
+
+	memcpy(md->uuid, sb->uuid, sizeof(md->uuid));
+	memcpy(md->pool_name, sb->pool_name, sizeof(md->pool_name));
+	md->pool_name[VELA_POOL_NAME_LEN - 1] = '\0';
+	md->data_block_sectors = le32_to_cpu(sb->data_block_sectors);
+	md->ctime = le64_to_cpu(sb->ctime);
+	md->cur.flags = le32_to_cpu(sb->flags);
+	md->cur.change_id = le64_to_cpu(sb->change_id);
+	md->cur.next_branch_id = le64_to_cpu(sb->next_branch_id);
+	md->cur.next_delete_seq = le64_to_cpu(sb->next_delete_seq);
+	md->cur.branch_table_root = le64_to_cpu(sb->branch_table_root);
+	md->cur.name_index_root = le64_to_cpu(sb->name_index_root);
+	md->cur.delete_queue_root = le64_to_cpu(sb->delete_queue_root);
+	md->cur.held_root = le64_to_cpu(sb->held_root);
+	md->cur.data_dev_size_sectors = le64_to_cpu(sb->data_dev_size_sectors);
+	md->committed = md->cur;
+
+	vela_tm_init(&md->tm, md->bm, le64_to_cpu(sb->generation));
+	r = vela_sm_open(&md->metadata_sm, &md->tm, &sb->metadata_sm,
+			 le64_to_cpu(sb->metadata_nr_blocks));
+	if (r)
+		goto out;
+	vela_tm_set_sm(&md->tm, &md->metadata_sm);
+	r = vela_sm_open(&md->data_sm, &md->tm, &sb->data_sm, le64_to_cpu(sb->data_nr_blocks));
+	if (r)
+		vela_sm_exit(&md->metadata_sm);
+out:
+	vela_bm_unlock(blk);
+	return r;
+}
+
+struct vela_md *vela_md_open(struct block_device *bdev, bool read_only)
+{
+	struct vela_md *md = md_alloc(bdev);
+	int r;
+
+	if (IS_ERR(md))
+		return md;
+	md->read_only = read_only;
+	r = read_superblock(md, &md->read_only);
+	if (r) {
+		vela_tm_exit(&md->tm);
+		vela_bm_destroy(md->bm);
+		kfree(md);
+		return ERR_PTR(r);
+	}
+	return md;
+}
+
+void vela_md_close(struct vela_md *md)
+{
+	md_free(md);
+}
+
+int vela_md_commit(struct vela_md *md)
+{
+	int r;
+
+	down_write(&md->lock);
+	r = md->read_only ? 0 : __commit(md);
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_abort(struct vela_md *md)
+{
+	down_write(&md->lock);
+	vela_sm_abort(&md->metadata_sm);
+	vela_sm_abort(&md->data_sm);
+	vela_tm_end(&md->tm, false);
+	md->cur = md->committed;
+	up_write(&md->lock);
+	return 0;
+}
+
+static int count_entry(void *context, u64 key, const void *value)
+{
+	(*(u64 *)context)++;
+	return 0;
+}
+
+int vela_md_info(struct vela_md *md, struct vela_md_info *info)
+{
+	int r;
+
+	down_read(&md->lock);
+	memset(info, 0, sizeof(*info));
+	memcpy(info->uuid, md->uuid, sizeof(info->uuid));
+	memcpy(info->pool_name, md->pool_name, sizeof(info->pool_name));
+	info->data_block_sectors = md->data_block_sectors;
+	info->flags = md->cur.flags;
+	info->generation = md->tm.generation;
+	info->change_id = md->cur.change_id;
+	info->ctime = md->ctime;
+	info->metadata_nr_blocks = vela_sm_nr_blocks(&md->metadata_sm);
+	info->metadata_nr_free = vela_sm_nr_free(&md->metadata_sm);
+	info->data_nr_blocks = vela_sm_nr_blocks(&md->data_sm);
+	info->data_nr_free = vela_sm_nr_free(&md->data_sm);
+	info->data_dev_size_sectors = md->cur.data_dev_size_sectors;
+	info->read_only = md->read_only;
+	r = vela_btree_walk(&md->branch_info, md->cur.branch_table_root, count_entry,
+			    &info->nr_branches);
+	if (!r)
+		r = vela_btree_walk(&md->delete_info, md->cur.delete_queue_root, count_entry,
+				    &info->pending_deletes);
+	up_read(&md->lock);
+	return r;
+}
+
+int vela_md_set_needs_check(struct vela_md *md, bool needs_check)
+{
+	down_write(&md->lock);
+	if (needs_check)
+		md->cur.flags |= VELA_SB_FLAG_NEEDS_CHECK;
+	else
+		md->cur.flags &= ~VELA_SB_FLAG_NEEDS_CHECK;
+	up_write(&md->lock);
+	return 0;
+}
+
+/* --- branches -------------------------------------------------------- */
+
+bool vela_md_valid_name(const char *name)
+{
+	size_t len = strnlen(name, VELA_NAME_LEN), i;
+
+	if (!len || len >= VELA_NAME_LEN)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '+' ||
+		      (c == '-' && i > 0)))
+			return false;
+	}
+	return strcmp(name, ".") && strcmp(name, "..");
+}
+
+/* FNV-1a, 64 bits: the name index key. */
+u64 vela_md_name_hash(const char *name)
+{
+	u64 h = 0xcbf29ce484222325ULL;
+
+	while (*name) {
+		h ^= (u8)*name++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int __get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
+{
+	int r = vela_btree_lookup(&md->branch_info, md->cur.branch_table_root, id, rec);
+
+	return r == -ENODATA ? -ENOENT : r;
+}
+
+/* Store @rec; the references of the record it replaces were handed over. */
+static int __put_branch(struct vela_md *md, u64 id, const struct vela_disk_branch *rec)
+{
+	return vela_btree_insert(&md->branch_info, md->cur.branch_table_root, id, rec,
+				 &md->cur.branch_table_root, NULL, NULL);
+}
+
+static int __find_branch(struct vela_md *md, const char *name, u64 *id)
+{
+	struct vela_disk_branch rec;
+	__le64 v;
+	int r;
+
+	r = vela_btree_lookup(&md->name_info, md->cur.name_index_root, vela_md_name_hash(name), &v);
+	if (r)
+		return r == -ENODATA ? -ENOENT : r;
+	*id = le64_to_cpu(v);
+	r = __get_branch(md, *id, &rec);
+	if (r)
+		return r == -ENOENT ? -EILSEQ : r;
+	/* Another name with the same hash holds the slot: the name is unusable. */
+	return strncmp(rec.name, name, VELA_NAME_LEN) ? -EEXIST : 0;
+}
+
+static int __add_name(struct vela_md *md, const char *name, u64 id)
+{
+	__le64 v = cpu_to_le64(id);
+	u64 existing;
+	int r;
+
+	if (!vela_md_valid_name(name))
+		return -EINVAL;
+	r = __find_branch(md, name, &existing);
+	if (r != -ENOENT)
+		return r ? r : -EEXIST;
+	return vela_btree_insert(&md->name_info, md->cur.name_index_root, vela_md_name_hash(name), &v,
+				 &md->cur.name_index_root, NULL, NULL);
+}
+
+static void random_uuid(u8 *uuid)
+{
+	u32 i, v;
+
+	for (i = 0; i < 16; i += 4) {
+		v = get_random_u32();
+		memcpy(uuid + i, &v, 4);
+	}
+	uuid[6] = (uuid[6] & 0x0f) | 0x40;	/* version 4 */
+	uuid[8] = (uuid[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+}
+
+static int __create(struct vela_md *md, struct vela_disk_branch *rec, const char *name,
+		    u64 *id)
+{
+	int r;
+
+	if (md->read_only)
+		return -EROFS;
+	*id = md->cur.next_branch_id;
+	r = __add_name(md, name, *id);
+	if (r)
+		return r;
+	strscpy(rec->name, name, sizeof(rec->name));
+	random_uuid(rec->uuid);
+	r = __put_branch(md, *id, rec);
+	if (r)
+		return r;
+	md->cur.next_branch_id++;
+	md->cur.change_id++;
+	return 0;
+}
+
+int vela_md_create_volume(struct vela_md *md, const char *name, u64 size_sectors,
+			  u32 flags, u64 now, u64 *id)
+{
+	struct vela_disk_branch rec;
+	int r;
+
+	if (flags & ~VELA_BRANCH_KNOWN_FLAGS)
+		return -EINVAL;
+	memset(&rec, 0, sizeof(rec));
+	rec.parent_id = cpu_to_le64(VELA_NO_PARENT);
+	rec.size_sectors = cpu_to_le64(size_sectors);
+	rec.ctime = cpu_to_le64(now);
+	rec.flags = cpu_to_le32(flags);
+
+	down_write(&md->lock);
+	r = __create(md, &rec, name, id);
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_create_branch(struct vela_md *md, u64 parent_id, const char *name, u32 flags,
+			  u64 now, u64 *id)
+{
+	struct vela_disk_branch parent, rec;
+	u64 root;
+	int r;
+
+	if (flags & ~VELA_BRANCH_KNOWN_FLAGS)
+		return -EINVAL;
+	down_write(&md->lock);
+	r = __get_branch(md, parent_id, &parent);
+	if (r)
+		goto out;
+	root = le64_to_cpu(parent.mapping_root);
+
+	/* The child inherits everything that describes the parent's contents. */
+	rec = parent;
+	rec.base_root = rec.mapping_root;
+	rec.parent_id = cpu_to_le64(parent_id);
+	rec.branch_point_change_id = cpu_to_le64(md->cur.change_id + 1);
+	rec.ctime = cpu_to_le64(now);
+	rec.alloc_limit_blocks = 0;
+	rec.exclusive_blocks = 0;
+	rec.shared_blocks = 0;
+	rec.counts_generation = 0;
+	rec.flags = cpu_to_le32(flags | (le32_to_cpu(parent.flags) & VELA_BRANCH_HAS_ORIGIN));
+	rec.depth = cpu_to_le32(le32_to_cpu(parent.depth) + 1);
+
+	/* O(1): one reference for the child's tree, one for its base. */
+	r = vela_btree_clone(&md->mapping_info, root);
+	if (!r)
+		r = vela_btree_clone(&md->mapping_info, root);
+	if (!r)
+		r = __create(md, &rec, name, id);
+out:
+	up_write(&md->lock);
+	return r;
+}
+
+struct child_search {
+	u64 parent;
+	bool found;
+};
+
+static int find_child(void *context, u64 id, const void *value)
+{
+	const struct vela_disk_branch *rec = value;
+	struct child_search *cs = context;
+
+	if (le64_to_cpu(rec->parent_id) == cs->parent) {
+		cs->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+static int __queue_delete(struct vela_md *md, u64 root)
+{
+	struct vela_disk_pending_delete pd = { .root = cpu_to_le64(root),
+					       .kind = cpu_to_le32(VELA_DELETE_MAPPING_TREE) };
+	int r;
+
+	if (!root)
+		return 0;
+	r = vela_btree_insert(&md->delete_info, md->cur.delete_queue_root,
+			      md->cur.next_delete_seq, &pd, &md->cur.delete_queue_root, NULL, NULL);
+	if (!r)
+		md->cur.next_delete_seq++;
+	return r;
+}
+
+int vela_md_delete_branch(struct vela_md *md, u64 id)
+{
+	struct child_search cs = { .parent = id };
+	struct vela_disk_branch rec;
+	int r;
+
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	if (r)
+		goto out;
+	r = vela_btree_walk(&md->branch_info, md->cur.branch_table_root, find_child, &cs);
+	if (r < 0)
+		goto out;
+	if (cs.found) {
+		r = -ENOTEMPTY;
+		goto out;
+	}
+	/*
+	 * The queue takes over the record's references on its trees; the
+	 * record then leaves with empty roots, so removing it drops nothing.
+	 */
+	r = __queue_delete(md, le64_to_cpu(rec.mapping_root));
+	if (!r)
+		r = __queue_delete(md, le64_to_cpu(rec.base_root));
+	if (r)
+		goto out;
+	rec.mapping_root = 0;
+	rec.base_root = 0;
+	r = __put_branch(md, id, &rec);
+	if (!r)
+		r = vela_btree_remove(&md->branch_info, md->cur.branch_table_root, id,
+				      &md->cur.branch_table_root);
+	if (!r)
+		r = vela_btree_remove(&md->name_info, md->cur.name_index_root,
+				      vela_md_name_hash(rec.name), &md->cur.name_index_root);
+	if (!r)
+		md->cur.change_id++;
+out:
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_find_branch(struct vela_md *md, const char *name, u64 *id)
+{
+	int r;
+
+	down_read(&md->lock);
+	r = __find_branch(md, name, id);
+	if (r == -EEXIST)
+		r = -ENOENT;
+	up_read(&md->lock);
+	return r;
+}
+
+int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
+{
+	int r;
+
+	down_read(&md->lock);
+	r = __get_branch(md, id, rec);
+	up_read(&md->lock);
+	return r;
+}
+
+int vela_md_rename_branch(struct vela_md *md, u64 id, const char *name)
+{
+	struct vela_disk_branch rec;
+	int r;
+
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	if (r)
+		goto out;
+	r = __add_name(md, name, id);
+	if (!r)
+		r = vela_btree_remove(&md->name_info, md->cur.name_index_root,
+				      vela_md_name_hash(rec.name), &md->cur.name_index_root);
+	if (r)
+		goto out;
+	memset(rec.name, 0, sizeof(rec.name));
+	strscpy(rec.name, name, sizeof(rec.name));
+	r = __put_branch(md, id, &rec);
+	if (!r)
+		md->cur.change_id++;
+out:
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear)
+{
+	struct vela_disk_branch rec;
+	int r;
+
+	if ((set | clear) & ~VELA_BRANCH_KNOWN_FLAGS)
+		return -EINVAL;
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	if (!r) {
+		rec.flags = cpu_to_le32((le32_to_cpu(rec.flags) | set) & ~clear);
+		r = __put_branch(md, id, &rec);
+	}
+	if (!r)
+		md->cur.change_id++;
+	up_write(&md->lock);
+	return r;
+}
+
+struct branch_walk {
+	vela_branch_fn fn;
+	void *context;
+};
+
+static int walk_branch(void *context, u64 id, const void *value)
+{
+	struct branch_walk *bw = context;
+
+	return bw->fn(bw->context, id, value);
+}
+
+int vela_md_walk_branches(struct vela_md *md, vela_branch_fn fn, void *context)
+{
+	struct branch_walk bw = { .fn = fn, .context = context };
+	int r;
+
+	down_read(&md->lock);
+	r = vela_btree_walk(&md->branch_info, md->cur.branch_table_root, walk_branch, &bw);
+	up_read(&md->lock);
+	return r;
+}
+
+int vela_md_reclaim(struct vela_md *md, u64 max, u64 *pending)
+{
+	struct vela_disk_pending_delete pd;
+	u64 seq, root, budget = max;
+	int r = 0;
+
+	down_write(&md->lock);
+	if (md->read_only) {
+		r = -EROFS;
+		goto out;
+	}
+	while (budget) {
+		r = vela_btree_lookup_next(&md->delete_info, md->cur.delete_queue_root, 0,
+					   &seq, &pd);
+		if (r == -ENODATA) {
+			r = 0;
+			break;
+		}
+		if (r)
+			break;
+		r = vela_btree_delete_step(&md->mapping_info, le64_to_cpu(pd.root), &budget,
+					   &root);
+		if (r)
+			break;
+		/* The entry's reference moved to the shrunken tree. */
+		pd.root = cpu_to_le64(root);
+		r = vela_btree_insert(&md->delete_info, md->cur.delete_queue_root, seq, &pd,
+				      &md->cur.delete_queue_root, NULL, NULL);
+		if (!r && !root)
+			r = vela_btree_remove(&md->delete_info, md->cur.delete_queue_root, seq,
+					      &md->cur.delete_queue_root);
+		if (r)
+			break;
+	}
+	*pending = 0;
+	if (!r)
+		r = vela_btree_walk(&md->delete_info, md->cur.delete_queue_root, count_entry,
+				    pending);
+out:
+	up_write(&md->lock);
+	return r;
+}
+
+/* --- mappings -------------------------------------------------------- */
+
+int vela_md_lookup(struct vela_md *md, u64 id, u64 lblock, u64 *pblock, bool *shared)
+{
+	struct vela_disk_branch rec;
+	__le64 v;
+	u32 count;
+	int r;
+
+	down_read(&md->lock);
+	r = __get_branch(md, id, &rec);
+	if (!r)
+		r = vela_btree_lookup_shared(&md->mapping_info, le64_to_cpu(rec.mapping_root),
+					     lblock, &v, shared);
+	if (!r)
+		r = mapping_block(&v, pblock);
+	if (!r && !*shared) {
+		r = vela_sm_get_count(&md->data_sm, *pblock, &count);
+		*shared = count > 1;
+	}
+	up_read(&md->lock);
+	return r;
+}
+
+int vela_md_lookup_try(struct vela_md *md, u64 id, u64 lblock, u64 *pblock)
+{
+	struct vela_disk_branch rec;
+	__le64 v;
+	int r;
+
+	if (!down_read_trylock(&md->lock))
+		return -EWOULDBLOCK;
+	r = vela_btree_lookup_try(&md->branch_info, md->cur.branch_table_root, id, &rec);
+	if (r == -ENODATA)
+		r = -ENOENT;
+	if (!r)
+		r = vela_btree_lookup_try(&md->mapping_info, le64_to_cpu(rec.mapping_root),
+					  lblock, &v);
+	if (!r)
+		r = mapping_block(&v, pblock);
+	up_read(&md->lock);
+	return r;
+}
+
+struct mapping_walk {
+	vela_mapping_fn fn;
+	void *context;
+};
+
+static int walk_mapping(void *context, u64 key, const void *value)
+{
+	struct mapping_walk *mw = context;
+	u64 pblock;
+	int r = mapping_block(value, &pblock);
+
+	return r ? r : mw->fn(mw->context, key, pblock);
+}
+
+int vela_md_walk_mappings(struct vela_md *md, u64 id, vela_mapping_fn fn, void *context)
+{
+	struct mapping_walk mw = { .fn = fn, .context = context };
+	struct vela_disk_branch rec;
+	int r;
+
+	down_read(&md->lock);
+	r = __get_branch(md, id, &rec);
+	if (!r)
+		r = vela_btree_walk(&md->mapping_info, le64_to_cpu(rec.mapping_root),
+				    walk_mapping, &mw);
+	up_read(&md->lock);
+	return r;
+}
+
+int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock)
+{
+	struct vela_disk_branch rec;
+	__le64 v = cpu_to_le64(pblock), old;
+	bool replaced;
+	u64 root;
+	int r;
+
+	if (pblock >= VELA_MAX_DATA_BLOCKS)
+		return -EINVAL;
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	if (r)
+		goto out;
+	r = vela_btree_insert(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &v,
+			      &root, &replaced, &old);
+	if (r)
+		goto out;
+	if (replaced)
+		r = mapping_dec(md, &old);
+	else
+		le64_add_cpu(&rec.mapped_blocks, 1);
+	rec.mapping_root = cpu_to_le64(root);
+	if (!r)
+		r = __put_branch(md, id, &rec);
+out:
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock)
+{
+	struct vela_disk_branch rec;
+	u64 root;
+	int r;
+
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	if (!r)
+		r = vela_btree_remove(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock,
+				      &root);
+	if (!r) {
+		rec.mapping_root = cpu_to_le64(root);
+		le64_add_cpu(&rec.mapped_blocks, -1);
+		r = __put_branch(md, id, &rec);
+	}
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_alloc_data_block(struct vela_md *md, u64 *pblock)
+{
+	int r;
+
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : vela_sm_alloc(&md->data_sm, pblock);
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_release_data_block(struct vela_md *md, u64 pblock)
+{
+	int r;
+
+	down_write(&md->lock);
+	r = vela_sm_dec(&md->data_sm, pblock);
+	up_write(&md->lock);
+	return r;
+}
+
+struct usage_walk {
+	struct vela_md *md;
+	u64 exclusive;
+};
+
+static int usage_leaf_value(void *context, u64 key, const void *value)
+{
+	struct usage_walk *uw = context;
+	u64 pblock;
+	u32 count;
+	int r;
+
+	r = mapping_block(value, &pblock);
+	if (!r)
+		r = vela_sm_get_count(&uw->md->data_sm, pblock, &count);
+	if (!r && count == 1)
+		uw->exclusive++;
+	return r;
+}
+
+int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared)
+{
+	struct usage_walk uw = { .md = md };
+	struct vela_disk_branch rec;
+	int r;
+
+	down_read(&md->lock);
+	r = __get_branch(md, id, &rec);
+	if (!r)
+		r = vela_btree_walk_exclusive(&md->mapping_info, le64_to_cpu(rec.mapping_root),
+					      usage_leaf_value, &uw);
+	if (!r) {
+		*exclusive = uw.exclusive;
+		*shared = le64_to_cpu(rec.mapped_blocks) - uw.exclusive;
+	}
+	up_read(&md->lock);
+	return r;
+}
+
+struct vela_tm *vela_md_tm(struct vela_md *md)
+{
+	return &md->tm;
+}
+
+struct vela_sm *vela_md_metadata_sm(struct vela_md *md)
+{
+	return &md->metadata_sm;
+}
+
+struct vela_sm *vela_md_data_sm(struct vela_md *md)
+{
+	return &md->data_sm;
+}
+
+void vela_md_trees(struct vela_md *md, struct vela_md_trees *t)
+{
+	t->mapping = &md->mapping_info;
+	t->branch = &md->branch_info;
+	t->name = &md->name_info;
+	t->delete_queue = &md->delete_info;
+	t->branch_table_root = md->cur.branch_table_root;
+	t->name_index_root = md->cur.name_index_root;
+	t->delete_queue_root = md->cur.delete_queue_root;
+	t->held_root = md->cur.held_root;
+	t->next_branch_id = md->cur.next_branch_id;
+	t->flags = md->cur.flags;
+}

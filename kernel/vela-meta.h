@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Pool metadata: the superblock, the branch table and the mappings.  This
+ * is the API the target (and velactl, through the userspace build) uses.
+ *
+ * Contract:
+ * - One struct vela_md per open metadata device.  Every call takes the
+ *   metadata lock itself: updates exclusively, lookups shared.
+ * - Changes accumulate in an open transaction until vela_md_commit(), which
+ *   makes all of them durable atomically, or vela_md_abort(), which returns
+ *   to the last commit.  After any failed update the caller must abort
+ *   (the transaction may hold half of an operation).
+ * - Branch ids are never reused.  Creating a volume or a branch is O(1): a
+ *   branch takes one reference on its parent's mapping tree as its own tree
+ *   and one as its base (the tree as of the branch point).
+ * - A mapping holds one reference on its data block.  vela_md_map() takes
+ *   over the caller's reference on the new block and drops the reference
+ *   of any mapping it replaces.
+ * - Deleting a branch is O(1) too: its trees go to the persistent delete
+ *   queue, which vela_md_reclaim() drains a bounded step at a time.
+ * - change_id moves only with admin changes (create, delete, rename, flags,
+ *   resize, limit); the generation moves with every commit.
+ */
+#ifndef VELA_META_H
+#define VELA_META_H
+
+#include "vela-sm.h"
+
+struct vela_md;
+
+struct vela_md_format_params {
+	const char *pool_name;
+	u8 uuid[16];
+	u32 data_block_sectors;
+	u64 data_nr_blocks;
+	u64 data_dev_size_sectors;
+	u64 now;
+};
+
+struct vela_md_info {
+	u8 uuid[16];
+	char pool_name[VELA_POOL_NAME_LEN];
+	u32 data_block_sectors;
+	u32 flags;
+	u64 generation;
+	u64 change_id;
+	u64 ctime;
+	u64 metadata_nr_blocks, metadata_nr_free;
+	u64 data_nr_blocks, data_nr_free;
+	u64 data_dev_size_sectors;
+	u64 nr_branches;
+	u64 pending_deletes;
+	bool read_only;
+};
+
+int vela_md_format(struct block_device *bdev, const struct vela_md_format_params *p);
+struct vela_md *vela_md_open(struct block_device *bdev, bool read_only);
+void vela_md_close(struct vela_md *md);
+
+int vela_md_commit(struct vela_md *md);
+int vela_md_abort(struct vela_md *md);
+int vela_md_info(struct vela_md *md, struct vela_md_info *info);
+
+/* Set or clear NEEDS_CHECK in the open transaction. */
+int vela_md_set_needs_check(struct vela_md *md, bool needs_check);
+
+/* Branches.  Names are 1..127 bytes; see vela_md_valid_name(). */
+bool vela_md_valid_name(const char *name);
+int vela_md_create_volume(struct vela_md *md, const char *name, u64 size_sectors,
+			  u32 flags, u64 now, u64 *id);
+int vela_md_create_branch(struct vela_md *md, u64 parent_id, const char *name, u32 flags,
+			  u64 now, u64 *id);
+/* -ENOTEMPTY while the branch has children. */
+int vela_md_delete_branch(struct vela_md *md, u64 id);
+int vela_md_find_branch(struct vela_md *md, const char *name, u64 *id);
+int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec);
+int vela_md_rename_branch(struct vela_md *md, u64 id, const char *name);
+int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear);
+/* In id order; a non-zero return from @fn stops the walk and is returned. */
+typedef int (*vela_branch_fn)(void *context, u64 id, const struct vela_disk_branch *rec);
+int vela_md_walk_branches(struct vela_md *md, vela_branch_fn fn, void *context);
+/* Work through the delete queue: at most @max mappings, then stop. */
+int vela_md_reclaim(struct vela_md *md, u64 max, u64 *pending);
+
+/* Mappings. */
+typedef int (*vela_mapping_fn)(void *context, u64 lblock, u64 pblock);
+int vela_md_walk_mappings(struct vela_md *md, u64 id, vela_mapping_fn fn, void *context);
+int vela_md_lookup(struct vela_md *md, u64 id, u64 lblock, u64 *pblock, bool *shared);
+/* Never sleeps on metadata I/O or the lock: -EWOULDBLOCK instead. */
+int vela_md_lookup_try(struct vela_md *md, u64 id, u64 lblock, u64 *pblock);
+int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock);
+int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock);
+int vela_md_alloc_data_block(struct vela_md *md, u64 *pblock);
+/* Drop a reference the caller holds on a data block (e.g. a failed copy). */
+int vela_md_release_data_block(struct vela_md *md, u64 pblock);
+
+/*
+ * Exact exclusive and shared block counts of a branch: a walk of its tree
+ * that skips shared subtrees; cached in the record for this generation.
+ */
+int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared);
+
+/* For the checker and the tests: the layers underneath. */
+struct vela_md_trees {
+	struct vela_btree_info *mapping, *branch, *name, *delete_queue;
+	u64 branch_table_root, name_index_root, delete_queue_root, held_root;
+	u64 next_branch_id;
+	u32 flags;
+};
+
+void vela_md_trees(struct vela_md *md, struct vela_md_trees *t);
+u64 vela_md_name_hash(const char *name);
+struct vela_tm *vela_md_tm(struct vela_md *md);
+struct vela_sm *vela_md_metadata_sm(struct vela_md *md);
+struct vela_sm *vela_md_data_sm(struct vela_md *md);
+
+#endif

@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests of the copy-on-write B-tree, over the real block manager,
+ * transaction manager and metadata space map on a memory device.
+ */
+#include "unit.h"
+#include "vela-sm.h"
+#include "bufio-user.h"
+
+#define DEV_BLOCKS 4096
+
+struct env {
+	struct block_device *bdev;
+	struct vela_bm *bm;
+	struct vela_tm tm;
+	struct vela_sm sm;
+	struct vela_btree_info info;
+	u64 seed;
+};
+
+static u64 rnd(struct env *e)
+{
+	/* xorshift64*: reproducible from the run's seed. */
+	e->seed ^= e->seed >> 12;
+	e->seed ^= e->seed << 25;
+	e->seed ^= e->seed >> 27;
+	return e->seed * 0x2545f4914f6cdd1dULL;
+}
+
+static void env_init(struct env *e)
+{
+	e->bdev = vela_bdev_create_mem((u64)DEV_BLOCKS * VELA_BLOCK_SIZE);
+	ASSERT_NOT_ERR(e->bdev);
+	e->bm = vela_bm_create(e->bdev, 64);
+	ASSERT_NOT_ERR(e->bm);
+	vela_tm_init(&e->tm, e->bm, 0);
+	vela_sm_init_new(&e->sm, &e->tm, DEV_BLOCKS);
+	vela_tm_set_sm(&e->tm, &e->sm);
+	ASSERT_EQ(vela_sm_inc(&e->sm, 0), 0);
+	e->info.tm = &e->tm;
+	e->info.value_type = (struct vela_btree_value_type) { .size = sizeof(__le64) };
+	e->seed = unit_seed() | 1;
+}
+
+static void env_exit(struct env *e)
+{
+	vela_sm_exit(&e->sm);
+	vela_tm_exit(&e->tm);
+	vela_bm_destroy(e->bm);
+	vela_bdev_close(e->bdev);
+}
+
+/* Commit the space map and the blocks, without a superblock. */
+static void env_commit(struct env *e)
+{
+	bool changed = true;
+
+	while (changed)
+		ASSERT_EQ(vela_sm_apply(&e->sm, &changed), 0);
+	ASSERT_EQ(vela_tm_flush(&e->tm), 0);
+	vela_sm_committed(&e->sm);
+	vela_tm_end(&e->tm, true);
+}
+
+static u64 insert(struct env *e, u64 root, u64 key, u64 value)
+{
+	__le64 v = cpu_to_le64(value);
+	u64 new_root;
+
+	ASSERT_EQ(vela_btree_insert(&e->info, root, key, &v, &new_root, NULL, NULL), 0);
+	return new_root;
+}
+
+static u64 lookup(struct env *e, u64 root, u64 key, int *r)
+{
+	__le64 v = 0;
+
+	*r = vela_btree_lookup(&e->info, root, key, &v);
+	return le64_to_cpu(v);
+}
+
+static u32 count_of(struct env *e, u64 b)
+{
+	u32 c = ~0u;
+
+	EXPECT_EQ(vela_sm_get_count(&e->sm, b, &c), 0);
+	return c;
+}
+
+TEST(empty_tree_is_root_zero)
+{
+	struct env e;
+	u64 root = 0, k;
+	int r;
+
+	env_init(&e);
+	lookup(&e, 0, 5, &r);
+	EXPECT_EQ(r, -ENODATA);
+	EXPECT_EQ(vela_btree_lookup_next(&e.info, 0, 0, &k, NULL), -ENODATA);
+	EXPECT_EQ(vela_btree_remove(&e.info, 0, 5, &root), -ENODATA);
+	EXPECT_EQ(vela_btree_delete(&e.info, 0), 0);
+	env_exit(&e);
+}
+
+struct walk_state {
+	u64 prev, n;
+	bool ordered;
+};
+
+static int walk_fn(void *context, u64 key, const void *value)
+{
+	struct walk_state *w = context;
+
+	if (w->n && key <= w->prev)
+		w->ordered = false;
+	if (le64_to_cpu(*(const __le64 *)value) != key * 3)
+		w->ordered = false;
+	w->prev = key;
+	w->n++;
+	return 0;
+}
+
+TEST(insert_lookup_walk_many)
+{
+	struct walk_state w = { .ordered = true };
+	struct env e;
+	u64 root = 0, i, key;
+	int r;
+
+	env_init(&e);
+	/* 20000 keys spread over the key space: several levels of nodes. */
+	for (i = 0; i < 20000; i++) {
+		key = (i * 7919) % 20000 * 1000;
+		root = insert(&e, root, key, key * 3);
+	}
+	for (i = 0; i < 20000; i++)
+		ASSERT_EQ(lookup(&e, root, i * 1000, &r), i * 3000);
+	lookup(&e, root, 1, &r);
+	EXPECT_EQ(r, -ENODATA);
+	lookup(&e, root, 20000 * 1000, &r);
+	EXPECT_EQ(r, -ENODATA);
+	ASSERT_EQ(vela_btree_walk(&e.info, root, walk_fn, &w), 0);
+	EXPECT_EQ(w.n, 20000);
+	EXPECT_TRUE(w.ordered);
+	env_exit(&e);
+}
+
+TEST(replace_hands_back_the_old_value)
+{
+	__le64 v = cpu_to_le64(2), old = 0;
+	struct env e;
+	bool replaced;
+	u64 root;
+	int r;
+
+	env_init(&e);
+	root = insert(&e, 0, 10, 1);
+	ASSERT_EQ(vela_btree_insert(&e.info, root, 10, &v, &root, &replaced, &old), 0);
+	EXPECT_TRUE(replaced);
+	EXPECT_EQ(le64_to_cpu(old), 1);
+	EXPECT_EQ(lookup(&e, root, 10, &r), 2);
+	ASSERT_EQ(vela_btree_insert(&e.info, root, 11, &v, &root, &replaced, &old), 0);
+	EXPECT_FALSE(replaced);
+	env_exit(&e);
+}
+
+TEST(lookup_next_finds_the_next_key)
+{
+	struct env e;
+	u64 root = 0, i, k;
+	__le64 v;
+
+	env_init(&e);
+	for (i = 1; i <= 3000; i++)
+		root = insert(&e, root, i * 10, i);
+	ASSERT_EQ(vela_btree_lookup_next(&e.info, root, 0, &k, &v), 0);
+	EXPECT_EQ(k, 10);
+	ASSERT_EQ(vela_btree_lookup_next(&e.info, root, 10, &k, &v), 0);
+	EXPECT_EQ(k, 10);
+	ASSERT_EQ(vela_btree_lookup_next(&e.info, root, 11, &k, &v), 0);
+	EXPECT_EQ(k, 20);
+	EXPECT_EQ(le64_to_cpu(v), 2);
+	ASSERT_EQ(vela_btree_lookup_next(&e.info, root, 29991, &k, &v), 0);
+	EXPECT_EQ(k, 30000);
+	EXPECT_EQ(vela_btree_lookup_next(&e.info, root, 30001, &k, &v), -ENODATA);
+	env_exit(&e);
+}
+
+TEST(remove_everything_frees_every_node)
+{
+	struct env e;
+	u64 root = 0, i, n = 5000, free_before;
+	int r;
+
+	env_init(&e);
+	env_commit(&e);
+	free_before = vela_sm_nr_free(&e.sm);
+	for (i = 0; i < n; i++)
+		root = insert(&e, root, (i * 31) % n, i);
+	env_commit(&e);
+	EXPECT_LT(vela_sm_nr_free(&e.sm), free_before);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(vela_btree_remove(&e.info, root, (i * 17) % n, &root), 0);
+		lookup(&e, root, (i * 17) % n, &r);
+		ASSERT_EQ(r, -ENODATA);
+	}
+	EXPECT_EQ(root, 0);
+	EXPECT_EQ(vela_btree_remove(&e.info, root, 1, &root), -ENODATA);
+	env_commit(&e);
+	EXPECT_EQ(vela_sm_nr_free(&e.sm), free_before);
+	env_exit(&e);
+}
+
+TEST(remove_range_is_bounded)
+{
+	struct env e;
+	u64 root = 0, i, removed;
+	int r;
+
+	env_init(&e);
+	for (i = 0; i < 1000; i++)
+		root = insert(&e, root, i, i);
+	ASSERT_EQ(vela_btree_remove_range(&e.info, root, 100, 900, 50, &root, &removed), 0);
+	EXPECT_EQ(removed, 50);
+	lookup(&e, root, 149, &r);
+	EXPECT_EQ(r, -ENODATA);
+	EXPECT_EQ(lookup(&e, root, 150, &r), 150);
+	ASSERT_EQ(vela_btree_remove_range(&e.info, root, 100, 900, 10000, &root, &removed), 0);
+	EXPECT_EQ(removed, 750);
+	EXPECT_EQ(lookup(&e, root, 99, &r), 99);
+	EXPECT_EQ(lookup(&e, root, 900, &r), 900);
+	lookup(&e, root, 899, &r);
+	EXPECT_EQ(r, -ENODATA);
+	env_exit(&e);
+}
+
+TEST(clone_is_one_reference_and_diverges_on_write)
+{
+	struct env e;
+	u64 a = 0, b, i;
+	int r;
+
+	env_init(&e);
+	for (i = 0; i < 2000; i++)
+		a = insert(&e, a, i, i);
+	env_commit(&e);
+	ASSERT_EQ(vela_btree_clone(&e.info, a), 0);
+	b = a;
+	EXPECT_EQ(count_of(&e, a), 2);
+
+	/* A write to the clone copies its path; the original sees nothing. */
+	b = insert(&e, b, 5, 500);
+	EXPECT_NE(b, a);
+	EXPECT_EQ(count_of(&e, a), 1);
+	EXPECT_EQ(lookup(&e, a, 5, &r), 5);
+	EXPECT_EQ(lookup(&e, b, 5, &r), 500);
+	ASSERT_EQ(vela_btree_remove(&e.info, a, 7, &a), 0);
+	EXPECT_EQ(lookup(&e, b, 7, &r), 7);
+	lookup(&e, a, 7, &r);
+	EXPECT_EQ(r, -ENODATA);
+	env_exit(&e);
+}
+
+TEST(delete_drops_only_what_it_stops_sharing)
+{
+	struct env e;
+	u64 a = 0, b, i, free_one_tree, free_start;
+	int r;
+
+	env_init(&e);
+	env_commit(&e);
+	free_start = vela_sm_nr_free(&e.sm);
+	for (i = 0; i < 3000; i++)
+		a = insert(&e, a, i, i);
+	env_commit(&e);
+	free_one_tree = vela_sm_nr_free(&e.sm);
+	ASSERT_EQ(vela_btree_clone(&e.info, a), 0);
+	b = insert(&e, a, 1234, 1);
+	env_commit(&e);
+
+	/* Deleting the clone frees its private path, keeps the original. */
+	ASSERT_EQ(vela_btree_delete(&e.info, b), 0);
+	env_commit(&e);
+	EXPECT_EQ(vela_sm_nr_free(&e.sm), free_one_tree);
+	for (i = 0; i < 3000; i += 97)
+		EXPECT_EQ(lookup(&e, a, i, &r), i);
+	ASSERT_EQ(vela_btree_delete(&e.info, a), 0);
+	env_commit(&e);
+	EXPECT_EQ(vela_sm_nr_free(&e.sm), free_start);
+	env_exit(&e);
+}
+
+TEST(delete_step_finishes_in_bounded_steps)
+{
+	struct env e;
+	u64 a = 0, b, i, budget, steps = 0, free_start;
+
+	env_init(&e);
+	env_commit(&e);
+	free_start = vela_sm_nr_free(&e.sm);
+	for (i = 0; i < 4000; i++)
+		a = insert(&e, a, i, i);
+	env_commit(&e);
+	/* An exclusive tree: 4000 values take about 40 steps of 100. */
+	while (a) {
+		budget = 100;
+		ASSERT_EQ(vela_btree_delete_step(&e.info, a, &budget, &a), 0);
+		env_commit(&e);
+		steps++;
+		ASSERT_LT(steps, 100);
+	}
+	EXPECT_GE(steps, 40);
+	EXPECT_EQ(vela_sm_nr_free(&e.sm), free_start);
+
+	/* A tree sharing its subtrees: each shared child costs one unit. */
+	for (i = 0; i < 4000; i++)
+		a = insert(&e, a, i, i);
+	ASSERT_EQ(vela_btree_clone(&e.info, a), 0);
+	b = insert(&e, a, 3999, 0);
+	env_commit(&e);
+	/* Only the clone's private path (one leaf of values) costs more. */
+	for (steps = 0; b; steps++) {
+		budget = 100;
+		ASSERT_EQ(vela_btree_delete_step(&e.info, b, &budget, &b), 0);
+		env_commit(&e);
+		ASSERT_LT(steps, 100);
+	}
+	EXPECT_LE(steps, 4);
+	ASSERT_EQ(vela_btree_delete(&e.info, a), 0);
+	env_commit(&e);
+	EXPECT_EQ(vela_sm_nr_free(&e.sm), free_start);
+	env_exit(&e);
+}
+
+TEST(lookup_try_never_waits_for_io)
+{
+	struct env e;
+	struct vela_bm *cold;
+	struct vela_tm tm;
+	struct vela_btree_info info;
+	u64 root = 0, i;
+	__le64 v;
+
+	env_init(&e);
+	for (i = 0; i < 1000; i++)
+		root = insert(&e, root, i, i);
+	env_commit(&e);
+
+	/* A second block manager on the device starts with a cold cache. */
+	cold = vela_bm_create(e.bdev, 64);
+	ASSERT_NOT_ERR(cold);
+	vela_tm_init(&tm, cold, e.tm.generation);
+	vela_tm_set_sm(&tm, &e.sm);
+	info = e.info;
+	info.tm = &tm;
+	EXPECT_EQ(vela_btree_lookup_try(&info, root, 5, &v), -EWOULDBLOCK);
+	EXPECT_EQ(vela_btree_lookup(&info, root, 5, &v), 0);
+	EXPECT_EQ(vela_btree_lookup_try(&info, root, 5, &v), 0);
+	EXPECT_EQ(le64_to_cpu(v), 5);
+	vela_tm_exit(&tm);
+	vela_bm_destroy(cold);
+	env_exit(&e);
+}
+
+TEST(corrupt_node_is_rejected)
+{
+	u8 junk[VELA_BLOCK_SIZE];
+	struct env e;
+	struct vela_bm *cold;
+	struct vela_tm tm;
+	struct vela_btree_info info;
+	u64 root = 0, i;
+	__le64 v;
+
+	env_init(&e);
+	for (i = 0; i < 100; i++)
+		root = insert(&e, root, i, i);
+	env_commit(&e);
+
+	/* Flip one byte of the root node on the device. */
+	ASSERT_EQ(vela_bdev_read(e.bdev, root * VELA_BLOCK_SIZE, junk, sizeof(junk)), 0);
+	junk[100] ^= 0x40;
+	ASSERT_EQ(vela_bdev_write(e.bdev, root * VELA_BLOCK_SIZE, junk, sizeof(junk)), 0);
+
+	cold = vela_bm_create(e.bdev, 64);
+	ASSERT_NOT_ERR(cold);
+	vela_tm_init(&tm, cold, e.tm.generation);
+	vela_tm_set_sm(&tm, &e.sm);
+	info = e.info;
+	info.tm = &tm;
+	EXPECT_EQ(vela_btree_lookup(&info, root, 5, &v), -EILSEQ);
+	vela_tm_exit(&tm);
+	vela_bm_destroy(cold);
+	env_exit(&e);
+}
+
+TEST(space_map_never_reuses_a_block_freed_in_the_transaction)
+{
+	struct env e;
+	u64 b, again, i;
+
+	env_init(&e);
+	ASSERT_EQ(vela_sm_alloc(&e.sm, &b), 0);
+	env_commit(&e);
+	ASSERT_EQ(vela_sm_dec(&e.sm, b), 0);
+	EXPECT_EQ(count_of(&e, b), 0);
+	for (i = 0; i < DEV_BLOCKS; i++) {
+		if (vela_sm_alloc(&e.sm, &again))
+			break;
+		ASSERT_NE(again, b);
+	}
+	EXPECT_EQ(vela_sm_alloc(&e.sm, &again), -ENOSPC);
+	env_exit(&e);
+}
+
+TEST(space_map_counts_past_the_two_bit_range)
+{
+	struct env e;
+	u64 b;
+	int i;
+
+	env_init(&e);
+	ASSERT_EQ(vela_sm_alloc(&e.sm, &b), 0);
+	for (i = 0; i < 9; i++)
+		ASSERT_EQ(vela_sm_inc(&e.sm, b), 0);
+	env_commit(&e);
+	EXPECT_EQ(count_of(&e, b), 10);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(vela_sm_dec(&e.sm, b), 0);
+	env_commit(&e);
+	EXPECT_EQ(count_of(&e, b), 2);
+	ASSERT_EQ(vela_sm_dec(&e.sm, b), 0);
+	ASSERT_EQ(vela_sm_dec(&e.sm, b), 0);
+	env_commit(&e);
+	EXPECT_EQ(count_of(&e, b), 0);
+	/* Below zero is corruption, caught when the change is applied. */
+	ASSERT_EQ(vela_sm_dec(&e.sm, b), 0);
+	{
+		bool changed;
+
+		EXPECT_EQ(vela_sm_apply(&e.sm, &changed), -EILSEQ);
+	}
+	env_exit(&e);
+}
+
+TEST(random_operations_match_a_model)
+{
+	static u64 model[4096];
+	struct env e;
+	u64 root = 0, i, key, k;
+	int r;
+
+	env_init(&e);
+	memset(model, 0xff, sizeof(model));
+	for (i = 0; i < 30000; i++) {
+		key = rnd(&e) % 4096;
+		switch (rnd(&e) % 4) {
+		case 0:
+		case 1:
+			root = insert(&e, root, key, i);
+			model[key] = i;
+			break;
+		case 2:
+			r = vela_btree_remove(&e.info, root, key, &root);
+			ASSERT_EQ(r, model[key] == ~0ULL ? -ENODATA : 0);
+			model[key] = ~0ULL;
+			break;
+		default:
+			k = lookup(&e, root, key, &r);
+			if (model[key] == ~0ULL)
+				ASSERT_EQ(r, -ENODATA);
+			else
+				ASSERT_EQ(k, model[key]);
+		}
+		if (i % 5000 == 4999)
+			env_commit(&e);
+	}
+	for (key = 0; key < 4096; key++) {
+		k = lookup(&e, root, key, &r);
+		if (model[key] == ~0ULL)
+			ASSERT_EQ(r, -ENODATA);
+		else
+			ASSERT_EQ(k, model[key]);
+	}
+	env_exit(&e);
+}

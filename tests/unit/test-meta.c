@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests of the pool metadata API (branches, mappings, commit, abort,
+ * reopen after a power cut), with the checker run after every reopen.
+ */
+#include "unit.h"
+#include "vela-check.h"
+#include "bufio-user.h"
+
+#define META_BLOCKS	2048
+#define DATA_BLOCKS	100000
+
+struct pool {
+	struct block_device *bdev;
+	struct vela_md *md;
+};
+
+static void check_clean(struct block_device *bdev)
+{
+	struct vela_check_report rep = { 0 };
+
+	ASSERT_EQ(vela_check(bdev, &rep), 0);
+	EXPECT_EQ(rep.nr_problems, 0);
+}
+
+static void pool_open(struct pool *p)
+{
+	p->md = vela_md_open(p->bdev, false);
+	ASSERT_NOT_ERR(p->md);
+}
+
+static void pool_create(struct pool *p)
+{
+	struct vela_md_format_params fp = {
+		.pool_name = "test", .data_block_sectors = 128,
+		.data_nr_blocks = DATA_BLOCKS, .now = 1,
+	};
+
+	p->bdev = vela_bdev_create_mem((u64)META_BLOCKS * VELA_BLOCK_SIZE);
+	ASSERT_NOT_ERR(p->bdev);
+	ASSERT_EQ(vela_md_format(p->bdev, &fp), 0);
+	check_clean(p->bdev);
+	pool_open(p);
+}
+
+/* Power cut: what was not flushed is lost; reopen and check. */
+static void pool_cut(struct pool *p, unsigned int flags)
+{
+	vela_md_close(p->md);
+	vela_bdev_power_cut(p->bdev, unit_seed(), flags);
+	check_clean(p->bdev);
+	pool_open(p);
+}
+
+static void pool_destroy(struct pool *p)
+{
+	vela_md_close(p->md);
+	check_clean(p->bdev);
+	vela_bdev_close(p->bdev);
+}
+
+static u64 map_new(struct pool *p, u64 id, u64 lblock)
+{
+	u64 pblock;
+
+	ASSERT_EQ(vela_md_alloc_data_block(p->md, &pblock), 0);
+	ASSERT_EQ(vela_md_map(p->md, id, lblock, pblock), 0);
+	return pblock;
+}
+
+static u64 lookup(struct pool *p, u64 id, u64 lblock, bool *shared, int *r)
+{
+	u64 pblock = 0;
+	bool s = false;
+
+	*r = vela_md_lookup(p->md, id, lblock, &pblock, &s);
+	if (shared)
+		*shared = s;
+	return pblock;
+}
+
+TEST(format_open_and_info)
+{
+	struct vela_md_info info;
+	struct pool p;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_STREQ(info.pool_name, "test");
+	EXPECT_EQ(info.generation, 1);
+	EXPECT_EQ(info.change_id, 0);
+	EXPECT_EQ(info.data_nr_blocks, DATA_BLOCKS);
+	EXPECT_EQ(info.data_nr_free, DATA_BLOCKS - 1);
+	EXPECT_EQ(info.metadata_nr_blocks, META_BLOCKS);
+	EXPECT_EQ(info.nr_branches, 0);
+	pool_destroy(&p);
+}
+
+TEST(garbage_is_not_a_pool)
+{
+	struct block_device *bdev = vela_bdev_create_mem(64 * VELA_BLOCK_SIZE);
+	struct vela_md *md;
+
+	ASSERT_NOT_ERR(bdev);
+	md = vela_md_open(bdev, true);
+	EXPECT_TRUE(IS_ERR(md));
+	EXPECT_EQ(PTR_ERR(md), -EILSEQ);
+	vela_bdev_close(bdev);
+}
+
+TEST(branch_isolation_and_sharing)
+{
+	u64 vol, br, pv, pb;
+	bool shared;
+	struct pool p;
+	int r;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "prod", 1 << 20, 0, 1, &vol), 0);
+	pv = map_new(&p, vol, 7);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "ci-1", 0, 2, &br), 0);
+
+	/* The branch reads the parent's block, shared. */
+	EXPECT_EQ(lookup(&p, br, 7, &shared, &r), pv);
+	EXPECT_EQ(r, 0);
+	EXPECT_TRUE(shared);
+
+	/* Breaking sharing on the branch leaves the parent alone. */
+	pb = map_new(&p, br, 7);
+	EXPECT_EQ(lookup(&p, br, 7, &shared, &r), pb);
+	EXPECT_FALSE(shared);
+	/*
+	 * The parent's block stays shared: the branch's base (its branch
+	 * point) holds it, so the parent's next write to it redirects, and a
+	 * diff against the branch point sees the change.
+	 */
+	EXPECT_EQ(lookup(&p, vol, 7, &shared, &r), pv);
+	EXPECT_TRUE(shared);
+	map_new(&p, vol, 8);
+	EXPECT_EQ(lookup(&p, vol, 8, &shared, &r) != 0, 1);
+	EXPECT_FALSE(shared);
+	lookup(&p, br, 8, NULL, &r);
+	EXPECT_EQ(r, -ENODATA);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_cut(&p, VELA_CUT_RANDOM_SUBSET | VELA_CUT_TEAR);
+	EXPECT_EQ(lookup(&p, br, 7, NULL, &r), pb);
+	EXPECT_EQ(lookup(&p, vol, 7, NULL, &r), pv);
+	pool_destroy(&p);
+}
+
+TEST(uncommitted_changes_vanish_at_a_power_cut)
+{
+	struct vela_disk_branch rec;
+	u64 vol, id;
+	struct pool p;
+	int r;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	map_new(&p, vol, 1);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	map_new(&p, vol, 2);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &id), 0);
+	pool_cut(&p, VELA_CUT_RANDOM_SUBSET | VELA_CUT_TEAR);
+	lookup(&p, vol, 1, NULL, &r);
+	EXPECT_EQ(r, 0);
+	lookup(&p, vol, 2, NULL, &r);
+	EXPECT_EQ(r, -ENODATA);
+	EXPECT_EQ(vela_md_get_branch(p.md, id, &rec), -ENOENT);
+	EXPECT_EQ(vela_md_find_branch(p.md, "b", &id), -ENOENT);
+	pool_destroy(&p);
+}
+
+TEST(abort_returns_to_the_last_commit)
+{
+	struct vela_md_info before, after;
+	u64 vol, id;
+	struct pool p;
+	int r;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &before), 0);
+	map_new(&p, vol, 1);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &id), 0);
+	ASSERT_EQ(vela_md_abort(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &after), 0);
+	EXPECT_EQ(after.change_id, before.change_id);
+	EXPECT_EQ(after.nr_branches, 1);
+	EXPECT_EQ(after.data_nr_free, before.data_nr_free);
+	lookup(&p, vol, 1, NULL, &r);
+	EXPECT_EQ(r, -ENODATA);
+	/* The pool works on after an abort. */
+	map_new(&p, vol, 1);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+TEST(names_are_validated_and_unique)
+{
+	char long_name[VELA_NAME_LEN + 1];
+	struct pool p;
+	u64 id, other;
+
+	pool_create(&p);
+	EXPECT_FALSE(vela_md_valid_name(""));
+	EXPECT_FALSE(vela_md_valid_name("a/b"));
+	EXPECT_FALSE(vela_md_valid_name("-x"));
+	EXPECT_FALSE(vela_md_valid_name(".."));
+	EXPECT_TRUE(vela_md_valid_name("ci-job_42.x+y"));
+	memset(long_name, 'a', VELA_NAME_LEN);
+	long_name[VELA_NAME_LEN] = '\0';
+	EXPECT_FALSE(vela_md_valid_name(long_name));
+	long_name[VELA_NAME_LEN - 1] = '\0';
+	EXPECT_TRUE(vela_md_valid_name(long_name));
+
+	ASSERT_EQ(vela_md_create_volume(p.md, "prod", 1 << 20, 0, 1, &id), 0);
+	EXPECT_EQ(vela_md_create_volume(p.md, "prod", 1 << 20, 0, 1, &other), -EEXIST);
+	EXPECT_EQ(vela_md_create_branch(p.md, id, "prod", 0, 1, &other), -EEXIST);
+	EXPECT_EQ(vela_md_create_volume(p.md, "bad/name", 1 << 20, 0, 1, &other), -EINVAL);
+	EXPECT_EQ(vela_md_create_branch(p.md, 999, "x", 0, 1, &other), -ENOENT);
+	ASSERT_EQ(vela_md_rename_branch(p.md, id, "production"), 0);
+	EXPECT_EQ(vela_md_find_branch(p.md, "prod", &other), -ENOENT);
+	ASSERT_EQ(vela_md_find_branch(p.md, "production", &other), 0);
+	EXPECT_EQ(other, id);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+TEST(delete_refuses_a_parent_and_reclaims_everything)
+{
+	struct vela_md_info base, info;
+	u64 vol, br, i, pending;
+	struct pool p;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_info(p.md, &base), 0);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	for (i = 0; i < 3000; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
+	for (i = 0; i < 3000; i += 3)
+		map_new(&p, br, i);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+
+	EXPECT_EQ(vela_md_delete_branch(p.md, vol), -ENOTEMPTY);
+	ASSERT_EQ(vela_md_delete_branch(p.md, br), 0);
+	ASSERT_EQ(vela_md_delete_branch(p.md, vol), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.nr_branches, 0);
+	EXPECT_GT(info.pending_deletes, 0);
+
+	/* Drain the queue in bounded steps, with a power cut halfway. */
+	for (i = 0; i < 1000; i++) {
+		ASSERT_EQ(vela_md_reclaim(p.md, 500, &pending), 0);
+		ASSERT_EQ(vela_md_commit(p.md), 0);
+		if (i == 2)
+			pool_cut(&p, VELA_CUT_DROP_ALL);
+		if (!pending)
+			break;
+	}
+	EXPECT_EQ(pending, 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.data_nr_free, base.data_nr_free);
+	EXPECT_EQ(info.metadata_nr_free, base.metadata_nr_free);
+	pool_destroy(&p);
+}
+
+TEST(usage_is_exact)
+{
+	u64 vol, br, i, excl, shared;
+	struct pool p;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	for (i = 0; i < 1000; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_branch_usage(p.md, vol, &excl, &shared), 0);
+	EXPECT_EQ(excl, 1000);
+	EXPECT_EQ(shared, 0);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
+	for (i = 0; i < 100; i++)
+		map_new(&p, br, i * 10);
+	ASSERT_EQ(vela_md_branch_usage(p.md, br, &excl, &shared), 0);
+	EXPECT_EQ(excl, 100);
+	EXPECT_EQ(shared, 900);
+	/* The parent's blocks are all held by the branch point too. */
+	ASSERT_EQ(vela_md_branch_usage(p.md, vol, &excl, &shared), 0);
+	EXPECT_EQ(excl, 0);
+	EXPECT_EQ(shared, 1000);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+TEST(data_space_runs_out_cleanly)
+{
+	struct vela_md_format_params fp = {
+		.pool_name = "small", .data_block_sectors = 8, .data_nr_blocks = 50,
+	};
+	struct pool p;
+	u64 vol, pblock, i;
+	int r = 0;
+
+	p.bdev = vela_bdev_create_mem(256 * VELA_BLOCK_SIZE);
+	ASSERT_NOT_ERR(p.bdev);
+	ASSERT_EQ(vela_md_format(p.bdev, &fp), 0);
+	pool_open(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	for (i = 0; i < 100 && !r; i++) {
+		r = vela_md_alloc_data_block(p.md, &pblock);
+		if (!r)
+			ASSERT_EQ(vela_md_map(p.md, vol, i, pblock), 0);
+	}
+	EXPECT_EQ(r, -ENOSPC);
+	EXPECT_EQ(i, 50);	/* 49 usable blocks, then the failure */
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+TEST(metadata_io_errors_fail_the_commit_not_the_pool)
+{
+	struct pool p;
+	u64 vol;
+	int r;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	map_new(&p, vol, 1);
+	vela_bdev_inject_error(p.bdev, VELA_IO_WRITE, 0, -EIO);
+	EXPECT_EQ(vela_md_commit(p.md), -EIO);
+	vela_bdev_inject_error(p.bdev, VELA_IO_WRITE, 0, 0);
+	ASSERT_EQ(vela_md_abort(p.md), 0);
+	pool_cut(&p, VELA_CUT_DROP_ALL);
+	lookup(&p, vol, 1, NULL, &r);
+	EXPECT_EQ(r, -ENODATA);
+	pool_destroy(&p);
+}

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * velactl's offline metadata commands: format, check, dump.  They run the
+ * kernel's own metadata code (libvela) on a device or an image file.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "vela-check.h"
+#include "bufio-user.h"
+#include "velactl.h"
+
+/* Parse "4k", "64K", "1m", "65536": bytes. */
+static int parse_size(const char *s, u64 *bytes)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm': case 'M':
+		v <<= 20;
+		end++;
+		break;
+	}
+	if (*end)
+		return -EINVAL;
+	*bytes = v;
+	return 0;
+}
+
+static struct block_device *open_dev(const char *path, bool read_only)
+{
+	struct block_device *bdev = vela_bdev_open_file(path, read_only);
+
+	if (IS_ERR(bdev))
+		fprintf(stderr, "velactl: cannot open %s: %s\n", path, strerror(-PTR_ERR(bdev)));
+	return bdev;
+}
+
+static int write_data_label(struct block_device *data, const u8 *uuid, u32 block_sectors)
+{
+	struct vela_data_label label;
+
+	BUILD_BUG_ON(sizeof(label) != 512);
+	memset(&label, 0, sizeof(label));
+	label.version = cpu_to_le32(VELA_FORMAT_VERSION);
+	label.magic = cpu_to_le64(VELA_DATA_LABEL_MAGIC);
+	memcpy(label.pool_uuid, uuid, sizeof(label.pool_uuid));
+	label.data_block_sectors = cpu_to_le32(block_sectors);
+	label.csum = cpu_to_le32(vela_block_csum(&label, sizeof(label)));
+	if (vela_bdev_write(data, 0, &label, sizeof(label)))
+		return -EIO;
+	return vela_bdev_flush(data);
+}
+
+/* Refuse a device with any signature, unless forced. */
+static int refuse_signature(const char *what, const char *path, bool force)
+{
+	char desc[64];
+	int r = find_signature(path, desc, sizeof(desc));
+
+	if (r < 0) {
+		fprintf(stderr, "velactl: cannot probe %s device %s: %s\n", what, path,
+			strerror(-r));
+		return -1;
+	}
+	if (r && !force) {
+		fprintf(stderr,
+			"velactl: %s device %s carries a %s signature; formatting would destroy it.\n"
+			"Use --force if you are sure.\n", what, path, desc);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_format(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "metadata", required_argument, NULL, 'm' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "block-size", required_argument, NULL, 'b' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *meta_path = NULL, *data_path = NULL;
+	struct vela_md_format_params p = { .pool_name = "vela" };
+	struct block_device *meta = NULL, *data = NULL;
+	u64 block_bytes = 64 << 10;
+	bool force = false;
+	int opt, r = EXIT_FAILURE;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "m:d:b:n:f", options, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			meta_path = optarg;
+			break;
+		case 'd':
+			data_path = optarg;
+			break;
+		case 'b':
+			if (parse_size(optarg, &block_bytes) || block_bytes < 4096 ||
+			    block_bytes > (1 << 20) || !is_power_of_2(block_bytes)) {
+				usage_error("--block-size %s: want a power of two from 4k to 1m",
+					    optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			if (strlen(optarg) >= VELA_POOL_NAME_LEN || !vela_md_valid_name(optarg)) {
+				usage_error("--name %s: want 1 to 63 of A-Z a-z 0-9 . _ + -", optarg);
+				return EXIT_USAGE;
+			}
+			p.pool_name = optarg;
+			break;
+		case 'f':
+			force = true;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (!meta_path || !data_path || optind != argc) {
+		usage_error("format needs --metadata DEV and --data DEV, and nothing else");
+		return EXIT_USAGE;
+	}
+	if (refuse_signature("metadata", meta_path, force) ||
+	    refuse_signature("data", data_path, force))
+		return EXIT_FAILURE;
+
+	meta = open_dev(meta_path, false);
+	if (IS_ERR(meta))
+		return EXIT_FAILURE;
+	data = open_dev(data_path, false);
+	if (IS_ERR(data))
+		goto out;
+
+	p.data_block_sectors = block_bytes >> SECTOR_SHIFT;
+	p.data_dev_size_sectors = vela_bdev_size(data) >> SECTOR_SHIFT;
+	p.data_nr_blocks = vela_bdev_size(data) / block_bytes;
+	p.now = time(NULL);
+	if (getrandom(p.uuid, sizeof(p.uuid), 0) != sizeof(p.uuid)) {
+		fprintf(stderr, "velactl: cannot get random bytes for the pool UUID\n");
+		goto out;
+	}
+	p.uuid[6] = (p.uuid[6] & 0x0f) | 0x40;
+	p.uuid[8] = (p.uuid[8] & 0x3f) | 0x80;
+	if (p.data_nr_blocks < 2) {
+		fprintf(stderr, "velactl: data device %s is too small: it holds %llu blocks of %llu bytes, at least 2 are needed\n",
+			data_path, p.data_nr_blocks, block_bytes);
+		goto out;
+	}
+	if (vela_bdev_size(meta) < 16 * VELA_BLOCK_SIZE) {
+		fprintf(stderr, "velactl: metadata device %s is too small: at least 64 KiB is needed\n",
+			meta_path);
+		goto out;
+	}
+	if (write_data_label(data, p.uuid, p.data_block_sectors)) {
+		fprintf(stderr, "velactl: cannot write the label on data device %s\n", data_path);
+		goto out;
+	}
+	r = vela_md_format(meta, &p);
+	if (r) {
+		fprintf(stderr, "velactl: cannot format metadata device %s: %s\n", meta_path,
+			strerror(-r));
+		r = EXIT_FAILURE;
+		goto out;
+	}
+	printf("formatted pool %s: metadata %s (%llu blocks of 4 KiB), data %s (%llu blocks of %llu KiB)\n",
+	       p.pool_name, meta_path, vela_bdev_size(meta) / VELA_BLOCK_SIZE, data_path,
+	       p.data_nr_blocks, block_bytes >> 10);
+	r = EXIT_SUCCESS;
+out:
+	if (!IS_ERR_OR_NULL(data))
+		vela_bdev_close(data);
+	vela_bdev_close(meta);
+	return r;
+}
+
+struct check_output {
+	const char *path;
+	bool quiet;
+};
+
+static void print_problem(void *context, const char *msg)
+{
+	struct check_output *out = context;
+
+	if (!out->quiet)
+		printf("%s: %s\n", out->path, msg);
+}
+
+static int clear_needs_check(struct block_device *bdev, const char *path)
+{
+	struct vela_md *md = vela_md_open(bdev, false);
+	int r;
+
+	if (IS_ERR(md)) {
+		r = PTR_ERR(md);
+	} else {
+		r = vela_md_set_needs_check(md, false);
+		if (!r)
+			r = vela_md_commit(md);
+		vela_md_close(md);
+	}
+	if (r)
+		fprintf(stderr, "velactl: cannot clear needs_check on %s: %s\n", path,
+			strerror(-r));
+	return r;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "clear-needs-check", no_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct check_output out = { 0 };
+	struct vela_check_report report = { .problem = print_problem, .context = &out };
+	struct block_device *bdev;
+	bool clear = false;
+	int opt, r;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "q", options, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			out.quiet = true;
+			break;
+		case 'c':
+			clear = true;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage_error("check takes one metadata DEV or FILE");
+		return EXIT_USAGE;
+	}
+	out.path = argv[optind];
+	bdev = vela_bdev_open_file(out.path, !clear);
+	if (IS_ERR(bdev)) {
+		if (!out.quiet)
+			fprintf(stderr, "velactl: cannot open %s: %s\n", out.path,
+				strerror(-PTR_ERR(bdev)));
+		return EXIT_UNREADABLE;
+	}
+	r = vela_check(bdev, &report);
+	if (r == -EILSEQ || r == -EOPNOTSUPP) {
+		/* The superblock itself is bad: a problem, not an unreadable device. */
+		if (!out.quiet)
+			printf("%s: no valid dm-vela superblock (%s)\n", out.path, strerror(-r));
+		vela_bdev_close(bdev);
+		return EXIT_FAILURE;
+	}
+	if (r) {
+		if (!out.quiet)
+			fprintf(stderr, "velactl: cannot read the metadata on %s: %s\n", out.path,
+				strerror(-r));
+		vela_bdev_close(bdev);
+		return EXIT_UNREADABLE;
+	}
+	if (report.nr_problems) {
+		if (!out.quiet)
+			printf("%s: %llu problem(s) found\n", out.path, report.nr_problems);
+		vela_bdev_close(bdev);
+		return EXIT_FAILURE;
+	}
+	if (clear && clear_needs_check(bdev, out.path)) {
+		vela_bdev_close(bdev);
+		return EXIT_FAILURE;
+	}
+	if (!out.quiet)
+		printf("%s: clean: %llu branch(es), %llu metadata and %llu data blocks in use%s\n",
+		       out.path, report.nr_branches, report.nr_metadata_blocks_used,
+		       report.nr_data_blocks_used, clear ? "; needs_check cleared" : "");
+	vela_bdev_close(bdev);
+	return EXIT_SUCCESS;
+}
+
+static void print_uuid(const u8 *u)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		printf("%s%02x", (i == 4 || i == 6 || i == 8 || i == 10) ? "-" : "", u[i]);
+}
+
+/* Names are restricted to characters that need no escaping in JSON. */
+static void print_json_name(const char *s, size_t max)
+{
+	printf("\"%.*s\"", (int)strnlen(s, max), s);
+}
+
+struct dump_state {
+	struct vela_md *md;
+	bool mappings;
+	bool first;
+	bool first_mapping;
+	int error;
+};
+
+static int dump_mapping(void *context, u64 lblock, u64 pblock)
+{
+	struct dump_state *ds = context;
+
+	printf("%s[%llu, %llu]", ds->first_mapping ? "" : ", ", lblock, pblock);
+	ds->first_mapping = false;
+	return 0;
+}
+
+static int dump_branch(void *context, u64 id, const struct vela_disk_branch *rec)
+{
+	struct dump_state *ds = context;
+	u64 parent = le64_to_cpu(rec->parent_id);
+
+	printf("%s\n    {\"id\": %llu, \"name\": ", ds->first ? "" : ",", id);
+	print_json_name(rec->name, sizeof(rec->name));
+	printf(", \"uuid\": \"");
+	print_uuid(rec->uuid);
+	printf("\", \"parent\": ");
+	if (parent == VELA_NO_PARENT)
+		printf("null");
+	else
+		printf("%llu", parent);
+	printf(", \"depth\": %u, \"size_sectors\": %llu, \"ctime\": %llu, \"flags\": %u, \"mapped_blocks\": %llu, \"alloc_limit_blocks\": %llu, \"branch_point_change_id\": %llu, \"mapping_root\": %llu, \"base_root\": %llu",
+	       le32_to_cpu(rec->depth), le64_to_cpu(rec->size_sectors),
+	       le64_to_cpu(rec->ctime), le32_to_cpu(rec->flags),
+	       le64_to_cpu(rec->mapped_blocks), le64_to_cpu(rec->alloc_limit_blocks),
+	       le64_to_cpu(rec->branch_point_change_id), le64_to_cpu(rec->mapping_root),
+	       le64_to_cpu(rec->base_root));
+	if (ds->mappings) {
+		printf(", \"mappings\": [");
+		ds->first_mapping = true;
+		ds->error = vela_md_walk_mappings(ds->md, id, dump_mapping, ds);
+		printf("]");
+	}
+	printf("}");
+	ds->first = false;
+	return ds->error;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "mappings", no_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct dump_state ds = { .first = true };
+	struct block_device *bdev;
+	struct vela_md_info info;
+	int opt, r;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt != 'm')
+			return EXIT_USAGE;
+		ds.mappings = true;
+	}
+	if (optind != argc - 1) {
+		usage_error("dump takes one metadata DEV or FILE");
+		return EXIT_USAGE;
+	}
+	bdev = open_dev(argv[optind], true);
+	if (IS_ERR(bdev))
+		return EXIT_FAILURE;
+	ds.md = vela_md_open(bdev, true);
+	if (IS_ERR(ds.md)) {
+		fprintf(stderr, "velactl: no valid dm-vela metadata on %s: %s\n", argv[optind],
+			strerror(-PTR_ERR(ds.md)));
+		vela_bdev_close(bdev);
+		return EXIT_FAILURE;
+	}
+	r = vela_md_info(ds.md, &info);
+	if (!r) {
+		printf("{\n  \"schema\": 1,\n  \"superblock\": {\"uuid\": \"");
+		print_uuid(info.uuid);
+		printf("\", \"pool_name\": ");
+		print_json_name(info.pool_name, sizeof(info.pool_name));
+		printf(", \"generation\": %llu, \"change_id\": %llu, \"ctime\": %llu, \"needs_check\": %s, \"data_block_sectors\": %u, \"metadata_blocks\": %llu, \"metadata_free_blocks\": %llu, \"data_blocks\": %llu, \"data_free_blocks\": %llu, \"pending_deletes\": %llu},\n",
+		       info.generation, info.change_id, info.ctime,
+		       info.flags & VELA_SB_FLAG_NEEDS_CHECK ? "true" : "false",
+		       info.data_block_sectors, info.metadata_nr_blocks, info.metadata_nr_free,
+		       info.data_nr_blocks, info.data_nr_free, info.pending_deletes);
+		printf("  \"branches\": [");
+		r = vela_md_walk_branches(ds.md, dump_branch, &ds);
+		printf("\n  ]\n}\n");
+	}
+	if (r)
+		fprintf(stderr, "velactl: cannot read the metadata on %s: %s\n", argv[optind],
+			strerror(-r));
+	vela_md_close(ds.md);
+	vela_bdev_close(bdev);
+	return r ? EXIT_FAILURE : EXIT_SUCCESS;
+}
