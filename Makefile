@@ -59,7 +59,7 @@ UNIT_TEST_OBJS := $(UNIT_TEST_SRCS:%.c=build/obj/plain/%.o) \
 	$(UNIT_TEST_SRCS:%.c=build/obj/san/%.o)
 
 .PHONY: all module clean-module velactl deps test-deps check check-full demo \
-	install uninstall checkpatch clean libvela unit-tests kunit
+	install uninstall checkpatch clean libvela unit-tests kunit fuzz
 
 all: module velactl
 
@@ -113,6 +113,25 @@ build/tests/%-plain: build/obj/plain/tests/unit/%.o build/libvela.a
 	$(CC) -pthread -o $@ $^
 
 .SECONDARY: $(UNIT_TEST_OBJS)
+# The libFuzzer target (clang): the shared code and the compat layer are
+# compiled into it with the fuzzer's instrumentation.  `make fuzz` runs it
+# for FUZZ_SECONDS (default an hour); make check runs it for 60 s.
+FUZZ_CC ?= clang-14
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -Ikernel -Iuserspace/lib -fno-strict-aliasing \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
+FUZZ_SECONDS ?= 3600
+
+build/fuzz/fuzz-metadata: tests/fuzz/fuzz-metadata.c $(LIBVELA_SRCS) $(wildcard kernel/*.h userspace/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz-metadata.c $(LIBVELA_SRCS)
+
+build/fuzz/gen-corpus: build/obj/plain/tests/fuzz/gen-corpus.o build/libvela.a
+	@mkdir -p $(dir $@)
+	$(CC) -pthread -o $@ $^
+
+fuzz: test-deps
+	tests/host/fuzz.sh $(FUZZ_SECONDS)
+
 -include $(wildcard build/obj/*/*/*.d build/obj/*/*/*/*.d)
 
 deps:

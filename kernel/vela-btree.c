@@ -269,8 +269,29 @@ int vela_btree_lookup_shared(struct vela_btree_info *info, u64 root, u64 key, vo
 	return lookup(info, root, key, value, false, shared);
 }
 
+/*
+ * Walks that may visit many nodes carry a budget of node visits: the number
+ * of blocks on the device.  A real tree never reaches it; metadata whose
+ * nodes share children within one tree (a loop, or a forged DAG that would
+ * make the walk exponential) does, and is rejected.
+ */
+static int spend_visit(struct vela_btree_info *info, u64 *visits)
+{
+	if (!*visits) {
+		pr_err("vela: B-tree visits more nodes than the device holds: a loop\n");
+		return -EILSEQ;
+	}
+	(*visits)--;
+	return 0;
+}
+
+static u64 visit_budget(struct vela_btree_info *info)
+{
+	return vela_bm_nr_blocks(info->tm->bm);
+}
+
 static int lookup_next(struct vela_btree_info *info, u64 b, u64 key, int depth,
-		       u64 *found_key, void *value)
+		       u64 *visits, u64 *found_key, void *value)
 {
 	struct vela_node_header *n;
 	struct vela_block *blk;
@@ -278,6 +299,9 @@ static int lookup_next(struct vela_btree_info *info, u64 b, u64 key, int depth,
 
 	if (depth >= VELA_BTREE_MAX_DEPTH)
 		return -EILSEQ;
+	r = spend_visit(info, visits);
+	if (r)
+		return r;
 	r = vela_tm_read_lock(info->tm, b, &vela_btree_node_type, &blk);
 	if (r)
 		return r;
@@ -300,7 +324,7 @@ static int lookup_next(struct vela_btree_info *info, u64 b, u64 key, int depth,
 	}
 	r = -ENODATA;
 	for (i = max(i, 0); i < (int)nr_entries(n) && r == -ENODATA; i++)
-		r = lookup_next(info, child_at(n, i), key, depth + 1, found_key, value);
+		r = lookup_next(info, child_at(n, i), key, depth + 1, visits, found_key, value);
 out:
 	vela_tm_unlock(info->tm, blk);
 	return r;
@@ -309,9 +333,11 @@ out:
 int vela_btree_lookup_next(struct vela_btree_info *info, u64 root, u64 key,
 			   u64 *found_key, void *value)
 {
+	u64 visits = visit_budget(info);
+
 	if (!root)
 		return -ENODATA;
-	return lookup_next(info, root, key, 0, found_key, value);
+	return lookup_next(info, root, key, 0, &visits, found_key, value);
 }
 
 static bool is_full(struct vela_node_header *n)
@@ -589,7 +615,8 @@ int vela_btree_remove_range(struct vela_btree_info *info, u64 root, u64 begin, u
 }
 
 static int walk(struct vela_btree_info *info, u64 b, int depth, bool exclusive_only,
-		int (*fn)(void *context, u64 key, const void *value), void *context)
+		u64 *visits, int (*fn)(void *context, u64 key, const void *value),
+		void *context)
 {
 	struct vela_node_header *n;
 	struct vela_block *blk;
@@ -598,6 +625,9 @@ static int walk(struct vela_btree_info *info, u64 b, int depth, bool exclusive_o
 
 	if (depth >= VELA_BTREE_MAX_DEPTH)
 		return -EILSEQ;
+	r = spend_visit(info, visits);
+	if (r)
+		return r;
 	if (exclusive_only) {
 		r = vela_tm_ref(info->tm, b, &count);
 		if (r || count > 1)
@@ -612,7 +642,8 @@ static int walk(struct vela_btree_info *info, u64 b, int depth, bool exclusive_o
 		if (is_leaf(n))
 			r = fn(context, key_at(n, i), value_at(n, i));
 		else
-			r = walk(info, child_at(n, i), depth + 1, exclusive_only, fn, context);
+			r = walk(info, child_at(n, i), depth + 1, exclusive_only, visits, fn,
+				 context);
 	}
 	vela_tm_unlock(info->tm, blk);
 	return r;
@@ -621,17 +652,21 @@ static int walk(struct vela_btree_info *info, u64 b, int depth, bool exclusive_o
 int vela_btree_walk(struct vela_btree_info *info, u64 root,
 		    int (*fn)(void *context, u64 key, const void *value), void *context)
 {
+	u64 visits = visit_budget(info);
+
 	if (!root)
 		return 0;
-	return walk(info, root, 0, false, fn, context);
+	return walk(info, root, 0, false, &visits, fn, context);
 }
 
 int vela_btree_walk_exclusive(struct vela_btree_info *info, u64 root,
 			      int (*fn)(void *context, u64 key, const void *value), void *context)
 {
+	u64 visits = visit_budget(info);
+
 	if (!root)
 		return 0;
-	return walk(info, root, 0, true, fn, context);
+	return walk(info, root, 0, true, &visits, fn, context);
 }
 
 int vela_btree_clone(struct vela_btree_info *info, u64 root)
@@ -801,12 +836,20 @@ static int count_rec(struct vela_btree_info *info, u64 b, int depth, struct vela
 
 	if (depth >= VELA_BTREE_MAX_DEPTH)
 		return -EILSEQ;
-	/* Memo values are count + 1, so a present entry is never 0. */
+	/*
+	 * Memo values are count + 1, so a present entry is never 0; -1 marks a
+	 * node being counted, so meeting it again is a loop.
+	 */
 	sub = vela_u64map_get(memo, b);
+	if ((s64)sub == -1)
+		return -EILSEQ;
 	if (sub) {
 		*count += sub - 1;
 		return 0;
 	}
+	r = vela_u64map_add(memo, b, -1);
+	if (r)
+		return r;
 	r = vela_tm_read_lock(info->tm, b, &vela_btree_node_type, &blk);
 	if (r)
 		return r;
@@ -818,7 +861,7 @@ static int count_rec(struct vela_btree_info *info, u64 b, int depth, struct vela
 		r = count_rec(info, child_at(n, i), depth + 1, memo, &sub);
 	vela_tm_unlock(info->tm, blk);
 	if (!r)
-		r = vela_u64map_add(memo, b, sub + 1);
+		r = vela_u64map_add(memo, b, sub + 2);	/* from -1 to sub + 1 */
 	*count += sub;
 	return r;
 }

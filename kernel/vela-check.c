@@ -274,7 +274,8 @@ static int compare_one(void *context, u64 b, u32 count)
 	if (count != want)
 		problem(cmp->c, "%s block %llu: space map count %u, references found %lld",
 			cmp->what, b, count, want);
-	return 0;
+	/* Compared: what stays in the map afterwards was never visited. */
+	return want ? vela_u64map_add(cmp->found, b, -want) : 0;
 }
 
 /* Compare the counts found with a space map, over every block it counts. */
@@ -282,15 +283,27 @@ static int compare_counts(struct checker *c, struct vela_sm *sm, struct vela_u64
 			  const char *what, u64 *used)
 {
 	struct compare cmp = { .c = c, .found = found, .what = what };
+	struct vela_u64map_entry *left;
+	u64 nr_left, i;
 	int r = vela_sm_walk_counts(sm, compare_one, &cmp);
 
 	if (r == -EILSEQ) {
 		problem(c, "%s space map: a reference-count block or overflow entry is invalid",
 			what);
-		r = 0;
+		return 0;
 	}
 	*used = cmp.used;
-	return r;
+	if (r)
+		return r;
+	/* Referenced blocks in ranges the space map has no counts for. */
+	r = vela_u64map_sorted(found, &left, &nr_left);
+	if (r)
+		return r;
+	for (i = 0; i < nr_left; i++)
+		problem(c, "%s block %llu: space map count 0, references found %lld",
+			what, left[i].key, left[i].value);
+	kvfree(left);
+	return 0;
 }
 
 static int check_space_map(struct checker *c, struct vela_sm *sm)

@@ -335,24 +335,31 @@ int vela_sm_extend(struct vela_sm *sm, u64 nr_blocks)
 int vela_sm_walk_counts(struct vela_sm *sm, int (*fn)(void *context, u64 b, u32 count),
 			void *context)
 {
-	u64 nr_ranges = DIV_ROUND_UP(sm->nr_blocks, VELA_RC_ENTRIES_PER_BLOCK), idx, b, end;
+	u64 nr_ranges = DIV_ROUND_UP(sm->nr_blocks, VELA_RC_ENTRIES_PER_BLOCK), idx = 0, b, end;
 	struct vela_disk_overflow_count oc;
 	struct vela_disk_index_entry ie;
 	struct vela_block *blk;
 	s64 count;
 	int r = 0;
 
-	for (idx = 0; !r && idx < nr_ranges; idx++) {
+	while (!r && idx < nr_ranges) {
+		r = vela_btree_lookup_next(&sm->index_info, sm->index_root, idx, &idx, &ie);
+		if (r == -ENODATA)
+			return 0;
+		if (r)
+			return r;
+		if (idx >= nr_ranges) {
+			pr_err("vela: space map index entry %llu is out of range\n", idx);
+			return -EILSEQ;
+		}
 		b = idx * VELA_RC_ENTRIES_PER_BLOCK;
 		end = b + range_size(sm, idx);
-		blk = NULL;
-		r = vela_btree_lookup(&sm->index_info, sm->index_root, idx, &ie);
-		if (r == -ENODATA)
-			r = 0;
-		else if (!r)
-			r = vela_tm_read_lock(sm->tm, le64_to_cpu(ie.location), &rc_block_type, &blk);
+		idx++;
+		r = vela_tm_read_lock(sm->tm, le64_to_cpu(ie.location), &rc_block_type, &blk);
+		if (r)
+			return r;
 		for (; !r && b < end; b++) {
-			count = blk ? rc_get(vela_block_data(blk), b % VELA_RC_ENTRIES_PER_BLOCK) : 0;
+			count = rc_get(vela_block_data(blk), b % VELA_RC_ENTRIES_PER_BLOCK);
 			if (count == VELA_RC_OVERFLOW) {
 				r = vela_btree_lookup(&sm->overflow_info, sm->overflow_root, b, &oc);
 				if (r == -ENODATA)
@@ -365,8 +372,7 @@ int vela_sm_walk_counts(struct vela_sm *sm, int (*fn)(void *context, u64 b, u32 
 			if (!r)
 				r = fn(context, b, count);
 		}
-		if (blk)
-			vela_tm_unlock(sm->tm, blk);
+		vela_tm_unlock(sm->tm, blk);
 	}
 	return r;
 }

@@ -55,8 +55,11 @@ u64 vela_sm_nr_blocks(struct vela_sm *sm);
 int vela_sm_extend(struct vela_sm *sm, u64 nr_blocks);
 
 /*
- * Call @fn for every block with its current count, in block order, reading
- * each reference-count block once (the checker's fast path).
+ * Call @fn for every block of every range that has a reference-count block,
+ * with its current count, in block order, reading each reference-count
+ * block once (the checker's fast path).  Ranges without one hold only
+ * zero counts and are skipped, so the cost follows what is allocated, not
+ * the device size.
  */
 int vela_sm_walk_counts(struct vela_sm *sm, int (*fn)(void *context, u64 b, u32 count),
 			void *context);

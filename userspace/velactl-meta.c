@@ -64,11 +64,43 @@ static int write_data_label(struct block_device *data, const u8 *uuid, u32 block
 	return vela_bdev_flush(data);
 }
 
+/* dm-vela's own signatures, which libblkid does not know. */
+static int vela_signature(const char *path, char *desc, size_t len)
+{
+	struct block_device *bdev = vela_bdev_open_file(path, true);
+	const struct vela_superblock *sb;
+	const struct vela_data_label *label;
+	u8 sector[512];
+	int r;
+
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	r = vela_bdev_size(bdev) >= sizeof(sector) ?
+	    vela_bdev_read(bdev, 0, sector, sizeof(sector)) : 0;
+	vela_bdev_close(bdev);
+	if (r)
+		return r;
+	sb = (const void *)sector;
+	label = (const void *)sector;
+	if (le64_to_cpu(sb->magic) == VELA_SUPERBLOCK_MAGIC) {
+		snprintf(desc, len, "dm-vela pool metadata");
+		return 1;
+	}
+	if (le64_to_cpu(label->magic) == VELA_DATA_LABEL_MAGIC) {
+		snprintf(desc, len, "dm-vela pool data");
+		return 1;
+	}
+	return 0;
+}
+
 /* Refuse a device with any signature, unless forced. */
 static int refuse_signature(const char *what, const char *path, bool force)
 {
 	char desc[64];
-	int r = find_signature(path, desc, sizeof(desc));
+	int r = vela_signature(path, desc, sizeof(desc));
+
+	if (!r)
+		r = find_signature(path, desc, sizeof(desc));
 
 	if (r < 0) {
 		fprintf(stderr, "velactl: cannot probe %s device %s: %s\n", what, path,
@@ -77,7 +109,7 @@ static int refuse_signature(const char *what, const char *path, bool force)
 	}
 	if (r && !force) {
 		fprintf(stderr,
-			"velactl: %s device %s carries a %s signature; formatting would destroy it.\n"
+			"velactl: %s device %s already holds %s; formatting would destroy it.\n"
 			"Use --force if you are sure.\n", what, path, desc);
 		return -1;
 	}
