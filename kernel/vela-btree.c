@@ -9,7 +9,8 @@
  * Updates go top-down.  Every node on the path is shadowed: when the
  * original was shared, the copy takes a reference on each of its children
  * (or, in a leaf, on each value's own references).  Insert splits full nodes
- * on the way down, so the parent of a split always has room.  Remove frees a
+ * on the way down, so the parent of a split always has room; an append at
+ * the right edge splits off only the last entry.  Remove frees a
  * node that empties and collapses a root left with one child; nodes may stay
  * under-full, which costs space, never correctness.
  */
@@ -349,11 +350,24 @@ static bool is_full(struct vela_node_header *n)
  * The root is full: move its entries into two new children and make it an
  * internal node over them.  The root keeps its block number.
  */
-static int split_beneath(struct vela_btree_info *info, struct vela_block *root_blk)
+/*
+ * Where to split a full node: in half, or, when @key is appended past its
+ * last key, just before the last entry.  Sequential fills (a database
+ * file written in order) then leave full nodes behind instead of half-full
+ * ones.
+ */
+static u32 split_point(struct vela_node_header *n, u64 key, bool right_edge)
+{
+	u32 nr = nr_entries(n);
+
+	return right_edge && key > key_at(n, nr - 1) ? nr - 1 : nr / 2;
+}
+
+static int split_beneath(struct vela_btree_info *info, struct vela_block *root_blk, u64 key)
 {
 	struct vela_node_header *root = data_of(root_blk), *left, *right;
 	struct vela_block *lblk, *rblk;
-	u32 half = nr_entries(root) / 2;
+	u32 half = split_point(root, key, true);
 	int r;
 
 	r = vela_tm_new_block(info->tm, &vela_btree_node_type, &lblk);
@@ -397,7 +411,7 @@ static int split_child(struct vela_btree_info *info, struct vela_node_header *pa
 	if (r)
 		return r;
 	right = data_of(rblk);
-	move_tail(left, nr_entries(left) / 2, right);
+	move_tail(left, split_point(left, key, i + 1 == nr_entries(parent)), right);
 	loc = cpu_to_le64(vela_block_location(rblk));
 	insert_at(parent, i + 1, key_at(right, 0), &loc);
 
@@ -449,7 +463,7 @@ int vela_btree_insert(struct vela_btree_info *info, u64 root, u64 key, const voi
 	if (r)
 		return r;
 	if (is_full(data_of(blk))) {
-		r = split_beneath(info, blk);
+		r = split_beneath(info, blk, key);
 		if (r)
 			goto out;
 	}
