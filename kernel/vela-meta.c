@@ -47,6 +47,13 @@ struct vela_md {
 	struct vela_btree_info name_info;
 	struct vela_btree_info delete_info;
 	struct vela_md_state cur, committed;
+	/*
+	 * Bumped by every change to the pool's contents: cached usage counts
+	 * are valid while it has not moved.
+	 */
+	u64 change_seq;
+	struct vela_u64map usage_seq;		/* branch id -> change_seq + 1 */
+	struct vela_u64map usage_exclusive;	/* branch id -> exclusive blocks */
 	u8 uuid[16];
 	char pool_name[VELA_POOL_NAME_LEN];
 	u32 data_block_sectors;
@@ -185,6 +192,8 @@ static struct vela_md *md_alloc(struct block_device *bdev)
 	if (!md)
 		return ERR_PTR(-ENOMEM);
 	init_rwsem(&md->lock);
+	vela_u64map_init(&md->usage_seq);
+	vela_u64map_init(&md->usage_exclusive);
 	md->bm = vela_bm_create(bdev, 64);
 	if (IS_ERR(md->bm)) {
 		struct vela_md *err = ERR_CAST(md->bm);
@@ -198,6 +207,8 @@ static struct vela_md *md_alloc(struct block_device *bdev)
 
 static void md_free(struct vela_md *md)
 {
+	vela_u64map_exit(&md->usage_seq);
+	vela_u64map_exit(&md->usage_exclusive);
 	vela_sm_exit(&md->data_sm);
 	vela_sm_exit(&md->metadata_sm);
 	vela_tm_exit(&md->tm);
@@ -411,6 +422,7 @@ int vela_md_commit(struct vela_md *md)
 int vela_md_abort(struct vela_md *md)
 {
 	down_write(&md->lock);
+	md->change_seq++;
 	vela_sm_abort(&md->metadata_sm);
 	vela_sm_abort(&md->data_sm);
 	vela_tm_end(&md->tm, false);
@@ -450,6 +462,30 @@ int vela_md_info(struct vela_md *md, struct vela_md_info *info)
 		r = vela_btree_walk(&md->delete_info, md->cur.delete_queue_root, count_entry,
 				    &info->pending_deletes);
 	up_read(&md->lock);
+	return r;
+}
+
+int vela_md_resize_data(struct vela_md *md, u64 data_nr_blocks, u64 data_dev_size_sectors)
+{
+	int r;
+
+	if (data_nr_blocks > VELA_MAX_DATA_BLOCKS)
+		return -EINVAL;
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : vela_sm_extend(&md->data_sm, data_nr_blocks);
+	if (!r)
+		md->cur.data_dev_size_sectors = data_dev_size_sectors;
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_resize_metadata(struct vela_md *md)
+{
+	int r;
+
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : vela_sm_extend(&md->metadata_sm, vela_bm_nr_blocks(md->bm));
+	up_write(&md->lock);
 	return r;
 }
 
@@ -560,6 +596,7 @@ static int __create(struct vela_md *md, struct vela_disk_branch *rec, const char
 
 	if (md->read_only)
 		return -EROFS;
+	md->change_seq++;
 	*id = md->cur.next_branch_id;
 	r = __add_name(md, name, *id);
 	if (r)
@@ -686,6 +723,7 @@ int vela_md_delete_branch(struct vela_md *md, u64 id)
 	 * The queue takes over the record's references on its trees; the
 	 * record then leaves with empty roots, so removing it drops nothing.
 	 */
+	md->change_seq++;
 	r = __queue_delete(md, le64_to_cpu(rec.mapping_root));
 	if (!r)
 		r = __queue_delete(md, le64_to_cpu(rec.base_root));
@@ -807,6 +845,7 @@ int vela_md_reclaim(struct vela_md *md, u64 max, u64 *pending)
 		r = -EROFS;
 		goto out;
 	}
+	md->change_seq++;
 	while (budget) {
 		r = vela_btree_lookup_next(&md->delete_info, md->cur.delete_queue_root, 0,
 					   &seq, &pd);
@@ -926,6 +965,7 @@ int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock)
 	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
 	if (r)
 		goto out;
+	md->change_seq++;
 	r = vela_btree_insert(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &v,
 			      &root, &replaced, &old);
 	if (r)
@@ -950,6 +990,7 @@ int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock)
 
 	down_write(&md->lock);
 	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	md->change_seq++;
 	if (!r)
 		r = vela_btree_remove(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock,
 				      &root);
@@ -977,6 +1018,7 @@ int vela_md_release_data_block(struct vela_md *md, u64 pblock)
 	int r;
 
 	down_write(&md->lock);
+	md->change_seq++;
 	r = vela_sm_dec(&md->data_sm, pblock);
 	up_write(&md->lock);
 	return r;
@@ -1008,16 +1050,29 @@ int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared
 	struct vela_disk_branch rec;
 	int r;
 
-	down_read(&md->lock);
+	/* Exclusive, since a fresh count is stored in the cache. */
+	down_write(&md->lock);
 	r = __get_branch(md, id, &rec);
-	if (!r)
+	if (r)
+		goto out;
+	if (vela_u64map_get(&md->usage_seq, id) == md->change_seq + 1) {
+		uw.exclusive = vela_u64map_get(&md->usage_exclusive, id);
+	} else {
 		r = vela_btree_walk_exclusive(&md->mapping_info, le64_to_cpu(rec.mapping_root),
 					      usage_leaf_value, &uw);
+		if (!r)
+			r = vela_u64map_add(&md->usage_seq, id, md->change_seq + 1 -
+					    vela_u64map_get(&md->usage_seq, id));
+		if (!r)
+			r = vela_u64map_add(&md->usage_exclusive, id, uw.exclusive -
+					    vela_u64map_get(&md->usage_exclusive, id));
+	}
 	if (!r) {
 		*exclusive = uw.exclusive;
 		*shared = le64_to_cpu(rec.mapped_blocks) - uw.exclusive;
 	}
-	up_read(&md->lock);
+out:
+	up_write(&md->lock);
 	return r;
 }
 

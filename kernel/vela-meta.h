@@ -61,6 +61,14 @@ int vela_md_commit(struct vela_md *md);
 int vela_md_abort(struct vela_md *md);
 int vela_md_info(struct vela_md *md, struct vela_md_info *info);
 
+/*
+ * Grow the pool after its devices grew: the data device to @data_nr_blocks
+ * blocks, the metadata device to its current size.  Only growth; -EINVAL
+ * for a shrink.
+ */
+int vela_md_resize_data(struct vela_md *md, u64 data_nr_blocks, u64 data_dev_size_sectors);
+int vela_md_resize_metadata(struct vela_md *md);
+
 /* Set or clear NEEDS_CHECK in the open transaction. */
 int vela_md_set_needs_check(struct vela_md *md, bool needs_check);
 
@@ -96,7 +104,7 @@ int vela_md_release_data_block(struct vela_md *md, u64 pblock);
 
 /*
  * Exact exclusive and shared block counts of a branch: a walk of its tree
- * that skips shared subtrees; cached in the record for this generation.
+ * that skips shared subtrees, cached in memory until the pool next changes.
  */
 int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared);
 

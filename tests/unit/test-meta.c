@@ -396,3 +396,87 @@ TEST(checker_finds_a_corrupt_node)
 	EXPECT_GT(rep.nr_problems, 0);
 	vela_bdev_close(p.bdev);
 }
+
+TEST(growing_the_devices_gives_room)
+{
+	struct vela_md_format_params fp = {
+		.pool_name = "grow", .data_block_sectors = 8, .data_nr_blocks = 20,
+	};
+	struct vela_md_info info;
+	struct pool p;
+	u64 vol, pblock, i;
+	int r = 0;
+
+	p.bdev = vela_bdev_create_mem(64 * VELA_BLOCK_SIZE);
+	ASSERT_NOT_ERR(p.bdev);
+	ASSERT_EQ(vela_md_format(p.bdev, &fp), 0);
+	pool_open(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	for (i = 0; !r; i++) {
+		r = vela_md_alloc_data_block(p.md, &pblock);
+		if (!r)
+			ASSERT_EQ(vela_md_map(p.md, vol, i, pblock), 0);
+	}
+	EXPECT_EQ(r, -ENOSPC);
+	EXPECT_EQ(vela_md_resize_data(p.md, 10, 80), -EINVAL);
+	ASSERT_EQ(vela_md_resize_data(p.md, 40000, 40000 * 8), 0);
+	for (i = 19; i < 39; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_cut(&p, VELA_CUT_DROP_ALL);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.data_nr_blocks, 40000);
+	EXPECT_EQ(info.data_nr_free, 40000 - 1 - 39);
+	EXPECT_EQ(info.data_dev_size_sectors, 40000 * 8);
+	EXPECT_EQ(info.metadata_nr_blocks, 64);
+	vela_md_close(p.md);
+	check_clean(p.bdev);
+	vela_bdev_close(p.bdev);
+}
+
+TEST(commits_move_the_generation_admin_changes_the_change_id)
+{
+	struct vela_md_info a, b;
+	struct pool p;
+	u64 vol, br;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &a), 0);
+	/* I/O and the commits that flush it leave the admin counter alone. */
+	map_new(&p, vol, 1);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &b), 0);
+	EXPECT_EQ(b.generation, a.generation + 2);
+	EXPECT_EQ(b.change_id, a.change_id);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
+	ASSERT_EQ(vela_md_rename_branch(p.md, br, "c"), 0);
+	ASSERT_EQ(vela_md_info(p.md, &b), 0);
+	EXPECT_EQ(b.change_id, a.change_id + 2);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+TEST(cached_usage_follows_changes)
+{
+	u64 vol, br, i, excl, shared;
+	struct pool p;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	for (i = 0; i < 500; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
+	ASSERT_EQ(vela_md_branch_usage(p.md, br, &excl, &shared), 0);
+	EXPECT_EQ(excl, 0);
+	ASSERT_EQ(vela_md_branch_usage(p.md, br, &excl, &shared), 0);
+	EXPECT_EQ(shared, 500);
+	map_new(&p, br, 3);
+	ASSERT_EQ(vela_md_branch_usage(p.md, br, &excl, &shared), 0);
+	EXPECT_EQ(excl, 1);
+	EXPECT_EQ(shared, 499);
+	ASSERT_EQ(vela_md_abort(p.md), 0);
+	pool_destroy(&p);
+}
