@@ -8,39 +8,23 @@ velactl=$top/userspace/velactl
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# expect_exit DESCRIPTION STATUS PATTERN COMMAND...: the command exits with
-# STATUS and its combined output matches the grep -E PATTERN.
-expect_exit() {
-	desc=$1 want=$2 pattern=$3
-	shift 3
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" != "$want" ]; then
-		ktap_fail "$desc" "exit $rc, expected $want: $*" "$out"
-	elif ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then
-		ktap_fail "$desc" "output does not match '$pattern'" "$out"
-	else
-		ktap_pass "$desc"
-	fi
-}
-
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")
 truncate -s 16M "$tmp/zero.img"
 truncate -s 16M "$tmp/ext4.img"
 mkfs.ext4 -q -F "$tmp/ext4.img"
 
 ktap_plan 13
-expect_exit "--version prints the package version" 0 "^velactl $version\$" "$velactl" --version
-expect_exit "help lists the commands" 0 "probe DEVICE" "$velactl" help
-expect_exit "--help is help" 0 "^usage: velactl" "$velactl" --help
-expect_exit "help COMMAND shows its usage" 0 "^usage: velactl probe DEVICE" "$velactl" help probe
-expect_exit "help of an unknown command is a usage error" 2 "unknown command 'nosuch'" "$velactl" help nosuch
-expect_exit "no command is a usage error" 2 "no command given" "$velactl"
-expect_exit "an unknown option is a usage error" 2 "velactl help" "$velactl" --bogus
-expect_exit "an unknown command is a usage error" 2 "unknown command 'frobnicate'" "$velactl" frobnicate
-expect_exit "version with an argument is a usage error" 2 "takes no arguments" "$velactl" version extra
-expect_exit "probe without a device is a usage error" 2 "exactly one DEVICE" "$velactl" probe
-expect_exit "probe of a missing device names it" 1 "cannot open $tmp/missing" "$velactl" probe "$tmp/missing"
-expect_exit "probe of a blank image finds nothing" 0 "no signature found" "$velactl" probe "$tmp/zero.img"
-expect_exit "probe of an ext4 image reports ext4" 1 'TYPE="ext4"' "$velactl" probe "$tmp/ext4.img"
+ktap_expect_exit "--version prints the package version" 0 "^velactl $version\$" "$velactl" --version
+ktap_expect_exit "help lists the commands" 0 "probe DEVICE" "$velactl" help
+ktap_expect_exit "--help is help" 0 "^usage: velactl" "$velactl" --help
+ktap_expect_exit "help COMMAND shows its usage" 0 "^usage: velactl probe DEVICE" "$velactl" help probe
+ktap_expect_exit "help of an unknown command is a usage error" 2 "unknown command 'nosuch'" "$velactl" help nosuch
+ktap_expect_exit "no command is a usage error" 2 "no command given" "$velactl"
+ktap_expect_exit "an unknown option is a usage error" 2 "velactl help" "$velactl" --bogus
+ktap_expect_exit "an unknown command is a usage error" 2 "unknown command 'frobnicate'" "$velactl" frobnicate
+ktap_expect_exit "version with an argument is a usage error" 2 "takes no arguments" "$velactl" version extra
+ktap_expect_exit "probe without a device is a usage error" 2 "exactly one DEVICE" "$velactl" probe
+ktap_expect_exit "probe of a missing device names it" 1 "cannot open $tmp/missing" "$velactl" probe "$tmp/missing"
+ktap_expect_exit "probe of a blank image finds nothing" 0 "no signature found" "$velactl" probe "$tmp/zero.img"
+ktap_expect_exit "probe of an ext4 image reports ext4" 1 'TYPE="ext4"' "$velactl" probe "$tmp/ext4.img"
 ktap_finish

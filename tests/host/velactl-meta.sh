@@ -9,46 +9,31 @@ velactl=$top/userspace/velactl
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# expect_exit DESCRIPTION STATUS PATTERN COMMAND...
-expect_exit() {
-	desc=$1 want=$2 pattern=$3
-	shift 3
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" != "$want" ]; then
-		ktap_fail "$desc" "exit $rc, expected $want: $*" "$out"
-	elif ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then
-		ktap_fail "$desc" "output does not match '$pattern'" "$out"
-	else
-		ktap_pass "$desc"
-	fi
-}
-
 m=$tmp/meta.img
 d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
 ktap_plan 17
-expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
+ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
-expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
-expect_exit "check -q prints nothing" 0 "^$" "$velactl" check -q "$m"
-expect_exit "format refuses existing pool metadata" 1 "metadata device .* already holds dm-vela pool metadata; formatting would destroy it" \
+ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
+ktap_expect_exit "check -q prints nothing" 0 "^$" "$velactl" check -q "$m"
+ktap_expect_exit "format refuses existing pool metadata" 1 "metadata device .* already holds dm-vela pool metadata; formatting would destroy it" \
 	"$velactl" format --metadata "$m" --data "$tmp/other.img"
 truncate -s 64M "$tmp/other.img"
-expect_exit "format refuses an existing pool's data device" 1 "already holds dm-vela pool data" \
+ktap_expect_exit "format refuses an existing pool's data device" 1 "already holds dm-vela pool data" \
 	"$velactl" format --metadata "$tmp/other.img" --data "$d"
 mkfs.ext4 -q -F "$tmp/other.img"
-expect_exit "format refuses a device with a filesystem" 1 "already holds ext4" \
+ktap_expect_exit "format refuses a device with a filesystem" 1 "already holds ext4" \
 	"$velactl" format --metadata "$tmp/other.img" --data "$tmp/data2.img"
-expect_exit "format --force overwrites" 0 "formatted pool" \
+ktap_expect_exit "format --force overwrites" 0 "formatted pool" \
 	"$velactl" format --force --block-size 4k --metadata "$m" --data "$d"
-expect_exit "format: a block size that is not a power of two" 2 "power of two" \
+ktap_expect_exit "format: a block size that is not a power of two" 2 "power of two" \
 	"$velactl" format --block-size 96k --metadata "$m" --data "$d"
-expect_exit "format: a bad pool name" 2 "--name" \
+ktap_expect_exit "format: a bad pool name" 2 "--name" \
 	"$velactl" format --name 'a/b' --metadata "$m" --data "$d"
-expect_exit "format: no data device" 2 "needs --metadata DEV and --data DEV" \
+ktap_expect_exit "format: no data device" 2 "needs --metadata DEV and --data DEV" \
 	"$velactl" format --metadata "$m"
 
 if "$velactl" dump "$m" >"$tmp/dump.json" 2>&1 &&
@@ -64,20 +49,20 @@ else
 		"$(cat "$tmp/dump.json" "$tmp/py.err")"
 fi
 
-expect_exit "check of a missing file is unreadable (3)" 3 "cannot open" \
+ktap_expect_exit "check of a missing file is unreadable (3)" 3 "cannot open" \
 	"$velactl" check "$tmp/missing.img"
-expect_exit "check with no device is a usage error" 2 "one metadata DEV" "$velactl" check
+ktap_expect_exit "check with no device is a usage error" 2 "one metadata DEV" "$velactl" check
 truncate -s 1M "$tmp/zero.img"
-expect_exit "check of a blank image: no superblock (1)" 1 "no valid dm-vela superblock" \
+ktap_expect_exit "check of a blank image: no superblock (1)" 1 "no valid dm-vela superblock" \
 	"$velactl" check "$tmp/zero.img"
 cp "$m" "$tmp/bad.img"
 printf '\377' | dd of="$tmp/bad.img" bs=1 seek=100 conv=notrunc 2>/dev/null
-expect_exit "check of a corrupt superblock (1)" 1 "no valid dm-vela superblock" \
+ktap_expect_exit "check of a corrupt superblock (1)" 1 "no valid dm-vela superblock" \
 	"$velactl" check "$tmp/bad.img"
 cp "$m" "$tmp/short.img"
 truncate -s 32K "$tmp/short.img"
-expect_exit "check of a truncated image (1)" 1 "no valid dm-vela superblock" \
+ktap_expect_exit "check of a truncated image (1)" 1 "no valid dm-vela superblock" \
 	"$velactl" check "$tmp/short.img"
-expect_exit "check --clear-needs-check on a clean pool" 0 "needs_check cleared" \
+ktap_expect_exit "check --clear-needs-check on a clean pool" 0 "needs_check cleared" \
 	"$velactl" check --clear-needs-check "$m"
 ktap_finish

@@ -47,6 +47,22 @@ ktap_check() {
 	fi
 }
 
+# ktap_expect_exit DESCRIPTION STATUS PATTERN COMMAND...: pass if COMMAND
+# exits with STATUS and its combined output matches the grep -E PATTERN.
+ktap_expect_exit() {
+	desc=$1 want=$2 pattern=$3
+	shift 3
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		ktap_fail "$desc" "exit $rc, expected $want: $*" "$out"
+	elif ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then
+		ktap_fail "$desc" "output does not match '$pattern'" "$out"
+	else
+		ktap_pass "$desc"
+	fi
+}
+
 ktap_finish() {
 	[ "$ktap_failed" -eq 0 ]
 	exit $?

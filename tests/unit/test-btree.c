@@ -62,6 +62,29 @@ static void env_commit(struct env *e)
 	vela_tm_end(&e->tm, true);
 }
 
+/* A second block manager on the same device: a cold cache. */
+struct cold_view {
+	struct vela_bm *bm;
+	struct vela_tm tm;
+	struct vela_btree_info info;
+};
+
+static void cold_open(struct env *e, struct cold_view *v)
+{
+	v->bm = vela_bm_create(e->bdev, 64);
+	ASSERT_NOT_ERR(v->bm);
+	vela_tm_init(&v->tm, v->bm, e->tm.generation);
+	vela_tm_set_sm(&v->tm, &e->sm);
+	v->info = e->info;
+	v->info.tm = &v->tm;
+}
+
+static void cold_close(struct cold_view *v)
+{
+	vela_tm_exit(&v->tm);
+	vela_bm_destroy(v->bm);
+}
+
 static u64 insert(struct env *e, u64 root, u64 key, u64 value)
 {
 	__le64 v = cpu_to_le64(value);
@@ -334,10 +357,8 @@ TEST(delete_step_finishes_in_bounded_steps)
 
 TEST(lookup_try_never_waits_for_io)
 {
+	struct cold_view cold;
 	struct env e;
-	struct vela_bm *cold;
-	struct vela_tm tm;
-	struct vela_btree_info info;
 	u64 root = 0, i;
 	__le64 v;
 
@@ -346,29 +367,20 @@ TEST(lookup_try_never_waits_for_io)
 		root = insert(&e, root, i, i);
 	env_commit(&e);
 
-	/* A second block manager on the device starts with a cold cache. */
-	cold = vela_bm_create(e.bdev, 64);
-	ASSERT_NOT_ERR(cold);
-	vela_tm_init(&tm, cold, e.tm.generation);
-	vela_tm_set_sm(&tm, &e.sm);
-	info = e.info;
-	info.tm = &tm;
-	EXPECT_EQ(vela_btree_lookup_try(&info, root, 5, &v), -EWOULDBLOCK);
-	EXPECT_EQ(vela_btree_lookup(&info, root, 5, &v), 0);
-	EXPECT_EQ(vela_btree_lookup_try(&info, root, 5, &v), 0);
+	cold_open(&e, &cold);
+	EXPECT_EQ(vela_btree_lookup_try(&cold.info, root, 5, &v), -EWOULDBLOCK);
+	EXPECT_EQ(vela_btree_lookup(&cold.info, root, 5, &v), 0);
+	EXPECT_EQ(vela_btree_lookup_try(&cold.info, root, 5, &v), 0);
 	EXPECT_EQ(le64_to_cpu(v), 5);
-	vela_tm_exit(&tm);
-	vela_bm_destroy(cold);
+	cold_close(&cold);
 	env_exit(&e);
 }
 
 TEST(corrupt_node_is_rejected)
 {
 	u8 junk[VELA_BLOCK_SIZE];
+	struct cold_view cold;
 	struct env e;
-	struct vela_bm *cold;
-	struct vela_tm tm;
-	struct vela_btree_info info;
 	u64 root = 0, i;
 	__le64 v;
 
@@ -382,15 +394,9 @@ TEST(corrupt_node_is_rejected)
 	junk[100] ^= 0x40;
 	ASSERT_EQ(vela_bdev_write(e.bdev, root * VELA_BLOCK_SIZE, junk, sizeof(junk)), 0);
 
-	cold = vela_bm_create(e.bdev, 64);
-	ASSERT_NOT_ERR(cold);
-	vela_tm_init(&tm, cold, e.tm.generation);
-	vela_tm_set_sm(&tm, &e.sm);
-	info = e.info;
-	info.tm = &tm;
-	EXPECT_EQ(vela_btree_lookup(&info, root, 5, &v), -EILSEQ);
-	vela_tm_exit(&tm);
-	vela_bm_destroy(cold);
+	cold_open(&e, &cold);
+	EXPECT_EQ(vela_btree_lookup(&cold.info, root, 5, &v), -EILSEQ);
+	cold_close(&cold);
 	env_exit(&e);
 }
 
