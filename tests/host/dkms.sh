@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # `dkms add` and `dkms build` succeed against the installed headers, in a
 # private dkms tree (the host's dkms state is not touched, except that dkms
-# creates its module-signing key in /var/lib/dkms on first use).
+# creates its module-signing key in /var/lib/dkms on first use); and
+# `make install` / `make uninstall` put files in place and take them away
+# (into a DESTDIR, so this host is not changed).
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/ktap.sh"
 kdir=${KDIR:-$("$top/scripts/pick-kdir")}
@@ -22,7 +24,7 @@ dkms() {
 	command dkms --dkmstree "$tmp/tree" --sourcetree "$tmp/src" "$@"
 }
 
-ktap_plan 4
+ktap_plan 6
 ktap_check "dkms add" dkms add "$tmp/export"
 ktap_check "dkms build -k $release" dkms build "dm-vela/$version" -k "$release"
 ko=$tmp/tree/dm-vela/$version/$release/$(uname -m)/module/dm-vela.ko
@@ -35,5 +37,19 @@ if [ "$(modinfo -F version "$ko" 2>/dev/null)" = "$version" ]; then
 	ktap_pass "the built module carries version $version"
 else
 	ktap_fail "the built module carries version $version" "$(modinfo "$ko" 2>&1)"
+fi
+dest=$tmp/destdir
+make -C "$top" -s install DESTDIR="$dest" PREFIX=/usr >"$tmp/install.log" 2>&1
+if [ -f "$dest/lib/modules/$release/updates/dm-vela.ko" ] && [ -x "$dest/usr/sbin/velactl" ]; then
+	ktap_pass "make install puts the module and velactl in place"
+else
+	ktap_fail "make install puts the module and velactl in place" \
+		"$(cat "$tmp/install.log"; find "$dest" 2>&1)"
+fi
+make -C "$top" -s uninstall DESTDIR="$dest" PREFIX=/usr >"$tmp/uninstall.log" 2>&1
+if [ -z "$(find "$dest" -type f 2>/dev/null)" ]; then
+	ktap_pass "make uninstall removes them"
+else
+	ktap_fail "make uninstall removes them" "$(find "$dest" -type f)"
 fi
 ktap_finish
