@@ -34,6 +34,9 @@ struct vela_md_state {
 	u64 held_root;
 	u32 flags;
 	u64 data_dev_size_sectors;
+	/* Counted at open and kept since, so vela_md_info() is O(1). */
+	u64 nr_branches;
+	u64 nr_pending_deletes;
 };
 
 struct vela_md {
@@ -314,6 +317,12 @@ out:
 	return r;
 }
 
+static int count_entry(void *context, u64 key, const void *value)
+{
+	(*(u64 *)context)++;
+	return 0;
+}
+
 static int read_superblock(struct vela_md *md, bool *read_only)
 {
 	struct vela_superblock *sb;
@@ -370,7 +379,6 @@ static int read_superblock(struct vela_md *md, bool *read_only)
 	md->cur.delete_queue_root = le64_to_cpu(sb->delete_queue_root);
 	md->cur.held_root = le64_to_cpu(sb->held_root);
 	md->cur.data_dev_size_sectors = le64_to_cpu(sb->data_dev_size_sectors);
-	md->committed = md->cur;
 
 	vela_tm_init(&md->tm, md->bm, le64_to_cpu(sb->generation));
 	r = vela_sm_open(&md->metadata_sm, &md->tm, &sb->metadata_sm,
@@ -379,8 +387,17 @@ static int read_superblock(struct vela_md *md, bool *read_only)
 		goto out;
 	vela_tm_set_sm(&md->tm, &md->metadata_sm);
 	r = vela_sm_open(&md->data_sm, &md->tm, &sb->data_sm, le64_to_cpu(sb->data_nr_blocks));
-	if (r)
+	if (!r)
+		r = vela_btree_walk(&md->branch_info, md->cur.branch_table_root, count_entry,
+				    &md->cur.nr_branches);
+	if (!r)
+		r = vela_btree_walk(&md->delete_info, md->cur.delete_queue_root, count_entry,
+				    &md->cur.nr_pending_deletes);
+	if (r) {
+		vela_sm_exit(&md->data_sm);
 		vela_sm_exit(&md->metadata_sm);
+	}
+	md->committed = md->cur;
 out:
 	vela_bm_unlock(blk);
 	return r;
@@ -431,16 +448,8 @@ int vela_md_abort(struct vela_md *md)
 	return 0;
 }
 
-static int count_entry(void *context, u64 key, const void *value)
-{
-	(*(u64 *)context)++;
-	return 0;
-}
-
 int vela_md_info(struct vela_md *md, struct vela_md_info *info)
 {
-	int r;
-
 	down_read(&md->lock);
 	memset(info, 0, sizeof(*info));
 	memcpy(info->uuid, md->uuid, sizeof(info->uuid));
@@ -456,13 +465,10 @@ int vela_md_info(struct vela_md *md, struct vela_md_info *info)
 	info->data_nr_free = vela_sm_nr_free(&md->data_sm);
 	info->data_dev_size_sectors = md->cur.data_dev_size_sectors;
 	info->read_only = md->read_only;
-	r = vela_btree_walk(&md->branch_info, md->cur.branch_table_root, count_entry,
-			    &info->nr_branches);
-	if (!r)
-		r = vela_btree_walk(&md->delete_info, md->cur.delete_queue_root, count_entry,
-				    &info->pending_deletes);
+	info->nr_branches = md->cur.nr_branches;
+	info->pending_deletes = md->cur.nr_pending_deletes;
 	up_read(&md->lock);
-	return r;
+	return 0;
 }
 
 int vela_md_resize_data(struct vela_md *md, u64 data_nr_blocks, u64 data_dev_size_sectors)
@@ -606,6 +612,7 @@ static int __create(struct vela_md *md, struct vela_disk_branch *rec, const char
 	r = __put_branch(md, *id, rec);
 	if (r)
 		return r;
+	md->cur.nr_branches++;
 	md->cur.next_branch_id++;
 	md->cur.change_id++;
 	return 0;
@@ -697,8 +704,10 @@ static int __queue_delete(struct vela_md *md, u64 root)
 		return 0;
 	r = vela_btree_insert(&md->delete_info, md->cur.delete_queue_root,
 			      md->cur.next_delete_seq, &pd, &md->cur.delete_queue_root, NULL, NULL);
-	if (!r)
+	if (!r) {
 		md->cur.next_delete_seq++;
+		md->cur.nr_pending_deletes++;
+	}
 	return r;
 }
 
@@ -738,8 +747,10 @@ int vela_md_delete_branch(struct vela_md *md, u64 id)
 	if (!r)
 		r = vela_btree_remove(&md->name_info, md->cur.name_index_root,
 				      vela_md_name_hash(rec.name), &md->cur.name_index_root);
-	if (!r)
+	if (!r) {
 		md->cur.change_id++;
+		md->cur.nr_branches--;
+	}
 out:
 	up_write(&md->lock);
 	return r;
@@ -863,16 +874,16 @@ int vela_md_reclaim(struct vela_md *md, u64 max, u64 *pending)
 		pd.root = cpu_to_le64(root);
 		r = vela_btree_insert(&md->delete_info, md->cur.delete_queue_root, seq, &pd,
 				      &md->cur.delete_queue_root, NULL, NULL);
-		if (!r && !root)
+		if (!r && !root) {
 			r = vela_btree_remove(&md->delete_info, md->cur.delete_queue_root, seq,
 					      &md->cur.delete_queue_root);
+			if (!r)
+				md->cur.nr_pending_deletes--;
+		}
 		if (r)
 			break;
 	}
-	*pending = 0;
-	if (!r)
-		r = vela_btree_walk(&md->delete_info, md->cur.delete_queue_root, count_entry,
-				    pending);
+	*pending = md->cur.nr_pending_deletes;
 out:
 	up_write(&md->lock);
 	return r;

@@ -59,6 +59,7 @@ void vela_md_close(struct vela_md *md);
 
 int vela_md_commit(struct vela_md *md);
 int vela_md_abort(struct vela_md *md);
+/* O(1): safe for the status path. */
 int vela_md_info(struct vela_md *md, struct vela_md_info *info);
 
 /*

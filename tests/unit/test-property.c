@@ -104,6 +104,20 @@ static void verify(struct prop *p, struct model *m, bool all)
 	(void)checked;
 }
 
+/* The store's O(1) branch count equals the model's. */
+static void verify_counts(struct prop *p, struct model *m)
+{
+	struct vela_md_info info;
+	u64 live = 0;
+	int s;
+
+	for (s = 0; s < MAX_SLOTS; s++)
+		live += m->b[s].live;
+	ASSERT_EQ(vela_md_info(p->md, &info), 0);
+	ASSERT_EQ(info.nr_branches, live);
+	ASSERT_EQ(info.change_id, m->change_id);
+}
+
 static int free_slot(struct model *m)
 {
 	int s;
@@ -230,6 +244,7 @@ static void do_abort(struct prop *p)
 	ASSERT_EQ(vela_md_abort(p->md), 0);
 	p->cur = p->committed;
 	p->ops++;
+	verify_counts(p, &p->cur);
 }
 
 static unsigned int cut_flags(struct prop *p)
@@ -256,6 +271,7 @@ static void do_power_cut(struct prop *p)
 	reopen(p);
 	p->cur = p->committed;
 	verify(p, &p->committed, false);
+	verify_counts(p, &p->committed);
 }
 
 /*
