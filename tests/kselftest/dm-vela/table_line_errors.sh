@@ -65,8 +65,8 @@ expect_refused "pool: unknown feature" \
 expect_refused "pool: same device for metadata and data" \
 	"vela-pool: Metadata and data devices must be different devices" \
 	"0 $len vela-pool $meta $meta 128"
-expect_refused "pool: well-formed line is refused until metadata exists" \
-	"vela-pool: Pool metadata is not implemented" \
+expect_refused "pool: well-formed line on an unformatted metadata device" \
+	"vela-pool: No valid dm-vela metadata on the metadata device" \
 	"0 $len vela-pool $meta $data 128 2 read_only error_if_no_space"
 expect_refused "branch: bad branch id" \
 	"vela: Invalid branch id: not a number" "0 $len vela $meta one"

@@ -1,0 +1,120 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The pool target on a formatted pool: activation, the status and table
+# lines, the admin messages with their change-id compare-and-swap, every
+# message error with its reason in the kernel log, a reload sharing the
+# open metadata, and the metadata checking clean after deactivation.
+# Devices: $VELA_DISK_meta (metadata) and $VELA_DISK_data (data), 64 KiB
+# data blocks.
+. "$(dirname "$0")/../../lib/ktap.sh"
+
+meta=${VELA_DISK_meta:?}
+data=${VELA_DISK_data:?}
+len=$(blockdev --getsz "$data")
+table="0 $len vela-pool $meta $data 128"
+case_no=0
+
+# expect_message DESCRIPTION REASON MESSAGE...: the message fails and the
+# kernel log says REASON.
+expect_message() {
+	desc=$1 reason=$2
+	shift 2
+	case_no=$((case_no + 1))
+	echo "vela-msg-case $case_no" >/dev/kmsg
+	if out=$(dmsetup message pool 0 "$@" 2>&1); then
+		ktap_fail "$desc" "message accepted: $*" "$out"
+		return
+	fi
+	log=$(dmesg | sed -n "/vela-msg-case $case_no\$/,\$p")
+	if echo "$log" | grep -q -F -- "$reason"; then
+		ktap_pass "$desc"
+	else
+		ktap_fail "$desc" "expected reason: $reason" "dmsetup: $out" "kernel log:" "$log"
+	fi
+}
+
+# status_field N: field N of the pool's status, after "0 LEN vela-pool".
+status_field() {
+	dmsetup status pool | awk -v n="$(($1 + 3))" '{ print $n }'
+}
+
+modprobe dm-vela
+ktap_plan 23
+ktap_check "velactl format on the NVMe namespaces" \
+	velactl format --metadata "$meta" --data "$data" --block-size 64k --name kself
+ktap_check "dmsetup create pool" dmsetup create pool --table "$table"
+
+st=$(dmsetup status pool)
+if echo "$st" | grep -q -E "^0 $len vela-pool 1 0 [0-9]+/[0-9]+ 1/[0-9]+ 0 0 rw -\$"; then
+	ktap_pass "status: generation 1, change id 0, data block 0 used, no branches, rw"
+else
+	ktap_fail "status: generation 1, change id 0, data block 0 used, no branches, rw" "$st"
+fi
+tl=$(dmsetup table pool)
+if echo "$tl" | grep -q -E "^0 $len vela-pool [0-9]+:[0-9]+ [0-9]+:[0-9]+ 128\$"; then
+	ktap_pass "table line echoes the constructor's arguments"
+else
+	ktap_fail "table line echoes the constructor's arguments" "$tl"
+fi
+
+id=$(dmsetup message pool 0 create_volume 0 prod 2097152 2>&1)
+if [ "$id" = 1 ] && [ "$(status_field 2)" = 1 ] && [ "$(status_field 5)" = 1 ]; then
+	ktap_pass "create_volume replies id 1; change id and branch count move to 1"
+else
+	ktap_fail "create_volume replies id 1; change id and branch count move to 1" \
+		"reply: $id" "$(dmsetup status pool)"
+fi
+expect_message "a stale change id is refused" "stale change id" create_volume 0 other 100
+gen=$(status_field 1)
+golden=$(dmsetup message pool 0 create_branch 1 1 golden 2>&1)
+ci=$(dmsetup message pool 0 create_branch 2 "$golden" ci-1 2>&1)
+if [ "$golden" = 2 ] && [ "$ci" = 3 ] && [ "$(status_field 5)" = 3 ]; then
+	ktap_pass "create_branch of a volume and of a branch reply ids 2 and 3"
+else
+	ktap_fail "create_branch of a volume and of a branch reply ids 2 and 3" \
+		"replies: $golden $ci" "$(dmsetup status pool)"
+fi
+if [ "$(status_field 1)" -gt "$gen" ]; then
+	ktap_pass "each admin message is committed (the generation moves)"
+else
+	ktap_fail "each admin message is committed (the generation moves)" "$(dmsetup status pool)"
+fi
+expect_message "a duplicate name is refused" "a branch with this name exists" \
+	create_branch 3 1 golden
+expect_message "a branch of a missing parent is refused" "no such branch" \
+	create_branch 3 99 orphan
+expect_message "an invalid name is refused" "invalid name" create_volume 3 'a/b' 100
+expect_message "a zero size is refused" "size must be a positive number" create_volume 3 x 0
+expect_message "deleting a branch with children is refused" "the branch has children" \
+	delete 3 2
+expect_message "deleting a missing branch is refused" "no such branch" delete 3 42
+expect_message "an unknown message is refused" "unknown message 'frobnicate'" frobnicate 3
+expect_message "a wrong argument count is refused" "message delete takes 2 arguments" delete 3
+expect_message "a change id that is not a number is refused" "the change id is not a number" \
+	delete x 3
+ktap_check "delete a leaf branch" dmsetup message pool 0 delete 3 3
+if [ "$(status_field 2)" = 4 ] && [ "$(status_field 5)" = 2 ] && [ "$(status_field 6)" = 0 ]; then
+	ktap_pass "status after delete: change id 4, 2 branches, no pending delete (empty trees)"
+else
+	ktap_fail "status after delete: change id 4, 2 branches, no pending delete (empty trees)" \
+		"$(dmsetup status pool)"
+fi
+
+# A reload builds a second table on the same metadata device while the
+# first is live: they share the open pool.
+ktap_check "reload and resume the pool" sh -c \
+	"dmsetup reload pool --table '$table' && dmsetup resume pool"
+if [ "$(status_field 2)" = 4 ]; then
+	ktap_pass "the reloaded pool sees the same metadata"
+else
+	ktap_fail "the reloaded pool sees the same metadata" "$(dmsetup status pool)"
+fi
+ktap_check "dmsetup remove pool" dmsetup remove pool
+out=$(velactl check "$meta" 2>&1)
+if [ $? -eq 0 ] && velactl dump "$meta" | grep -q '"name": "golden"'; then
+	ktap_pass "velactl check is clean and dump lists the branches"
+else
+	ktap_fail "velactl check is clean and dump lists the branches" "$out"
+fi
+ktap_finish
