@@ -480,3 +480,32 @@ TEST(cached_usage_follows_changes)
 	ASSERT_EQ(vela_md_abort(p.md), 0);
 	pool_destroy(&p);
 }
+
+TEST(flags_and_released_blocks)
+{
+	struct vela_disk_branch rec;
+	struct vela_md_info a, b;
+	struct pool p;
+	u64 vol, pblock;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	ASSERT_EQ(vela_md_set_branch_flags(p.md, vol, VELA_BRANCH_READ_ONLY, 0), 0);
+	ASSERT_EQ(vela_md_get_branch(p.md, vol, &rec), 0);
+	EXPECT_EQ(le32_to_cpu(rec.flags), VELA_BRANCH_READ_ONLY);
+	ASSERT_EQ(vela_md_set_branch_flags(p.md, vol, 0, VELA_BRANCH_READ_ONLY), 0);
+	ASSERT_EQ(vela_md_get_branch(p.md, vol, &rec), 0);
+	EXPECT_EQ(le32_to_cpu(rec.flags), 0);
+	EXPECT_EQ(vela_md_set_branch_flags(p.md, vol, 1u << 30, 0), -EINVAL);
+	EXPECT_EQ(vela_md_set_branch_flags(p.md, 77, VELA_BRANCH_READ_ONLY, 0), -ENOENT);
+
+	/* A block allocated for a copy that failed goes back. */
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &a), 0);
+	ASSERT_EQ(vela_md_alloc_data_block(p.md, &pblock), 0);
+	ASSERT_EQ(vela_md_release_data_block(p.md, pblock), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &b), 0);
+	EXPECT_EQ(b.data_nr_free, a.data_nr_free);
+	pool_destroy(&p);
+}
