@@ -803,23 +803,63 @@ out:
 	return r;
 }
 
-int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear)
+/* Read-modify-write one field of a branch record, as an admin change. */
+static int update_branch(struct vela_md *md, u64 id,
+			 int (*change)(struct vela_disk_branch *rec, u64 arg), u64 arg)
 {
 	struct vela_disk_branch rec;
 	int r;
 
-	if ((set | clear) & ~VELA_BRANCH_KNOWN_FLAGS)
-		return -EINVAL;
 	down_write(&md->lock);
 	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
-	if (!r) {
-		rec.flags = cpu_to_le32((le32_to_cpu(rec.flags) | set) & ~clear);
+	if (!r)
+		r = change(&rec, arg);
+	if (!r)
 		r = __put_branch(md, id, &rec);
-	}
 	if (!r)
 		md->cur.change_id++;
 	up_write(&md->lock);
 	return r;
+}
+
+static int change_size(struct vela_disk_branch *rec, u64 size)
+{
+	if (size < le64_to_cpu(rec->size_sectors))
+		return -EINVAL;
+	rec->size_sectors = cpu_to_le64(size);
+	return 0;
+}
+
+static int change_limit(struct vela_disk_branch *rec, u64 limit)
+{
+	rec->alloc_limit_blocks = cpu_to_le64(limit);
+	return 0;
+}
+
+int vela_md_resize_branch(struct vela_md *md, u64 id, u64 size_sectors)
+{
+	return update_branch(md, id, change_size, size_sectors);
+}
+
+int vela_md_set_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks)
+{
+	return update_branch(md, id, change_limit, limit_blocks);
+}
+
+/* @arg packs the flags to set (low half) and to clear (high half). */
+static int change_flags(struct vela_disk_branch *rec, u64 arg)
+{
+	u32 set = arg, clear = arg >> 32;
+
+	rec->flags = cpu_to_le32((le32_to_cpu(rec->flags) | set) & ~clear);
+	return 0;
+}
+
+int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear)
+{
+	if ((set | clear) & ~VELA_BRANCH_KNOWN_FLAGS)
+		return -EINVAL;
+	return update_branch(md, id, change_flags, set | (u64)clear << 32);
 }
 
 struct branch_walk {

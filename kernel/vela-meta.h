@@ -85,6 +85,10 @@ int vela_md_find_branch(struct vela_md *md, const char *name, u64 *id);
 int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec);
 int vela_md_rename_branch(struct vela_md *md, u64 id, const char *name);
 int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear);
+/* Grow a branch's size; shrinking is -EINVAL (not supported). */
+int vela_md_resize_branch(struct vela_md *md, u64 id, u64 size_sectors);
+/* Cap the data blocks a branch may own (0: no cap). */
+int vela_md_set_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks);
 /* In id order; a non-zero return from @fn stops the walk and is returned. */
 typedef int (*vela_branch_fn)(void *context, u64 id, const struct vela_disk_branch *rec);
 int vela_md_walk_branches(struct vela_md *md, vela_branch_fn fn, void *context);

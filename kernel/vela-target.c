@@ -10,8 +10,8 @@
  *
  * This slice of the target: the pool opens the exception store (kernel/
  * vela-meta.c) on its metadata device, reports it in its status line and
- * takes the admin messages that create volumes and branches and delete
- * them.  Each admin message carries the pool's change id as a compare-and-
+ * takes the admin messages that create, rename, protect, resize, limit and
+ * delete volumes and branches.  Each admin message carries the pool's change id as a compare-and-
  * swap and is committed before it returns, so a tool sees either the whole
  * change or none of it.  The pool device itself carries no data: I/O to it
  * fails.  Branch devices (the data path) are the next slice; their
@@ -480,6 +480,72 @@ static int msg_delete(struct vela_pool *pool, char **argv, u64 *reply, const cha
 	return r == -ENOTEMPTY ? -EBUSY : r;
 }
 
+/* rename <change id> <id> <new name> */
+static int msg_rename(struct vela_pool *pool, char **argv, u64 *reply, const char **why)
+{
+	u64 id;
+
+	if (parse_id(argv[2], &id)) {
+		*why = "the branch id is not a number";
+		return -EINVAL;
+	}
+	return vela_md_rename_branch(pool->md, id, argv[3]);
+}
+
+/* set_read_only <change id> <id>, set_writable <change id> <id> */
+static int set_read_only(struct vela_pool *pool, char **argv, bool read_only,
+			 const char **why)
+{
+	u64 id;
+
+	if (parse_id(argv[2], &id)) {
+		*why = "the branch id is not a number";
+		return -EINVAL;
+	}
+	return vela_md_set_branch_flags(pool->md, id, read_only ? VELA_BRANCH_READ_ONLY : 0,
+					read_only ? 0 : VELA_BRANCH_READ_ONLY);
+}
+
+static int msg_set_read_only(struct vela_pool *pool, char **argv, u64 *reply,
+			     const char **why)
+{
+	return set_read_only(pool, argv, true, why);
+}
+
+static int msg_set_writable(struct vela_pool *pool, char **argv, u64 *reply,
+			    const char **why)
+{
+	return set_read_only(pool, argv, false, why);
+}
+
+/* resize <change id> <id> <size in sectors>: growth only */
+static int msg_resize(struct vela_pool *pool, char **argv, u64 *reply, const char **why)
+{
+	u64 id, size;
+	int r;
+
+	if (parse_id(argv[2], &id) || parse_id(argv[3], &size)) {
+		*why = "the branch id and the size must be numbers";
+		return -EINVAL;
+	}
+	r = vela_md_resize_branch(pool->md, id, size);
+	if (r == -EINVAL)
+		*why = "shrinking a branch is not supported";
+	return r;
+}
+
+/* set_limit <change id> <id> <data blocks>: 0 removes the limit */
+static int msg_set_limit(struct vela_pool *pool, char **argv, u64 *reply, const char **why)
+{
+	u64 id, limit;
+
+	if (parse_id(argv[2], &id) || parse_id(argv[3], &limit)) {
+		*why = "the branch id and the limit must be numbers";
+		return -EINVAL;
+	}
+	return vela_md_set_branch_limit(pool->md, id, limit);
+}
+
 struct pool_message {
 	const char *verb;
 	unsigned int argc;	/* the verb included */
@@ -491,6 +557,11 @@ static const struct pool_message pool_messages[] = {
 	{ "create_volume", 4, true, msg_create_volume },
 	{ "create_branch", 4, true, msg_create_branch },
 	{ "delete", 3, false, msg_delete },
+	{ "rename", 4, false, msg_rename },
+	{ "set_read_only", 3, false, msg_set_read_only },
+	{ "set_writable", 3, false, msg_set_writable },
+	{ "resize", 4, false, msg_resize },
+	{ "set_limit", 4, false, msg_set_limit },
 };
 
 static const char *errno_reason(int r)
@@ -580,7 +651,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 
 static struct target_type pool_target = {
 	.name = "vela-pool",
-	.version = {0, 2, 0},
+	.version = {0, 3, 0},
 	.module = THIS_MODULE,
 	.ctr = pool_ctr,
 	.dtr = pool_dtr,
@@ -592,7 +663,7 @@ static struct target_type pool_target = {
 
 static struct target_type branch_target = {
 	.name = "vela",
-	.version = {0, 2, 0},
+	.version = {0, 3, 0},
 	.module = THIS_MODULE,
 	.ctr = branch_ctr,
 };

@@ -509,3 +509,23 @@ TEST(flags_and_released_blocks)
 	EXPECT_EQ(b.data_nr_free, a.data_nr_free);
 	pool_destroy(&p);
 }
+
+TEST(resize_grows_only_and_limits_persist)
+{
+	struct vela_disk_branch rec;
+	struct pool p;
+	u64 vol;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1000, 0, 1, &vol), 0);
+	EXPECT_EQ(vela_md_resize_branch(p.md, vol, 999), -EINVAL);
+	ASSERT_EQ(vela_md_resize_branch(p.md, vol, 5000), 0);
+	ASSERT_EQ(vela_md_set_branch_limit(p.md, vol, 77), 0);
+	EXPECT_EQ(vela_md_resize_branch(p.md, 42, 5000), -ENOENT);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_cut(&p, VELA_CUT_DROP_ALL);
+	ASSERT_EQ(vela_md_get_branch(p.md, vol, &rec), 0);
+	EXPECT_EQ(le64_to_cpu(rec.size_sectors), 5000);
+	EXPECT_EQ(le64_to_cpu(rec.alloc_limit_blocks), 77);
+	pool_destroy(&p);
+}

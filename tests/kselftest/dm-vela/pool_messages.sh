@@ -40,7 +40,7 @@ status_field() {
 }
 
 modprobe dm-vela
-ktap_plan 23
+ktap_plan 31
 ktap_check "velactl format on the NVMe namespaces" \
 	velactl format --metadata "$meta" --data "$data" --block-size 64k --name kself
 ktap_check "dmsetup create pool" dmsetup create pool --table "$table"
@@ -101,20 +101,38 @@ else
 		"$(dmsetup status pool)"
 fi
 
+ktap_check "rename a branch" dmsetup message pool 0 rename 4 2 golden-v2
+ktap_check "protect a branch (set_read_only)" dmsetup message pool 0 set_read_only 5 2
+ktap_check "grow a volume (resize)" dmsetup message pool 0 resize 6 1 4194304
+expect_message "shrinking is refused" "shrinking a branch is not supported" resize 7 1 100
+ktap_check "limit a branch's allocation (set_limit)" dmsetup message pool 0 set_limit 7 2 1000
+expect_message "renaming onto an existing name is refused" "a branch with this name exists" \
+	rename 8 2 prod
+ktap_check "unprotect and protect again" sh -c \
+	"dmsetup message pool 0 set_writable 8 2 && dmsetup message pool 0 set_read_only 9 2"
+
 # A reload builds a second table on the same metadata device while the
 # first is live: they share the open pool.
+before=$(status_field 2)
 ktap_check "reload and resume the pool" sh -c \
 	"dmsetup reload pool --table '$table' && dmsetup resume pool"
-if [ "$(status_field 2)" = 4 ]; then
+if [ "$(status_field 2)" = "$before" ] && [ "$before" = 10 ]; then
 	ktap_pass "the reloaded pool sees the same metadata"
 else
 	ktap_fail "the reloaded pool sees the same metadata" "$(dmsetup status pool)"
 fi
 ktap_check "dmsetup remove pool" dmsetup remove pool
 out=$(velactl check "$meta" 2>&1)
-if [ $? -eq 0 ] && velactl dump "$meta" | grep -q '"name": "golden"'; then
+if [ $? -eq 0 ] && velactl dump "$meta" | grep -q '"name": "golden-v2"'; then
 	ktap_pass "velactl check is clean and dump lists the branches"
 else
 	ktap_fail "velactl check is clean and dump lists the branches" "$out"
+fi
+dump=$(velactl dump "$meta")
+if echo "$dump" | grep -q -E '"id": 1, "name": "prod".*"size_sectors": 4194304' &&
+   echo "$dump" | grep -q -E '"id": 2, "name": "golden-v2".*"flags": 1, .*"alloc_limit_blocks": 1000'; then
+	ktap_pass "the metadata holds the new name, size, protection and limit"
+else
+	ktap_fail "the metadata holds the new name, size, protection and limit" "$dump"
 fi
 ktap_finish
