@@ -663,24 +663,24 @@ static int walk(struct vela_btree_info *info, u64 b, int depth, bool exclusive_o
 	return r;
 }
 
-int vela_btree_walk(struct vela_btree_info *info, u64 root,
-		    int (*fn)(void *context, u64 key, const void *value), void *context)
+static int walk_root(struct vela_btree_info *info, u64 root, bool exclusive_only,
+		     int (*fn)(void *context, u64 key, const void *value), void *context)
 {
 	u64 visits = visit_budget(info);
 
-	if (!root)
-		return 0;
-	return walk(info, root, 0, false, &visits, fn, context);
+	return root ? walk(info, root, 0, exclusive_only, &visits, fn, context) : 0;
+}
+
+int vela_btree_walk(struct vela_btree_info *info, u64 root,
+		    int (*fn)(void *context, u64 key, const void *value), void *context)
+{
+	return walk_root(info, root, false, fn, context);
 }
 
 int vela_btree_walk_exclusive(struct vela_btree_info *info, u64 root,
 			      int (*fn)(void *context, u64 key, const void *value), void *context)
 {
-	u64 visits = visit_budget(info);
-
-	if (!root)
-		return 0;
-	return walk(info, root, 0, true, &visits, fn, context);
+	return walk_root(info, root, true, fn, context);
 }
 
 int vela_btree_clone(struct vela_btree_info *info, u64 root)

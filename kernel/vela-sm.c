@@ -473,14 +473,20 @@ void vela_sm_root(struct vela_sm *sm, struct vela_disk_sm_root *root)
 	root->overflow_root = cpu_to_le64(sm->overflow_root);
 }
 
+/* A new transaction starts with no allocations and no deltas. */
+static void begin_transaction(struct vela_sm *sm)
+{
+	sm->nr_allocated = 0;
+	vela_u64map_clear(&sm->deltas);
+}
+
 void vela_sm_committed(struct vela_sm *sm)
 {
 	sm->committed_index_root = sm->index_root;
 	sm->committed_overflow_root = sm->overflow_root;
 	sm->committed_nr_free = sm->nr_free;
 	sm->committed_nr_blocks = sm->nr_blocks;
-	sm->nr_allocated = 0;
-	vela_u64map_clear(&sm->deltas);
+	begin_transaction(sm);
 }
 
 void vela_sm_abort(struct vela_sm *sm)
@@ -489,6 +495,5 @@ void vela_sm_abort(struct vela_sm *sm)
 	sm->overflow_root = sm->committed_overflow_root;
 	sm->nr_free = sm->committed_nr_free;
 	sm->nr_blocks = sm->committed_nr_blocks;
-	sm->nr_allocated = 0;
-	vela_u64map_clear(&sm->deltas);
+	begin_transaction(sm);
 }

@@ -103,7 +103,6 @@ struct vela_pool {
 	unsigned int refs;		/* table instances; under pools_lock */
 	struct vela_md *md;
 	struct mutex admin_lock;	/* one admin message at a time */
-	bool read_only;
 };
 
 /* One table instance of the pool target. */
@@ -181,7 +180,6 @@ static int __pool_create(struct dm_target *ti, struct pool_c *pc, struct vela_po
 	pool->metadata_bdev = pc->metadata_dev->bdev;
 	pool->data_bdev = pc->data_dev->bdev;
 	pool->block_sectors = pc->block_sectors;
-	pool->read_only = info.read_only;
 	mutex_init(&pool->admin_lock);
 	list_add(&pool->list, &pools);
 	*result = pool;
@@ -402,7 +400,7 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
 		       info.metadata_nr_blocks - info.metadata_nr_free, info.metadata_nr_blocks,
 		       info.data_nr_blocks - info.data_nr_free, info.data_nr_blocks,
 		       info.nr_branches, info.pending_deletes,
-		       pc->pool->read_only ? "ro" : "rw",
+		       info.read_only ? "ro" : "rw",
 		       info.flags & VELA_SB_FLAG_NEEDS_CHECK ? "needs_check" : "-");
 		break;
 	case STATUSTYPE_TABLE:
@@ -617,14 +615,12 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		DMERR("%s: message %s: the change id is not a number", dev, m->verb);
 		return -EINVAL;
 	}
-	if (pool->read_only) {
-		DMERR("%s: message %s: the pool is read-only", dev, m->verb);
-		return -EROFS;
-	}
-
 	mutex_lock(&pool->admin_lock);
 	vela_md_info(pool->md, &info);
-	if (change_id != info.change_id) {
+	if (info.read_only) {
+		r = -EROFS;
+		why = "the pool is read-only";
+	} else if (change_id != info.change_id) {
 		r = -ESTALE;
 		why = "stale change id: read the pool status and retry";
 	} else {
