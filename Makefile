@@ -59,9 +59,10 @@ UNIT_TEST_OBJS := $(UNIT_TEST_SRCS:%.c=build/obj/plain/%.o) \
 	$(UNIT_TEST_SRCS:%.c=build/obj/san/%.o)
 
 .PHONY: all module clean-module velactl deps test-deps check check-full demo \
-	install uninstall checkpatch clean libvela unit-tests kunit fuzz bench-meta
+	install uninstall checkpatch clean libvela unit-tests kunit fuzz bench-meta \
+	test-tools
 
-all: module velactl
+all: module velactl test-tools
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) VELA_VERSION=$(VERSION) W=1 modules
@@ -70,6 +71,13 @@ clean-module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
 velactl: userspace/velactl
+
+# Helpers the VM tests run in the guest.
+test-tools: build/tools/vela-io
+
+build/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) -o $@ $<
 
 build/obj/velactl.o: userspace/velactl.c $(VELACTL_HDRS) dkms.conf
 	@mkdir -p $(dir $@)

@@ -1033,23 +1033,35 @@ out:
 	return r;
 }
 
-int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock)
+int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock, u64 *freed)
 {
 	struct vela_disk_branch rec;
-	u64 root;
+	u64 root, pblock;
+	__le64 v;
+	u32 count;
 	int r;
 
+	*freed = VELA_NO_BLOCK;
 	down_write(&md->lock);
 	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
-	md->change_seq++;
 	if (!r)
-		r = vela_btree_remove(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock,
-				      &root);
+		r = vela_btree_lookup(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &v);
+	if (!r)
+		r = mapping_block(&v, &pblock);
+	if (r)
+		goto out;
+	md->change_seq++;
+	r = vela_btree_remove(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &root);
 	if (!r) {
 		rec.mapping_root = cpu_to_le64(root);
 		le64_add_cpu(&rec.mapped_blocks, -1);
 		r = __put_branch(md, id, &rec);
 	}
+	if (!r)
+		r = vela_sm_get_count(&md->data_sm, pblock, &count);
+	if (!r && !count)
+		*freed = pblock;
+out:
 	up_write(&md->lock);
 	return r;
 }

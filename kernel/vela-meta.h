@@ -28,6 +28,9 @@
 
 struct vela_md;
 
+/* "No data block", where a block number is optional. */
+#define VELA_NO_BLOCK	(~0ULL)
+
 struct vela_md_format_params {
 	const char *pool_name;
 	u8 uuid[16];
@@ -102,7 +105,12 @@ int vela_md_lookup(struct vela_md *md, u64 id, u64 lblock, u64 *pblock, bool *sh
 /* Never sleeps on metadata I/O or the lock: -EWOULDBLOCK instead. */
 int vela_md_lookup_try(struct vela_md *md, u64 id, u64 lblock, u64 *pblock);
 int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock);
-int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock);
+/*
+ * Remove one mapping (-ENODATA if there is none).  If that released the
+ * last reference on its data block, *@freed names the block, which stays
+ * unallocatable until the next commit; otherwise it is VELA_NO_BLOCK.
+ */
+int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock, u64 *freed);
 int vela_md_alloc_data_block(struct vela_md *md, u64 *pblock);
 /* Drop a reference the caller holds on a data block (e.g. a failed copy). */
 int vela_md_release_data_block(struct vela_md *md, u64 pblock);

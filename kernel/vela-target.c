@@ -4,34 +4,83 @@
  *
  * Two targets live in this file:
  *
- *   vela-pool  binds a metadata device and a data device into a pool.
- *              Every volume and branch of the pool shares its data blocks.
+ *   vela-pool  binds a metadata device and a data device into a pool and
+ *              takes the admin messages (create, branch, delete, ...).
+ *              I/O to the pool device itself fails.
  *   vela       one branch device: a branch id inside a pool.
  *
- * This slice of the target: the pool opens the exception store (kernel/
- * vela-meta.c) on its metadata device, reports it in its status line and
- * takes the admin messages that create, rename, protect, resize, limit and
- * delete volumes and branches.  Each admin message carries the pool's change id as a compare-and-
- * swap and is committed before it returns, so a tool sees either the whole
- * change or none of it.  The pool device itself carries no data: I/O to it
- * fails.  Branch devices (the data path) are the next slice; their
- * constructor validates its table line and refuses, rather than pretend
- * to serve I/O.
+ * The exception store (kernel/vela-meta.c) is opened once per metadata
+ * device and shared, as struct vela_pool, by every table instance on it:
+ * a reload builds the new table while the old one is live, as dm-thin's
+ * pool does.
  *
- * Several tables can use one metadata device at a time (a reload builds
- * the new table while the old one is live), so the open exception store
- * lives in a struct vela_pool shared by every table instance on that
- * device, found by its block device and reference counted, as dm-thin's
- * pool is.
+ * The data path
+ * -------------
+ * A branch device splits I/O at data block boundaries (max_io_len).  For a
+ * block it owns outright, a write is remapped in map(): no lock, no worker
+ * hop.  "Owns outright" is the per-device exclusive bitmap: a bit is set
+ * only by the slow path, after it saw (or made) a mapping that no other
+ * tree shares, and every bit of a branch is cleared before a branch is
+ * taken from it.  Reads are remapped in map() whenever the lookup can be
+ * served from cached metadata without sleeping; an unmapped block reads as
+ * zeros.
  *
- * The table lines, status lines and messages are documented in
+ * Everything else goes to the slow path, a work item per bio on an unbound
+ * workqueue, so several blocks are worked on at once.  A hashed mutex per
+ * (branch, block) orders concurrent bios to one block.  A write to a shared
+ * or unmapped block allocates a new block, fills it (a copy of the shared
+ * block, or zeros, under the part the bio does not cover; a bio covering
+ * the whole block is written as it is), writes it, and only then maps it.
+ * The unwritten part of a new block is therefore never stale data.
+ *
+ * Epochs
+ * ------
+ * Every bio remapped to a block that a tree maps holds a reference on the
+ * pool's current I/O epoch (a percpu_ref) until it completes.  Draining
+ * swaps in a fresh epoch and waits for the old one to empty.  Two things
+ * drain:
+ *   - Creating a branch, after clearing the parent's exclusive bits, so no
+ *     write that judged a block exclusive can land in it once it is shared.
+ *   - A commit that frees data blocks (discard), so no read or write still
+ *     in flight to a freed block can meet its next owner; the space map
+ *     never hands out a block freed in the open transaction.
+ *
+ * Commit
+ * ------
+ * share_lock orders the data path against commits and admin changes.  A
+ * slow-path metadata update (lookup, allocate, write the data, map) holds
+ * it shared, so an allocation and its mapping always land in one
+ * transaction.  A commit holds it exclusively: drain if needed, flush the
+ * data device, commit the metadata (which writes and flushes the metadata
+ * blocks, then the superblock), then pass down the discards of blocks the
+ * transaction freed, before anything can allocate them again.
+ * REQ_PREFLUSH, REQ_FUA and discard bios complete after the next commit;
+ * all that are waiting share it (group commit).  A periodic commit bounds
+ * what a crash can lose.  Admin messages commit what the data path did
+ * first, so a failing message's abort never drops an acknowledged write.
+ *
+ * Faults
+ * ------
+ * A failed metadata update or commit aborts to the last commit and puts the
+ * pool in read-only mode with needs_check set; if even that cannot be
+ * written, fail mode.  Out of data space, writes that need a new block wait
+ * (queue_if_no_space, with a timeout) or fail at once (error_if_no_space).
+ * Growing the data device and resuming the pool returns it to write mode.
+ *
+ * The table lines, status lines, messages and modes are documented in
  * docs/dm-vela.rst; the comments above each function must match it.
  */
 
+#include <linux/blkdev.h>
 #include <linux/device-mapper.h>
+#include <linux/hash.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/percpu-refcount.h>
+#include <linux/sched/mm.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "vela-meta.h"
 
@@ -41,6 +90,13 @@
 #define VELA_MIN_BLOCK_SECTORS	(4096 >> SECTOR_SHIFT)
 #define VELA_MAX_BLOCK_SECTORS	((1024 * 1024) >> SECTOR_SHIFT)
 
+#define COMMIT_PERIOD		HZ
+#define BLOCK_LOCK_BITS		8
+
+static unsigned int no_space_timeout_secs = 60;
+module_param(no_space_timeout_secs, uint, 0644);
+MODULE_PARM_DESC(no_space_timeout_secs,
+		 "Seconds a write waits for data space before it fails (queue_if_no_space)");
 struct vela_pool_features {
 	bool read_only;
 	bool error_if_no_space;
@@ -94,17 +150,105 @@ static int parse_pool_features(struct dm_arg_set *as,
 	return 0;
 }
 
+/*
+ * Pool modes, from best to worst.  The mode only ever gets worse by
+ * itself; growing the data device (out of data space) or reloading the
+ * pool on a checked device (read-only, fail) brings it back.
+ */
+enum pool_mode {
+	POOL_WRITE,		/* normal */
+	POOL_OUT_OF_DATA_SPACE,	/* writes needing a new block wait or fail */
+	POOL_READ_ONLY,		/* reads only; the metadata is not written */
+	POOL_FAIL,		/* reads only, from the last commit */
+};
+
+static const char *const pool_mode_names[] = {
+	[POOL_WRITE] = "rw",
+	[POOL_OUT_OF_DATA_SPACE] = "out_of_data_space",
+	[POOL_READ_ONLY] = "ro",
+	[POOL_FAIL] = "fail",
+};
+
+/* See "Epochs" above. */
+struct vela_epoch {
+	struct percpu_ref ref;
+	struct completion drained;
+};
+
+/* A data-device range whose discard waits for the commit that freed it. */
+struct passdown {
+	struct list_head list;
+	u64 begin, end;		/* data blocks */
+};
+
 /* The open exception store, shared by every table on one metadata device. */
 struct vela_pool {
 	struct list_head list;
+	struct mapped_device *pool_md;	/* the pool device that opened it */
+	struct mutex ti_lock;
+	struct dm_target *ti;		/* the live pool table, for dm events */
+	struct work_struct event_work;
 	struct block_device *metadata_bdev;
 	struct block_device *data_bdev;
 	unsigned int block_sectors;
-	unsigned int refs;		/* table instances; under pools_lock */
+	unsigned int refs;		/* pool and branch tables; pools_lock */
+	struct mutex devs_lock;
+	struct list_head branch_devs;	/* active branch tables; devs_lock */
 	struct vela_md *md;
+	struct vela_pool_features features;
 	struct mutex admin_lock;	/* one admin message at a time */
+
+	/*
+	 * See "Commit" above.  Lock order: pools_lock, admin_lock,
+	 * block_locks, share_lock, devs_lock, the metadata's own lock.
+	 */
+	struct rw_semaphore share_lock;
+	bool dirty;			/* the data path changed the metadata */
+	bool need_drain;		/* this transaction freed data blocks */
+	enum pool_mode mode;		/* READ_ONCE; changed under share_lock */
+
+	struct mutex drain_lock;
+	struct vela_epoch epochs[2];
+	struct vela_epoch *epoch;	/* current; see epoch_get() */
+
+	struct mutex block_locks[1 << BLOCK_LOCK_BITS];
+
+	struct workqueue_struct *wq;	/* the slow path, unbound */
+	struct workqueue_struct *commit_wq;	/* ordered */
+	struct work_struct commit_work;
+	struct delayed_work periodic_commit;
+	struct delayed_work no_space_timeout;
+	struct work_struct degrade_work;
+	struct bio_set bs;
+
+	spinlock_t lock;		/* the lists below */
+	struct bio_list commit_bios;	/* complete after the next commit */
+	struct bio_list no_space_bios;	/* wait for data space */
+	struct list_head passdowns;
 };
 
+/* Per-bio data of a branch device. */
+struct vela_io {
+	struct vela_epoch *epoch;	/* held while remapped in place */
+	struct branch_c *bc;
+	struct work_struct work;
+	unsigned long held_since;	/* jiffies, waiting for data space */
+};
+
+/* One table instance of the branch target. */
+struct branch_c {
+	struct list_head list;		/* in pool->branch_devs */
+	struct dm_target *ti;
+	struct dm_dev *pool_dev;
+	struct vela_pool *pool;
+	u64 id;
+	bool read_only;
+	/* Exclusive bitmap, in page-sized chunks allocated on first use. */
+	unsigned long **excl;
+	unsigned long nr_excl_chunks;
+};
+
+#define EXCL_BITS_PER_CHUNK	(PAGE_SIZE * BITS_PER_BYTE)
 /* One table instance of the pool target. */
 struct pool_c {
 	struct dm_dev *metadata_dev;
@@ -116,6 +260,84 @@ struct pool_c {
 
 static LIST_HEAD(pools);
 static DEFINE_MUTEX(pools_lock);
+
+/* --- epochs ---------------------------------------------------------- */
+
+static void epoch_release(struct percpu_ref *ref)
+{
+	complete(&container_of(ref, struct vela_epoch, ref)->drained);
+}
+
+/*
+ * A reference on the current epoch.  It counts only if the epoch is still
+ * current after it was taken: a drain that swapped it out after our
+ * tryget may otherwise have stopped waiting for it.  The acquire pairs with
+ * the release in pool_drain_io(), so what the drainer did before the swap
+ * (clearing exclusive bits) is seen by the caller.
+ */
+static struct vela_epoch *epoch_get(struct vela_pool *pool)
+{
+	struct vela_epoch *e;
+
+	for (;;) {
+		e = READ_ONCE(pool->epoch);
+		if (percpu_ref_tryget_live(&e->ref)) {
+			/* Pairs with the release in pool_drain_io(). */
+			if (smp_load_acquire(&pool->epoch) == e)
+				return e;
+			percpu_ref_put(&e->ref);
+		}
+		cpu_relax();
+	}
+}
+
+/* Wait for every bio that took an epoch reference before this call. */
+static void pool_drain_io(struct vela_pool *pool)
+{
+	struct vela_epoch *old, *next;
+
+	mutex_lock(&pool->drain_lock);
+	old = pool->epoch;
+	next = old == &pool->epochs[0] ? &pool->epochs[1] : &pool->epochs[0];
+	reinit_completion(&next->drained);
+	percpu_ref_reinit(&next->ref);
+	/* Publishes what the caller did (cleared bits) with the new epoch. */
+	smp_store_release(&pool->epoch, next);
+	percpu_ref_kill(&old->ref);
+	wait_for_completion(&old->drained);
+	mutex_unlock(&pool->drain_lock);
+}
+
+static int epochs_init(struct vela_pool *pool)
+{
+	int r;
+
+	init_completion(&pool->epochs[0].drained);
+	init_completion(&pool->epochs[1].drained);
+	r = percpu_ref_init(&pool->epochs[0].ref, epoch_release, PERCPU_REF_ALLOW_REINIT,
+			    GFP_KERNEL);
+	if (r)
+		return r;
+	r = percpu_ref_init(&pool->epochs[1].ref, epoch_release, PERCPU_REF_INIT_DEAD,
+			    GFP_KERNEL);
+	if (r) {
+		percpu_ref_exit(&pool->epochs[0].ref);
+		return r;
+	}
+	pool->epoch = &pool->epochs[0];
+	return 0;
+}
+
+static void epochs_exit(struct vela_pool *pool)
+{
+	/* No bio is in flight: the live epoch only holds its initial ref. */
+	percpu_ref_kill(&pool->epoch->ref);
+	wait_for_completion(&pool->epoch->drained);
+	percpu_ref_exit(&pool->epochs[0].ref);
+	percpu_ref_exit(&pool->epochs[1].ref);
+}
+
+/* --- pool lifetime --------------------------------------------------- */
 
 static struct vela_pool *__pool_find(struct block_device *metadata_bdev)
 {
@@ -140,6 +362,88 @@ static char *open_error(int r)
 	default:
 		return "Error reading the pool metadata";
 	}
+}
+
+static void commit_work_fn(struct work_struct *work);
+static void periodic_commit_fn(struct work_struct *work);
+static void no_space_timeout_fn(struct work_struct *work);
+static void degrade_work_fn(struct work_struct *work);
+
+/* Raise a dm event on the pool device: its status changed. */
+static void event_work_fn(struct work_struct *work)
+{
+	struct vela_pool *pool = container_of(work, struct vela_pool, event_work);
+
+	mutex_lock(&pool->ti_lock);
+	if (pool->ti)
+		dm_table_event(pool->ti->table);
+	mutex_unlock(&pool->ti_lock);
+}
+
+/* Everything but the metadata: locks, epochs, workqueues. */
+static int pool_init_io(struct vela_pool *pool)
+{
+	unsigned int i;
+	int r;
+
+	mutex_init(&pool->admin_lock);
+	mutex_init(&pool->drain_lock);
+	mutex_init(&pool->devs_lock);
+	mutex_init(&pool->ti_lock);
+	INIT_WORK(&pool->event_work, event_work_fn);
+	init_rwsem(&pool->share_lock);
+	for (i = 0; i < ARRAY_SIZE(pool->block_locks); i++)
+		mutex_init(&pool->block_locks[i]);
+	spin_lock_init(&pool->lock);
+	bio_list_init(&pool->commit_bios);
+	bio_list_init(&pool->no_space_bios);
+	INIT_LIST_HEAD(&pool->passdowns);
+	INIT_LIST_HEAD(&pool->branch_devs);
+	INIT_WORK(&pool->commit_work, commit_work_fn);
+	INIT_WORK(&pool->degrade_work, degrade_work_fn);
+	INIT_DELAYED_WORK(&pool->periodic_commit, periodic_commit_fn);
+	INIT_DELAYED_WORK(&pool->no_space_timeout, no_space_timeout_fn);
+
+	r = epochs_init(pool);
+	if (r)
+		return r;
+	r = bioset_init(&pool->bs, BIO_POOL_SIZE, 0, 0);
+	if (r)
+		goto out_epochs;
+	r = -ENOMEM;
+	pool->wq = alloc_workqueue("vela-io", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!pool->wq)
+		goto out_bs;
+	pool->commit_wq = alloc_ordered_workqueue("vela-commit", WQ_MEM_RECLAIM);
+	if (!pool->commit_wq)
+		goto out_wq;
+	queue_delayed_work(pool->commit_wq, &pool->periodic_commit, COMMIT_PERIOD);
+	return 0;
+
+out_wq:
+	destroy_workqueue(pool->wq);
+out_bs:
+	bioset_exit(&pool->bs);
+out_epochs:
+	epochs_exit(pool);
+	return r;
+}
+
+static int pool_commit(struct vela_pool *pool);
+
+static void pool_exit_io(struct vela_pool *pool)
+{
+	/* No branch device is left, so no bio is in flight or queued. */
+	cancel_delayed_work_sync(&pool->periodic_commit);
+	cancel_delayed_work_sync(&pool->no_space_timeout);
+	flush_workqueue(pool->commit_wq);
+	pool_commit(pool);
+	flush_work(&pool->degrade_work);
+	cancel_work_sync(&pool->event_work);
+	destroy_workqueue(pool->commit_wq);
+	destroy_workqueue(pool->wq);
+	bioset_exit(&pool->bs);
+	epochs_exit(pool);
 }
 
 /* Open the exception store, or share the one another table opened. */
@@ -172,15 +476,23 @@ static int __pool_create(struct dm_target *ti, struct pool_c *pc, struct vela_po
 		ti->error = "Data device is smaller than the pool's metadata records";
 	else
 		r = 0;
+	if (!r) {
+		r = pool_init_io(pool);
+		if (r)
+			ti->error = "Out of memory";
+	}
 	if (r) {
 		vela_md_close(pool->md);
 		kfree(pool);
 		return r;
 	}
+	pool->pool_md = dm_table_get_md(ti->table);
+	pool->ti = ti;
 	pool->metadata_bdev = pc->metadata_dev->bdev;
 	pool->data_bdev = pc->data_dev->bdev;
 	pool->block_sectors = pc->block_sectors;
-	mutex_init(&pool->admin_lock);
+	pool->features = pc->features;
+	pool->mode = info.read_only ? POOL_READ_ONLY : POOL_WRITE;
 	list_add(&pool->list, &pools);
 	*result = pool;
 	return 0;
@@ -198,6 +510,9 @@ static int pool_get(struct dm_target *ti, struct pool_c *pc)
 		    pool->block_sectors != pc->block_sectors) {
 			ti->error = "The metadata device is in use by a pool with another data device or block size";
 			r = -EBUSY;
+		} else if (pool->pool_md != dm_table_get_md(ti->table)) {
+			ti->error = "The metadata device is in use by another pool device";
+			r = -EBUSY;
 		}
 	} else {
 		r = __pool_create(ti, pc, &pool);
@@ -212,17 +527,905 @@ static int pool_get(struct dm_target *ti, struct pool_c *pc)
 
 static void pool_put(struct vela_pool *pool)
 {
+	/*
+	 * The last put tears down under pools_lock, so a new table on the
+	 * same metadata device cannot open a second store while this one
+	 * still commits.
+	 */
 	mutex_lock(&pools_lock);
 	if (!--pool->refs) {
 		list_del(&pool->list);
-		/* Admin messages commit before they return: nothing is pending. */
+		pool_exit_io(pool);
 		vela_md_close(pool->md);
-		mutex_destroy(&pool->admin_lock);
 		kfree(pool);
 	}
 	mutex_unlock(&pools_lock);
 }
 
+/* --- modes and commit ------------------------------------------------ */
+
+static enum pool_mode pool_mode(struct vela_pool *pool)
+{
+	return READ_ONCE(pool->mode);
+}
+
+static void set_pool_mode(struct vela_pool *pool, enum pool_mode mode)
+{
+	const char *dev = dm_device_name(pool->pool_md);
+	enum pool_mode old = pool_mode(pool);
+
+	if (old == mode)
+		return;
+	WRITE_ONCE(pool->mode, mode);
+	if (mode == POOL_WRITE)
+		DMINFO("%s: switching pool to write mode", dev);
+	else if (mode == POOL_OUT_OF_DATA_SPACE)
+		DMWARN("%s: no free data space: writes that need a new block %s", dev,
+		       pool->features.error_if_no_space ? "fail" : "wait");
+	schedule_work(&pool->event_work);
+}
+
+/*
+ * A metadata update or commit failed (@r).  The open transaction may hold
+ * half an operation, so the pool stops writing at once and degrade_work
+ * aborts to the last commit once no update is in flight.
+ */
+static void metadata_error(struct vela_pool *pool, const char *op, int r)
+{
+	if (pool_mode(pool) >= POOL_READ_ONLY)
+		return;
+	DMERR("%s: metadata %s failed (%d): pool is read-only and needs_check is set; deactivate it and run velactl check",
+	      dm_device_name(pool->pool_md), op, r);
+	set_pool_mode(pool, POOL_READ_ONLY);
+	queue_work(pool->commit_wq, &pool->degrade_work);
+}
+
+static void fail_bios(struct bio_list *bios, blk_status_t status)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(bios))) {
+		bio->bi_status = status;
+		bio_endio(bio);
+	}
+}
+
+static void degrade_work_fn(struct work_struct *work)
+{
+	struct vela_pool *pool = container_of(work, struct vela_pool, degrade_work);
+	struct bio_list held;
+	int r;
+
+	down_write(&pool->share_lock);
+	vela_md_abort(pool->md);
+	pool->dirty = false;
+	r = vela_md_set_needs_check(pool->md, true);
+	if (!r)
+		r = vela_md_commit(pool->md);
+	if (r) {
+		vela_md_abort(pool->md);
+		DMERR("%s: cannot record needs_check (%d): pool is in fail mode",
+		      dm_device_name(pool->pool_md), r);
+		set_pool_mode(pool, POOL_FAIL);
+	}
+	up_write(&pool->share_lock);
+
+	spin_lock_irq(&pool->lock);
+	held = pool->no_space_bios;
+	bio_list_init(&pool->no_space_bios);
+	spin_unlock_irq(&pool->lock);
+	fail_bios(&held, BLK_STS_IOERR);
+}
+
+static void issue_passdowns(struct vela_pool *pool, struct list_head *list)
+{
+	struct passdown *pd, *tmp;
+	bool passdown = pool->features.discard_passdown &&
+			bdev_max_discard_sectors(pool->data_bdev);
+	sector_t bs = pool->block_sectors;
+
+	list_for_each_entry_safe(pd, tmp, list, list) {
+		/* Advisory: a failed passdown loses nothing. */
+		if (passdown)
+			blkdev_issue_discard(pool->data_bdev, pd->begin * bs,
+					     (pd->end - pd->begin) * bs, GFP_NOIO);
+		list_del(&pd->list);
+		kfree(pd);
+	}
+}
+
+/*
+ * Make everything the data path did durable.  With share_lock held
+ * exclusively: no slow-path update is half done.  Order: drain I/O to
+ * blocks this transaction freed, flush the data device (so no committed
+ * mapping can point at unwritten data), commit the metadata, then discard
+ * the freed blocks before the space map can hand them out again.
+ */
+static int __pool_commit(struct vela_pool *pool)
+{
+	LIST_HEAD(passdowns);
+	int r;
+
+	lockdep_assert_held_write(&pool->share_lock);
+	if (pool->need_drain) {
+		pool_drain_io(pool);
+		pool->need_drain = false;
+	}
+	r = blkdev_issue_flush(pool->data_bdev);
+	if (r) {
+		DMERR_LIMIT("%s: flushing the data device failed (%d)",
+			    dm_device_name(pool->pool_md), r);
+		return r;
+	}
+	if (pool->dirty && pool_mode(pool) < POOL_READ_ONLY) {
+		r = vela_md_commit(pool->md);
+		if (r) {
+			metadata_error(pool, "commit", r);
+			return r;
+		}
+		pool->dirty = false;
+	}
+	spin_lock_irq(&pool->lock);
+	list_splice_init(&pool->passdowns, &passdowns);
+	spin_unlock_irq(&pool->lock);
+	issue_passdowns(pool, &passdowns);
+	return 0;
+}
+
+static int pool_commit(struct vela_pool *pool)
+{
+	int r;
+
+	down_write(&pool->share_lock);
+	r = __pool_commit(pool);
+	up_write(&pool->share_lock);
+	return r;
+}
+
+static void defer_bio(struct vela_pool *pool, struct bio *bio);
+
+/* Space may have come back: retry the writes that wait for it. */
+static void retry_no_space_bios(struct vela_pool *pool)
+{
+	struct vela_md_info info;
+	struct bio_list held;
+	struct bio *bio;
+
+	if (pool_mode(pool) != POOL_OUT_OF_DATA_SPACE)
+		return;
+	vela_md_info(pool->md, &info);
+	if (!info.data_nr_free)
+		return;
+	set_pool_mode(pool, POOL_WRITE);
+	cancel_delayed_work(&pool->no_space_timeout);
+	spin_lock_irq(&pool->lock);
+	held = pool->no_space_bios;
+	bio_list_init(&pool->no_space_bios);
+	spin_unlock_irq(&pool->lock);
+	while ((bio = bio_list_pop(&held)))
+		defer_bio(pool, bio);
+}
+
+/* Group commit: every bio queued before this ran shares its commit. */
+static void commit_work_fn(struct work_struct *work)
+{
+	struct vela_pool *pool = container_of(work, struct vela_pool, commit_work);
+	struct bio_list bios;
+	int r;
+
+	spin_lock_irq(&pool->lock);
+	bios = pool->commit_bios;
+	bio_list_init(&pool->commit_bios);
+	spin_unlock_irq(&pool->lock);
+
+	r = pool_commit(pool);
+	fail_bios(&bios, errno_to_blk_status(r));
+	retry_no_space_bios(pool);
+}
+
+static void periodic_commit_fn(struct work_struct *work)
+{
+	struct vela_pool *pool = container_of(to_delayed_work(work), struct vela_pool,
+					      periodic_commit);
+
+	if (READ_ONCE(pool->dirty))
+		pool_commit(pool);
+	retry_no_space_bios(pool);
+	queue_delayed_work(pool->commit_wq, &pool->periodic_commit, COMMIT_PERIOD);
+}
+
+/* Complete @bio after the next commit, and make sure one comes. */
+static void commit_then_complete(struct vela_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_add(&pool->commit_bios, bio);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	queue_work(pool->commit_wq, &pool->commit_work);
+}
+
+/*
+ * Fail the writes that have waited no_space_timeout_secs for data space,
+ * and come back for the rest.
+ */
+static void no_space_timeout_fn(struct work_struct *work)
+{
+	struct vela_pool *pool = container_of(to_delayed_work(work), struct vela_pool,
+					      no_space_timeout);
+	unsigned long timeout = no_space_timeout_secs * HZ, next = 0;
+	struct bio_list held, expired;
+	struct vela_io *io;
+	struct bio *bio;
+
+	bio_list_init(&expired);
+	spin_lock_irq(&pool->lock);
+	held = pool->no_space_bios;
+	bio_list_init(&pool->no_space_bios);
+	while ((bio = bio_list_pop(&held))) {
+		io = dm_per_bio_data(bio, sizeof(*io));
+		if (time_after_eq(jiffies, io->held_since + timeout)) {
+			bio_list_add(&expired, bio);
+		} else {
+			bio_list_add(&pool->no_space_bios, bio);
+			if (!next)
+				next = io->held_since + timeout;
+		}
+	}
+	spin_unlock_irq(&pool->lock);
+	if (!bio_list_empty(&expired))
+		DMERR_LIMIT("%s: no data space for %u s: failing the writes that waited for it",
+			    dm_device_name(pool->pool_md), no_space_timeout_secs);
+	fail_bios(&expired, BLK_STS_NOSPC);
+	if (next)
+		queue_delayed_work(pool->commit_wq, &pool->no_space_timeout,
+				   max_t(long, (long)(next - jiffies), 1));
+}
+
+/* A write needs a new block and there is none. */
+static void no_data_space(struct vela_pool *pool, struct bio *bio)
+{
+	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
+	unsigned long flags;
+
+	if (pool_mode(pool) == POOL_WRITE)
+		set_pool_mode(pool, POOL_OUT_OF_DATA_SPACE);
+	if (pool->features.error_if_no_space) {
+		bio->bi_status = BLK_STS_NOSPC;
+		bio_endio(bio);
+		return;
+	}
+	io->held_since = jiffies;
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_add(&pool->no_space_bios, bio);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	queue_delayed_work(pool->commit_wq, &pool->no_space_timeout,
+			   no_space_timeout_secs * HZ);
+}
+/* --- the data path --------------------------------------------------- */
+
+static bool excl_test(struct branch_c *bc, u64 lblock)
+{
+	unsigned long *chunk;
+
+	if (lblock / EXCL_BITS_PER_CHUNK >= bc->nr_excl_chunks)
+		return false;
+	chunk = READ_ONCE(bc->excl[lblock / EXCL_BITS_PER_CHUNK]);
+	return chunk && test_bit(lblock % EXCL_BITS_PER_CHUNK, chunk);
+}
+
+/* Slow path only, with share_lock held shared. */
+static void excl_set(struct branch_c *bc, u64 lblock)
+{
+	unsigned long **slot, *chunk;
+
+	if (lblock / EXCL_BITS_PER_CHUNK >= bc->nr_excl_chunks)
+		return;
+	slot = &bc->excl[lblock / EXCL_BITS_PER_CHUNK];
+	chunk = READ_ONCE(*slot);
+	if (!chunk) {
+		chunk = (unsigned long *)get_zeroed_page(GFP_NOIO);
+		if (!chunk)
+			return;		/* this block keeps using the slow path */
+		if (cmpxchg(slot, NULL, chunk)) {
+			free_page((unsigned long)chunk);
+			chunk = READ_ONCE(*slot);
+		}
+	}
+	set_bit(lblock % EXCL_BITS_PER_CHUNK, chunk);
+}
+
+static void excl_clear(struct branch_c *bc, u64 lblock)
+{
+	unsigned long *chunk;
+
+	if (lblock / EXCL_BITS_PER_CHUNK >= bc->nr_excl_chunks)
+		return;
+	chunk = READ_ONCE(bc->excl[lblock / EXCL_BITS_PER_CHUNK]);
+	if (chunk)
+		clear_bit(lblock % EXCL_BITS_PER_CHUNK, chunk);
+}
+
+/* With share_lock held exclusively, before the branch is shared. */
+static void excl_clear_all(struct branch_c *bc)
+{
+	unsigned long i;
+
+	for (i = 0; i < bc->nr_excl_chunks; i++)
+		if (bc->excl[i])
+			bitmap_zero(bc->excl[i], EXCL_BITS_PER_CHUNK);
+}
+
+static u64 bio_lblock(struct vela_pool *pool, struct bio *bio)
+{
+	return bio->bi_iter.bi_sector >> ilog2(pool->block_sectors);
+}
+
+static sector_t block_offset(struct vela_pool *pool, sector_t sector)
+{
+	return sector & (pool->block_sectors - 1);
+}
+
+static void remap(struct vela_pool *pool, struct bio *bio, u64 pblock)
+{
+	bio_set_dev(bio, pool->data_bdev);
+	bio->bi_iter.bi_sector = pblock * pool->block_sectors +
+				 block_offset(pool, bio->bi_iter.bi_sector);
+}
+
+static struct mutex *block_lock(struct vela_pool *pool, u64 id, u64 lblock)
+{
+	return &pool->block_locks[hash_64(lblock ^ (id << 40) ^ id, BLOCK_LOCK_BITS)];
+}
+
+/* Write @bio's data to @pblock and wait; @bio itself is not completed. */
+static int write_bio_sync(struct vela_pool *pool, struct bio *bio, u64 pblock)
+{
+	struct bio *clone;
+	int r;
+
+	clone = bio_alloc_clone(pool->data_bdev, bio, GFP_NOIO, &pool->bs);
+	if (!clone)
+		return -ENOMEM;
+	clone->bi_opf &= ~(REQ_PREFLUSH | REQ_FUA);
+	remap(pool, clone, pblock);
+	r = submit_bio_wait(clone);
+	bio_put(clone);
+	return r;
+}
+
+/* Read or write one whole data block from or to @buf (vmalloc'd). */
+static int block_rw_sync(struct vela_pool *pool, blk_opf_t opf, u64 pblock, void *buf)
+{
+	unsigned int bytes = pool->block_sectors << SECTOR_SHIFT;
+	unsigned int nr_pages = bytes >> PAGE_SHIFT, i;
+	struct bio *bio;
+	int r;
+
+	bio = bio_alloc(pool->data_bdev, nr_pages, opf, GFP_NOIO);
+	bio->bi_iter.bi_sector = pblock * pool->block_sectors;
+	for (i = 0; i < nr_pages; i++)
+		__bio_add_page(bio, vmalloc_to_page(buf + i * PAGE_SIZE), PAGE_SIZE, 0);
+	if (op_is_write(opf))
+		flush_kernel_vmap_range(buf, bytes);
+	r = submit_bio_wait(bio);
+	if (!op_is_write(opf))
+		invalidate_kernel_vmap_range(buf, bytes);
+	bio_put(bio);
+	return r;
+}
+
+static bool covers_block(struct vela_pool *pool, struct bio *bio)
+{
+	return !block_offset(pool, bio->bi_iter.bi_sector) &&
+	       bio_sectors(bio) == pool->block_sectors;
+}
+
+/*
+ * Write @bio into the new block @to: the bio's data over a copy of @from,
+ * or over zeros when @from is VELA_NO_BLOCK.  The whole block is written,
+ * so no byte of @to's previous owner survives.
+ */
+static int write_new_block(struct vela_pool *pool, struct bio *bio, u64 from, u64 to)
+{
+	unsigned int bytes = pool->block_sectors << SECTOR_SHIFT;
+	unsigned int noio = memalloc_noio_save();
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	size_t offset;
+	void *buf;
+	int r;
+
+	if (covers_block(pool, bio)) {
+		memalloc_noio_restore(noio);
+		return write_bio_sync(pool, bio, to);
+	}
+	buf = vmalloc(bytes);
+	memalloc_noio_restore(noio);
+	if (!buf)
+		return -ENOMEM;
+	if (from == VELA_NO_BLOCK) {
+		memset(buf, 0, bytes);
+		r = 0;
+	} else {
+		r = block_rw_sync(pool, REQ_OP_READ, from, buf);
+	}
+	if (!r) {
+		offset = block_offset(pool, bio->bi_iter.bi_sector) << SECTOR_SHIFT;
+		bio_for_each_segment(bv, bio, iter) {
+			memcpy_from_bvec(buf + offset, &bv);
+			offset += bv.bv_len;
+		}
+		r = block_rw_sync(pool, REQ_OP_WRITE, to, buf);
+	}
+	vfree(buf);
+	return r;
+}
+
+static void complete_write(struct vela_pool *pool, struct bio *bio, int r)
+{
+	if (r) {
+		bio->bi_status = errno_to_blk_status(r);
+		bio_endio(bio);
+	} else if (bio->bi_opf & REQ_FUA) {
+		commit_then_complete(pool, bio);
+	} else {
+		bio_endio(bio);
+	}
+}
+
+/*
+ * The slow path of a write: with the block's lock, under share_lock.  An
+ * exclusive block is written in place; anything else gets a new block,
+ * filled and written before it is mapped.
+ */
+static void process_write(struct branch_c *bc, struct bio *bio)
+{
+	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct vela_pool *pool = bc->pool;
+	u64 lblock = bio_lblock(pool, bio), pblock, new_block;
+	struct mutex *lock = block_lock(pool, bc->id, lblock);
+	bool shared;
+	int r;
+
+	if (bc->read_only || pool_mode(pool) >= POOL_READ_ONLY) {
+		complete_write(pool, bio, -EIO);
+		return;
+	}
+	mutex_lock(lock);
+	down_read(&pool->share_lock);
+	/* Taken before the lookup: see "Epochs". */
+	io->epoch = epoch_get(pool);
+	r = vela_md_lookup(pool->md, bc->id, lblock, &pblock, &shared);
+	if (!r && !shared) {
+		excl_set(bc, lblock);
+		r = write_bio_sync(pool, bio, pblock);
+	} else if (!r || r == -ENODATA) {
+		if (r)
+			pblock = VELA_NO_BLOCK;
+		r = vela_md_alloc_data_block(pool->md, &new_block);
+		if (r == -ENOSPC) {
+			percpu_ref_put(&io->epoch->ref);
+			io->epoch = NULL;
+			up_read(&pool->share_lock);
+			mutex_unlock(lock);
+			no_data_space(pool, bio);
+			return;
+		}
+		if (!r) {
+			r = write_new_block(pool, bio, pblock, new_block);
+			if (r) {
+				if (vela_md_release_data_block(pool->md, new_block))
+					metadata_error(pool, "release", -EIO);
+			} else {
+				r = vela_md_map(pool->md, bc->id, lblock, new_block);
+				if (r)
+					metadata_error(pool, "map", r);
+				else
+					excl_set(bc, lblock);
+			}
+			WRITE_ONCE(pool->dirty, true);
+		}
+	} else {
+		metadata_error(pool, "lookup", r);
+	}
+	percpu_ref_put(&io->epoch->ref);
+	io->epoch = NULL;
+	up_read(&pool->share_lock);
+	mutex_unlock(lock);
+	complete_write(pool, bio, r);
+}
+
+static void process_read(struct branch_c *bc, struct bio *bio)
+{
+	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct vela_pool *pool = bc->pool;
+	bool shared;
+	u64 pblock;
+	int r;
+
+	io->epoch = epoch_get(pool);
+	r = vela_md_lookup(pool->md, bc->id, bio_lblock(pool, bio), &pblock, &shared);
+	if (r == -ENODATA) {
+		zero_fill_bio(bio);
+		bio_endio(bio);
+	} else if (r) {
+		DMERR_LIMIT("%s: metadata lookup failed (%d)",
+			    dm_device_name(dm_table_get_md(bc->ti->table)), r);
+		bio_io_error(bio);
+	} else {
+		remap(pool, bio, pblock);
+		dm_submit_bio_remap(bio, NULL);
+	}
+}
+
+/*
+ * Queue @freed for discard after the commit that frees it.  Advisory: with
+ * no memory, the block is simply not discarded.
+ */
+static void add_passdown(struct vela_pool *pool, u64 freed)
+{
+	struct passdown *pd, *last;
+	unsigned long flags;
+
+	pd = kmalloc(sizeof(*pd), GFP_NOIO);
+	spin_lock_irqsave(&pool->lock, flags);
+	last = list_empty(&pool->passdowns) ? NULL :
+	       list_last_entry(&pool->passdowns, struct passdown, list);
+	if (last && last->end == freed) {
+		last->end++;
+	} else if (pd) {
+		pd->begin = freed;
+		pd->end = freed + 1;
+		list_add_tail(&pd->list, &pool->passdowns);
+		pd = NULL;
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	kfree(pd);
+}
+
+/*
+ * Unmap every block the discard covers whole, then complete it after the
+ * commit.  A block freed by the unmap is discarded on the data device only
+ * after that commit: before it, a crash would bring the mapping back.
+ */
+static void process_discard(struct branch_c *bc, struct bio *bio)
+{
+	struct vela_pool *pool = bc->pool;
+	sector_t begin = bio->bi_iter.bi_sector, end = bio_end_sector(bio);
+	u64 lblock = DIV_ROUND_UP_ULL(begin, pool->block_sectors);
+	u64 lend = end >> ilog2(pool->block_sectors), freed;
+	struct mutex *lock;
+	int r = 0;
+
+	if (bc->read_only || pool_mode(pool) >= POOL_READ_ONLY) {
+		bio_io_error(bio);
+		return;
+	}
+	for (; !r && lblock < lend; lblock++) {
+		lock = block_lock(pool, bc->id, lblock);
+		mutex_lock(lock);
+		down_read(&pool->share_lock);
+		excl_clear(bc, lblock);
+		r = vela_md_unmap(pool->md, bc->id, lblock, &freed);
+		if (r == -ENODATA) {
+			r = 0;
+		} else if (r) {
+			metadata_error(pool, "unmap", r);
+		} else {
+			WRITE_ONCE(pool->dirty, true);
+			if (freed != VELA_NO_BLOCK) {
+				WRITE_ONCE(pool->need_drain, true);
+				add_passdown(pool, freed);
+			}
+		}
+		up_read(&pool->share_lock);
+		mutex_unlock(lock);
+	}
+	if (r)
+		bio_io_error(bio);
+	else
+		commit_then_complete(pool, bio);
+}
+
+static void process_bio_work(struct work_struct *work)
+{
+	struct vela_io *io = container_of(work, struct vela_io, work);
+	struct bio *bio = dm_bio_from_per_bio_data(io, sizeof(*io));
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		process_read(io->bc, bio);
+		break;
+	case REQ_OP_WRITE:
+		process_write(io->bc, bio);
+		break;
+	case REQ_OP_DISCARD:
+		process_discard(io->bc, bio);
+		break;
+	default:
+		bio_io_error(bio);
+	}
+}
+
+static void defer_bio(struct vela_pool *pool, struct bio *bio)
+{
+	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	INIT_WORK(&io->work, process_bio_work);
+	queue_work(pool->wq, &io->work);
+}
+/*
+ * The fast path.  A read whose mapping is in cached metadata, and a plain
+ * write to a block this device owns outright, are remapped here.
+ * Everything else is deferred to the slow path.
+ */
+static int branch_map(struct dm_target *ti, struct bio *bio)
+{
+	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct branch_c *bc = ti->private;
+	struct vela_pool *pool = bc->pool;
+	u64 lblock, pblock;
+	int r;
+
+	io->epoch = NULL;
+	io->bc = bc;
+	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		/* dm sends the data of a flush with data separately. */
+		commit_then_complete(pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	lblock = bio_lblock(pool, bio);
+	if (bio_op(bio) == REQ_OP_READ ||
+	    (bio_op(bio) == REQ_OP_WRITE && !(bio->bi_opf & REQ_FUA) &&
+	     excl_test(bc, lblock))) {
+		io->epoch = epoch_get(pool);
+		/* Rechecked under the epoch: a branch-create may have cleared it. */
+		if (bio_op(bio) == REQ_OP_READ || excl_test(bc, lblock)) {
+			r = vela_md_lookup_try(pool->md, bc->id, lblock, &pblock);
+			if (!r) {
+				remap(pool, bio, pblock);
+				return DM_MAPIO_REMAPPED;
+			}
+			if (r == -ENODATA && bio_op(bio) == REQ_OP_READ) {
+				zero_fill_bio(bio);
+				bio_endio(bio);
+				return DM_MAPIO_SUBMITTED;
+			}
+		}
+		percpu_ref_put(&io->epoch->ref);
+		io->epoch = NULL;
+	}
+	defer_bio(pool, bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+static int branch_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
+{
+	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	if (io->epoch) {
+		percpu_ref_put(&io->epoch->ref);
+		io->epoch = NULL;
+	}
+	return DM_ENDIO_DONE;
+}
+
+/* Find the pool behind a pool device and take a reference on it. */
+static struct vela_pool *pool_get_by_dev(struct dm_dev *pool_dev)
+{
+	struct mapped_device *pool_md = dm_get_md(pool_dev->bdev->bd_dev);
+	struct vela_pool *pool, *found = NULL;
+
+	if (!pool_md)
+		return NULL;
+	mutex_lock(&pools_lock);
+	list_for_each_entry(pool, &pools, list)
+		if (pool->pool_md == pool_md) {
+			found = pool;
+			pool->refs++;
+			break;
+		}
+	mutex_unlock(&pools_lock);
+	dm_put(pool_md);
+	return found;
+}
+
+static int check_branch(struct dm_target *ti, struct vela_pool *pool, u64 id, bool *read_only)
+{
+	struct vela_disk_branch rec;
+	int r;
+
+	r = vela_md_get_branch(pool->md, id, &rec);
+	if (r == -ENODATA || r == -ENOENT) {
+		ti->error = "No such branch in the pool";
+		return -ENOENT;
+	}
+	if (r) {
+		ti->error = "Error reading the branch table";
+		return r;
+	}
+	if (le32_to_cpu(rec.flags) & (VELA_BRANCH_CREATING | VELA_BRANCH_DELETING)) {
+		ti->error = "The branch is being created or deleted";
+		return -EBUSY;
+	}
+	if (ti->len > le64_to_cpu(rec.size_sectors)) {
+		ti->error = "The table is longer than the branch";
+		return -EINVAL;
+	}
+	*read_only = le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY;
+	return 0;
+}
+
+/*
+ * Construct a branch device:
+ *
+ *   vela <pool dev> <branch id>
+ *
+ * The branch must exist and be at least as long as the table.  A read-only
+ * (golden) branch can be activated, but writes to it fail.  External
+ * origins are not supported yet: a third argument is refused.
+ */
+static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct branch_c *bc;
+	u64 id;
+	int r;
+
+	if (argc < 2 || argc > 3) {
+		ti->error = "Invalid argument count: expected <pool dev> <branch id> [<external origin dev>]";
+		return -EINVAL;
+	}
+	if (kstrtou64(argv[1], 10, &id)) {
+		ti->error = "Invalid branch id: not a number";
+		return -EINVAL;
+	}
+	if (argc == 3) {
+		ti->error = "External origins are not supported by this version of dm-vela";
+		return -EOPNOTSUPP;
+	}
+	bc = kzalloc(sizeof(*bc), GFP_KERNEL);
+	if (!bc) {
+		ti->error = "Out of memory";
+		return -ENOMEM;
+	}
+	bc->ti = ti;
+	bc->id = id;
+	r = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table), &bc->pool_dev);
+	if (r) {
+		ti->error = "Error opening pool device";
+		goto out_free;
+	}
+	bc->pool = pool_get_by_dev(bc->pool_dev);
+	if (!bc->pool) {
+		ti->error = "The pool device is not an active vela-pool";
+		r = -EINVAL;
+		goto out_dev;
+	}
+	r = check_branch(ti, bc->pool, id, &bc->read_only);
+	if (r)
+		goto out_pool;
+
+	bc->nr_excl_chunks = DIV_ROUND_UP_ULL(DIV_ROUND_UP_ULL(ti->len, bc->pool->block_sectors),
+					      EXCL_BITS_PER_CHUNK);
+	bc->excl = kvcalloc(bc->nr_excl_chunks, sizeof(*bc->excl), GFP_KERNEL);
+	if (!bc->excl) {
+		ti->error = "Out of memory";
+		r = -ENOMEM;
+		goto out_pool;
+	}
+	r = dm_set_target_max_io_len(ti, bc->pool->block_sectors);
+	if (r)
+		goto out_excl;
+	ti->num_flush_bios = 1;
+	ti->flush_supported = true;
+	ti->num_discard_bios = 1;
+	ti->discards_supported = true;
+	ti->per_io_data_size = sizeof(struct vela_io);
+	ti->private = bc;
+
+	mutex_lock(&bc->pool->devs_lock);
+	list_add(&bc->list, &bc->pool->branch_devs);
+	mutex_unlock(&bc->pool->devs_lock);
+	return 0;
+
+out_excl:
+	kvfree(bc->excl);
+out_pool:
+	pool_put(bc->pool);
+out_dev:
+	dm_put_device(ti, bc->pool_dev);
+out_free:
+	kfree(bc);
+	return r;
+}
+
+static void branch_dtr(struct dm_target *ti)
+{
+	struct branch_c *bc = ti->private;
+	unsigned long i;
+
+	mutex_lock(&bc->pool->devs_lock);
+	list_del(&bc->list);
+	mutex_unlock(&bc->pool->devs_lock);
+	for (i = 0; i < bc->nr_excl_chunks; i++)
+		free_page((unsigned long)bc->excl[i]);
+	kvfree(bc->excl);
+	pool_put(bc->pool);
+	dm_put_device(ti, bc->pool_dev);
+	kfree(bc);
+}
+
+/* Deactivating a branch makes everything written to it durable. */
+static void branch_postsuspend(struct dm_target *ti)
+{
+	struct branch_c *bc = ti->private;
+
+	pool_commit(bc->pool);
+}
+
+/*
+ * Status line (docs/dm-vela.rst):
+ *
+ *   <mapped blocks> <exclusive blocks> <shared blocks> <parent id>|- rw|ro
+ *
+ * The exclusive count walks the parts of the branch's tree it does not
+ * share, once per pool change (then it is cached).
+ */
+static void branch_status(struct dm_target *ti, status_type_t type, unsigned int status_flags,
+			  char *result, unsigned int maxlen)
+{
+	struct branch_c *bc = ti->private;
+	struct vela_disk_branch rec;
+	u64 exclusive, shared;
+	unsigned int sz = 0;
+	int r;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		r = vela_md_get_branch(bc->pool->md, bc->id, &rec);
+		if (!r)
+			r = vela_md_branch_usage(bc->pool->md, bc->id, &exclusive, &shared);
+		if (r) {
+			DMEMIT("Error");
+			break;
+		}
+		DMEMIT("%llu %llu %llu ", le64_to_cpu(rec.mapped_blocks), exclusive, shared);
+		if (le64_to_cpu(rec.parent_id) == VELA_NO_PARENT)
+			DMEMIT("-");
+		else
+			DMEMIT("%llu", le64_to_cpu(rec.parent_id));
+		DMEMIT(" %s", le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY ? "ro" : "rw");
+		break;
+	case STATUSTYPE_TABLE:
+		DMEMIT("%s %llu", bc->pool_dev->name, bc->id);
+		break;
+	case STATUSTYPE_IMA:
+		*result = '\0';
+		break;
+	}
+}
+
+static int branch_iterate_devices(struct dm_target *ti, iterate_devices_callout_fn fn,
+				  void *data)
+{
+	struct branch_c *bc = ti->private;
+
+	return fn(ti, bc->pool_dev, 0, ti->len, data);
+}
+
+static void branch_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct branch_c *bc = ti->private;
+	unsigned int bytes = bc->pool->block_sectors << SECTOR_SHIFT;
+
+	limits->discard_granularity = bytes;
+	limits->max_hw_discard_sectors = UINT_MAX >> SECTOR_SHIFT;
+	limits->max_discard_sectors = UINT_MAX >> SECTOR_SHIFT;
+	limits->io_opt = bytes;
+}
 static int parse_block_size(const char *arg, unsigned int *sectors,
 			    struct dm_target *ti)
 {
@@ -324,45 +1527,14 @@ out_metadata:
 	return r;
 }
 
-/*
- * Construct a branch device:
- *
- *   vela <pool dev> <branch id> [<external origin dev>]
- *
- * Refused with -EOPNOTSUPP until pools can be built.
- */
-static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
-{
-	struct dm_dev *pool_dev;
-	u64 branch_id;
-	int r;
-
-	if (argc < 2 || argc > 3) {
-		ti->error = "Invalid argument count: expected <pool dev> <branch id> [<external origin dev>]";
-		return -EINVAL;
-	}
-	if (kstrtou64(argv[1], 10, &branch_id)) {
-		ti->error = "Invalid branch id: not a number";
-		return -EINVAL;
-	}
-
-	r = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table), &pool_dev);
-	if (r) {
-		ti->error = "Error opening pool device";
-		return r;
-	}
-
-	ti->error = "Branch devices are not implemented in this version of dm-vela";
-	r = -EOPNOTSUPP;
-
-	dm_put_device(ti, pool_dev);
-	return r;
-}
-
 static void pool_dtr(struct dm_target *ti)
 {
 	struct pool_c *pc = ti->private;
 
+	mutex_lock(&pc->pool->ti_lock);
+	if (pc->pool->ti == ti)
+		pc->pool->ti = NULL;
+	mutex_unlock(&pc->pool->ti_lock);
 	pool_put(pc->pool);
 	dm_put_device(ti, pc->data_dev);
 	dm_put_device(ti, pc->metadata_dev);
@@ -379,8 +1551,9 @@ static int pool_map(struct dm_target *ti, struct bio *bio)
  * Status line (docs/dm-vela.rst):
  *
  *   <generation> <change id> <used metadata>/<total metadata>
- *   <used data>/<total data> <branches> <pending deletes> rw|ro
- *   needs_check|-
+ *   <used data>/<total data> <branches> <pending deletes>
+ *   rw|out_of_data_space|ro|fail needs_check|-
+ *   queue_if_no_space|error_if_no_space discard_passdown|no_discard_passdown
  *
  * Every field is O(1): nothing here walks the metadata.  Fields are only
  * ever appended, never reordered.
@@ -389,19 +1562,24 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
 			char *result, unsigned int maxlen)
 {
 	struct pool_c *pc = ti->private;
+	struct vela_pool *pool = pc->pool;
 	struct vela_md_info info;
 	unsigned int sz = 0, nr_features;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		vela_md_info(pc->pool->md, &info);
-		DMEMIT("%llu %llu %llu/%llu %llu/%llu %llu %llu %s %s",
+		vela_md_info(pool->md, &info);
+		DMEMIT("%llu %llu %llu/%llu %llu/%llu %llu %llu %s %s %s %s",
 		       info.generation, info.change_id,
 		       info.metadata_nr_blocks - info.metadata_nr_free, info.metadata_nr_blocks,
 		       info.data_nr_blocks - info.data_nr_free, info.data_nr_blocks,
 		       info.nr_branches, info.pending_deletes,
-		       info.read_only ? "ro" : "rw",
-		       info.flags & VELA_SB_FLAG_NEEDS_CHECK ? "needs_check" : "-");
+		       pool_mode_names[pool_mode(pool)],
+		       info.flags & VELA_SB_FLAG_NEEDS_CHECK ? "needs_check" : "-",
+		       pool->features.error_if_no_space ? "error_if_no_space" :
+							  "queue_if_no_space",
+		       pool->features.discard_passdown ? "discard_passdown" :
+							 "no_discard_passdown");
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %u", pc->metadata_dev->name, pc->data_dev->name, pc->block_sectors);
@@ -422,6 +1600,58 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
 	}
 }
 
+/*
+ * Resuming a (reloaded) pool table binds its features and picks up a
+ * grown data device: the pool records the new blocks, commits, and leaves
+ * out-of-data-space mode.
+ */
+static int pool_preresume(struct dm_target *ti)
+{
+	struct pool_c *pc = ti->private;
+	struct vela_pool *pool = pc->pool;
+	sector_t data_sectors = bdev_nr_sectors(pool->data_bdev);
+	u64 data_blocks = data_sectors >> ilog2(pool->block_sectors);
+	struct vela_md_info info;
+	int r = 0;
+
+	mutex_lock(&pool->ti_lock);
+	pool->ti = ti;
+	mutex_unlock(&pool->ti_lock);
+
+	mutex_lock(&pool->admin_lock);
+	down_write(&pool->share_lock);
+	pool->features.error_if_no_space = pc->features.error_if_no_space;
+	pool->features.discard_passdown = pc->features.discard_passdown;
+	vela_md_info(pool->md, &info);
+	if (data_blocks > info.data_nr_blocks && pool_mode(pool) < POOL_READ_ONLY) {
+		r = __pool_commit(pool);
+		if (!r)
+			r = vela_md_resize_data(pool->md, data_blocks, data_sectors);
+		if (!r)
+			r = vela_md_commit(pool->md);
+		if (r) {
+			vela_md_abort(pool->md);
+			DMERR("%s: growing the data device to %llu blocks failed (%d)",
+			      dm_device_name(pool->pool_md), data_blocks, r);
+		} else {
+			DMINFO("%s: data device grew from %llu to %llu blocks",
+			       dm_device_name(pool->pool_md), info.data_nr_blocks, data_blocks);
+		}
+	}
+	up_write(&pool->share_lock);
+	mutex_unlock(&pool->admin_lock);
+	if (!r)
+		retry_no_space_bios(pool);
+	return r;
+}
+
+static void pool_postsuspend(struct dm_target *ti)
+{
+	struct pool_c *pc = ti->private;
+
+	pool_commit(pc->pool);
+}
+
 static int pool_iterate_devices(struct dm_target *ti, iterate_devices_callout_fn fn, void *data)
 {
 	struct pool_c *pc = ti->private;
@@ -434,6 +1664,40 @@ static int pool_iterate_devices(struct dm_target *ti, iterate_devices_callout_fn
 static int parse_id(const char *arg, u64 *v)
 {
 	return kstrtou64(arg, 10, v) ? -EINVAL : 0;
+}
+
+/*
+ * With share_lock held exclusively: clear the exclusive bits of every
+ * device of branch @id, set or clear its read-only flag, and wait for the
+ * fast-path writes already past their bit test.  From here on every write
+ * to @id goes through the slow path, which sees the branch's new sharing.
+ * (If the message then fails, the bits come back as the slow path sets
+ * them again.)
+ */
+static void stop_fast_writes(struct vela_pool *pool, u64 id, bool read_only)
+{
+	struct branch_c *bc;
+
+	mutex_lock(&pool->devs_lock);
+	list_for_each_entry(bc, &pool->branch_devs, list)
+		if (bc->id == id) {
+			WRITE_ONCE(bc->read_only, read_only);
+			excl_clear_all(bc);
+		}
+	mutex_unlock(&pool->devs_lock);
+	pool_drain_io(pool);
+}
+
+static bool branch_is_active(struct vela_pool *pool, u64 id)
+{
+	struct branch_c *bc;
+	bool active = false;
+
+	mutex_lock(&pool->devs_lock);
+	list_for_each_entry(bc, &pool->branch_devs, list)
+		active |= bc->id == id;
+	mutex_unlock(&pool->devs_lock);
+	return active;
 }
 
 /* create_volume <change id> <name> <size in sectors>: replies the new id. */
@@ -460,6 +1724,7 @@ static int msg_create_branch(struct vela_pool *pool, char **argv, u64 *reply,
 		*why = "the parent id is not a number";
 		return -EINVAL;
 	}
+	stop_fast_writes(pool, parent, false);
 	return vela_md_create_branch(pool->md, parent, argv[3], 0, ktime_get_real_seconds(),
 				     reply);
 }
@@ -473,6 +1738,10 @@ static int msg_delete(struct vela_pool *pool, char **argv, u64 *reply, const cha
 	if (parse_id(argv[2], &id)) {
 		*why = "the branch id is not a number";
 		return -EINVAL;
+	}
+	if (branch_is_active(pool, id)) {
+		*why = "the branch is active: remove its device first";
+		return -EBUSY;
 	}
 	r = vela_md_delete_branch(pool->md, id);
 	return r == -ENOTEMPTY ? -EBUSY : r;
@@ -495,13 +1764,17 @@ static int set_read_only(struct vela_pool *pool, char **argv, bool read_only,
 			 const char **why)
 {
 	u64 id;
+	int r;
 
 	if (parse_id(argv[2], &id)) {
 		*why = "the branch id is not a number";
 		return -EINVAL;
 	}
-	return vela_md_set_branch_flags(pool->md, id, read_only ? VELA_BRANCH_READ_ONLY : 0,
-					read_only ? 0 : VELA_BRANCH_READ_ONLY);
+	r = vela_md_set_branch_flags(pool->md, id, read_only ? VELA_BRANCH_READ_ONLY : 0,
+				     read_only ? 0 : VELA_BRANCH_READ_ONLY);
+	if (!r)
+		stop_fast_writes(pool, id, read_only);
+	return r;
 }
 
 static int msg_set_read_only(struct vela_pool *pool, char **argv, u64 *reply,
@@ -616,13 +1889,18 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		return -EINVAL;
 	}
 	mutex_lock(&pool->admin_lock);
+	down_write(&pool->share_lock);
 	vela_md_info(pool->md, &info);
-	if (info.read_only) {
+	if (pool_mode(pool) >= POOL_READ_ONLY) {
 		r = -EROFS;
 		why = "the pool is read-only";
 	} else if (change_id != info.change_id) {
 		r = -ESTALE;
 		why = "stale change id: read the pool status and retry";
+	} else if (__pool_commit(pool)) {
+		/* What the data path did is durable before anything can abort. */
+		r = -EIO;
+		why = "committing the pool's pending changes failed";
 	} else {
 		r = m->handle(pool, argv, &reply, &why);
 		if (!r) {
@@ -633,6 +1911,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		if (r)
 			vela_md_abort(pool->md);
 	}
+	up_write(&pool->share_lock);
 	mutex_unlock(&pool->admin_lock);
 
 	if (r) {
@@ -647,11 +1926,13 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 
 static struct target_type pool_target = {
 	.name = "vela-pool",
-	.version = {0, 3, 0},
+	.version = {0, 4, 0},
 	.module = THIS_MODULE,
 	.ctr = pool_ctr,
 	.dtr = pool_dtr,
 	.map = pool_map,
+	.postsuspend = pool_postsuspend,
+	.preresume = pool_preresume,
 	.status = pool_status,
 	.message = pool_message,
 	.iterate_devices = pool_iterate_devices,
@@ -659,9 +1940,16 @@ static struct target_type pool_target = {
 
 static struct target_type branch_target = {
 	.name = "vela",
-	.version = {0, 3, 0},
+	.version = {0, 4, 0},
 	.module = THIS_MODULE,
 	.ctr = branch_ctr,
+	.dtr = branch_dtr,
+	.map = branch_map,
+	.end_io = branch_end_io,
+	.postsuspend = branch_postsuspend,
+	.status = branch_status,
+	.iterate_devices = branch_iterate_devices,
+	.io_hints = branch_io_hints,
 };
 
 static int __init dm_vela_init(void)

@@ -194,12 +194,21 @@ static void do_map(struct prop *p, int s)
 
 static void do_unmap(struct prop *p, int s)
 {
-	u64 l = rnd(p) % LBLOCKS;
-	int r = vela_md_unmap(p->md, p->cur.b[s].id, l);
+	u64 freed, l = rnd(p) % LBLOCKS;
+	u32 old = p->cur.b[s].map[l];
+	int r = vela_md_unmap(p->md, p->cur.b[s].id, l, &freed);
+	int i, j;
 
 	p->ops++;
-	ASSERT_EQ(r, p->cur.b[s].map[l] ? 0 : -ENODATA);
+	ASSERT_EQ(r, old ? 0 : -ENODATA);
 	p->cur.b[s].map[l] = 0;
+	if (freed == VELA_NO_BLOCK)
+		return;
+	/* Reported free: it was this mapping's, and no live branch maps it. */
+	ASSERT_EQ(freed, old);
+	for (i = 0; i < MAX_SLOTS; i++)
+		for (j = 0; p->cur.b[i].live && j < LBLOCKS; j++)
+			ASSERT_NE(p->cur.b[i].map[j], old);
 }
 
 static void do_lookup(struct prop *p, int s)

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vela-io: the data oracle for the VM tests.  Every write goes to the
+ * device under test (O_DIRECT) and to an oracle file holding what the
+ * device must read back.
+ *
+ *   vela-io write DEV ORACLE SEED COUNT BLOCK_BYTES
+ *	COUNT writes of 512 B, 4 KiB or BLOCK_BYTES, chosen at random, at
+ *	random offsets aligned to their size, with data derived from SEED.
+ *   vela-io verify DEV ORACLE [DEV ORACLE]...
+ *	read each DEV whole (O_DIRECT) and compare it with its ORACLE.
+ *   vela-io fill DEV BYTE
+ *	write BYTE over all of DEV.
+ *
+ * Exit status: 0 when done (or equal), 1 on a mismatch, 2 on an error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+
+#define ALIGN_BYTES	4096
+#define CHUNK_BYTES	(1 << 20)
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static void die(const char *what, const char *name)
+{
+	fprintf(stderr, "vela-io: %s %s: %s\n", what, name, strerror(errno));
+	exit(2);
+}
+
+static int open_dev(const char *name, int flags)
+{
+	int fd = open(name, flags | O_DIRECT);
+
+	if (fd < 0)
+		die("cannot open", name);
+	return fd;
+}
+
+static uint64_t dev_bytes(int fd, const char *name)
+{
+	struct stat st;
+	uint64_t bytes;
+
+	if (fstat(fd, &st))
+		die("cannot stat", name);
+	if (!S_ISBLK(st.st_mode))
+		return st.st_size;
+	if (ioctl(fd, BLKGETSIZE64, &bytes))
+		die("cannot size", name);
+	return bytes;
+}
+
+static void *buffer(size_t bytes)
+{
+	void *p;
+
+	if (posix_memalign(&p, ALIGN_BYTES, bytes)) {
+		fprintf(stderr, "vela-io: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+static void must_pwrite(int fd, const void *buf, size_t len, uint64_t off, const char *name)
+{
+	ssize_t done = pwrite(fd, buf, len, off);
+
+	if (done != (ssize_t)len) {
+		if (done >= 0)
+			errno = EIO;
+		die("write failed on", name);
+	}
+}
+
+static void must_pread(int fd, void *buf, size_t len, uint64_t off, const char *name)
+{
+	ssize_t done = pread(fd, buf, len, off);
+
+	if (done != (ssize_t)len) {
+		if (done >= 0)
+			errno = EIO;
+		die("read failed on", name);
+	}
+}
+
+static int do_write(char **argv)
+{
+	int dev = open_dev(argv[0], O_WRONLY);
+	int oracle = open(argv[1], O_WRONLY);
+	uint64_t count = strtoull(argv[3], NULL, 0), size, off, bytes, i, j;
+	uint64_t sizes[3] = { 512, 4096, strtoull(argv[4], NULL, 0) };
+	uint64_t *buf;
+
+	if (oracle < 0)
+		die("cannot open", argv[1]);
+	rng_state = strtoull(argv[2], NULL, 0) * 2654435761ULL + 1;
+	bytes = dev_bytes(dev, argv[0]);
+	buf = buffer(sizes[2] > 4096 ? sizes[2] : 4096);
+	for (i = 0; i < count; i++) {
+		size = sizes[rnd() % 3];
+		off = rnd() % (bytes / size) * size;
+		for (j = 0; j < size / 8; j++)
+			buf[j] = rnd();
+		must_pwrite(dev, buf, size, off, argv[0]);
+		must_pwrite(oracle, buf, size, off, argv[1]);
+	}
+	if (fsync(dev) || fsync(oracle))
+		die("fsync failed on", argv[0]);
+	return 0;
+}
+
+static int verify_one(char **argv)
+{
+	int dev = open_dev(argv[0], O_RDONLY);
+	int oracle = open(argv[1], O_RDONLY);
+	uint64_t bytes, off, len, i;
+	unsigned char *a, *b;
+
+	if (oracle < 0)
+		die("cannot open", argv[1]);
+	bytes = dev_bytes(dev, argv[0]);
+	if (bytes != dev_bytes(oracle, argv[1])) {
+		fprintf(stderr, "vela-io: %s has %llu bytes, the oracle %llu\n", argv[0],
+			(unsigned long long)bytes,
+			(unsigned long long)dev_bytes(oracle, argv[1]));
+		return 1;
+	}
+	a = buffer(CHUNK_BYTES);
+	b = buffer(CHUNK_BYTES);
+	for (off = 0; off < bytes; off += len) {
+		len = bytes - off < CHUNK_BYTES ? bytes - off : CHUNK_BYTES;
+		must_pread(dev, a, len, off, argv[0]);
+		must_pread(oracle, b, len, off, argv[1]);
+		if (!memcmp(a, b, len))
+			continue;
+		for (i = 0; a[i] == b[i]; i++)
+			;
+		fprintf(stderr, "vela-io: %s differs from %s at byte %llu (0x%02x, expected 0x%02x)\n",
+			argv[0], argv[1], (unsigned long long)(off + i), a[i], b[i]);
+		return 1;
+	}
+	return 0;
+}
+
+static int do_verify(int argc, char **argv)
+{
+	int i, r = 0;
+
+	for (i = 0; i + 1 < argc; i += 2)
+		r |= verify_one(argv + i);
+	return r;
+}
+
+static int do_fill(char **argv)
+{
+	int dev = open_dev(argv[0], O_WRONLY);
+	uint64_t bytes = dev_bytes(dev, argv[0]), off, len;
+	unsigned char *buf = buffer(CHUNK_BYTES);
+
+	memset(buf, (int)strtol(argv[1], NULL, 0), CHUNK_BYTES);
+	for (off = 0; off < bytes; off += len) {
+		len = bytes - off < CHUNK_BYTES ? bytes - off : CHUNK_BYTES;
+		must_pwrite(dev, buf, len, off, argv[0]);
+	}
+	if (fsync(dev))
+		die("fsync failed on", argv[0]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 7 && !strcmp(argv[1], "write"))
+		return do_write(argv + 2);
+	if (argc >= 4 && argc % 2 == 0 && !strcmp(argv[1], "verify"))
+		return do_verify(argc - 2, argv + 2);
+	if (argc == 4 && !strcmp(argv[1], "fill"))
+		return do_fill(argv + 2);
+	fprintf(stderr, "usage: vela-io write DEV ORACLE SEED COUNT BLOCK_BYTES\n"
+			"       vela-io verify DEV ORACLE [DEV ORACLE]...\n"
+			"       vela-io fill DEV BYTE\n");
+	return 2;
+}
