@@ -91,6 +91,8 @@
 #define VELA_MAX_BLOCK_SECTORS	((1024 * 1024) >> SECTOR_SHIFT)
 
 #define COMMIT_PERIOD		HZ
+/* Mappings one reclaim step releases; share_lock is held meanwhile. */
+#define RECLAIM_BATCH		2048
 #define BLOCK_LOCK_BITS		8
 
 static unsigned int no_space_timeout_secs = 60;
@@ -219,6 +221,7 @@ struct vela_pool {
 	struct delayed_work periodic_commit;
 	struct delayed_work no_space_timeout;
 	struct work_struct degrade_work;
+	struct work_struct reclaim_work;
 	struct bio_set bs;
 
 	spinlock_t lock;		/* the lists below */
@@ -368,6 +371,7 @@ static void commit_work_fn(struct work_struct *work);
 static void periodic_commit_fn(struct work_struct *work);
 static void no_space_timeout_fn(struct work_struct *work);
 static void degrade_work_fn(struct work_struct *work);
+static void reclaim_work_fn(struct work_struct *work);
 
 /* Raise a dm event on the pool device: its status changed. */
 static void event_work_fn(struct work_struct *work)
@@ -401,6 +405,7 @@ static int pool_init_io(struct vela_pool *pool)
 	INIT_LIST_HEAD(&pool->branch_devs);
 	INIT_WORK(&pool->commit_work, commit_work_fn);
 	INIT_WORK(&pool->degrade_work, degrade_work_fn);
+	INIT_WORK(&pool->reclaim_work, reclaim_work_fn);
 	INIT_DELAYED_WORK(&pool->periodic_commit, periodic_commit_fn);
 	INIT_DELAYED_WORK(&pool->no_space_timeout, no_space_timeout_fn);
 
@@ -436,6 +441,7 @@ static void pool_exit_io(struct vela_pool *pool)
 	/* No branch device is left, so no bio is in flight or queued. */
 	cancel_delayed_work_sync(&pool->periodic_commit);
 	cancel_delayed_work_sync(&pool->no_space_timeout);
+	cancel_work_sync(&pool->reclaim_work);
 	flush_workqueue(pool->commit_wq);
 	pool_commit(pool);
 	flush_work(&pool->degrade_work);
@@ -731,7 +737,41 @@ static void periodic_commit_fn(struct work_struct *work)
 	if (READ_ONCE(pool->dirty))
 		pool_commit(pool);
 	retry_no_space_bios(pool);
+	queue_work(pool->commit_wq, &pool->reclaim_work);
 	queue_delayed_work(pool->commit_wq, &pool->periodic_commit, COMMIT_PERIOD);
+}
+
+/*
+ * Background delete: release what deleted branches stop sharing, a
+ * bounded step at a time, each step committed, so a big delete never holds
+ * up I/O for long and a crash resumes from the persistent delete queue.
+ * The step requeues itself behind the other commit-queue work until the
+ * queue is empty.
+ */
+static void reclaim_work_fn(struct work_struct *work)
+{
+	struct vela_pool *pool = container_of(work, struct vela_pool, reclaim_work);
+	struct vela_md_info info;
+	u64 pending;
+	int r;
+
+	vela_md_info(pool->md, &info);
+	if (!info.pending_deletes || pool_mode(pool) >= POOL_READ_ONLY)
+		return;
+	down_write(&pool->share_lock);
+	r = vela_md_reclaim(pool->md, RECLAIM_BATCH, &pending);
+	if (r) {
+		metadata_error(pool, "reclaim", r);
+	} else {
+		pool->dirty = true;
+		r = __pool_commit(pool);
+	}
+	up_write(&pool->share_lock);
+	if (!r && pending)
+		queue_work(pool->commit_wq, &pool->reclaim_work);
+	else if (!r)
+		schedule_work(&pool->event_work);
+	retry_no_space_bios(pool);
 }
 
 /* Complete @bio after the next commit, and make sure one comes. */
@@ -1412,8 +1452,10 @@ static int branch_iterate_devices(struct dm_target *ti, iterate_devices_callout_
 				  void *data)
 {
 	struct branch_c *bc = ti->private;
+	sector_t len = bdev_nr_sectors(bc->pool_dev->bdev);
 
-	return fn(ti, bc->pool_dev, 0, ti->len, data);
+	/* A branch may be larger than the pool: it is thin. */
+	return fn(ti, bc->pool_dev, 0, min_t(sector_t, ti->len, len), data);
 }
 
 static void branch_io_hints(struct dm_target *ti, struct queue_limits *limits)
@@ -1918,6 +1960,8 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		DMERR("%s: message %s: %s (%d)", dev, m->verb, why ? why : errno_reason(r), r);
 		return r;
 	}
+	/* A delete left work for the background reclaim. */
+	queue_work(pool->commit_wq, &pool->reclaim_work);
 	if (!m->replies)
 		return 0;
 	snprintf(result, maxlen, "%llu", reply);

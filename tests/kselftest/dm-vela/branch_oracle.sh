@@ -47,7 +47,7 @@ verify_all() {
 modprobe dm-vela
 ktap_plan 8
 ktap_check "format and activate the pool" sh -c \
-	"velactl format --metadata $meta --data $data --block-size 8k --name oracle &&
+	"velactl format --force --metadata $meta --data $data --block-size 8k --name oracle &&
 	 dmsetup create pool --table '$pool_table' && dmsetup mknodes pool"
 
 admin create_volume prod $((vol_sectors)) && vol=$reply
