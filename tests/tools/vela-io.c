@@ -11,6 +11,13 @@
  *	read each DEV whole (O_DIRECT) and compare it with its ORACLE.
  *   vela-io fill DEV BYTE
  *	write BYTE over all of DEV.
+ *   vela-io seqwrite DEV LOG COUNT BLOCK_BYTES
+ *	COUNT whole-block writes, round robin over DEV's blocks, write n
+ *	filling its block with the 64-bit value n; after each write returns,
+ *	append "block n" to LOG (so LOG lists acknowledged writes only).
+ *   vela-io seqcheck DEV LOG BLOCK_BYTES
+ *	every block of DEV holds one value throughout (no torn block), and
+ *	no older one than the last write LOG lists for it.
  *
  * Exit status: 0 when done (or equal), 1 on a mismatch, 2 on an error.
  */
@@ -184,6 +191,64 @@ static int do_fill(char **argv)
 	return 0;
 }
 
+static int do_seqwrite(char **argv)
+{
+	int dev = open_dev(argv[0], O_WRONLY);
+	FILE *log = fopen(argv[1], "a");
+	uint64_t count = strtoull(argv[2], NULL, 0), bs = strtoull(argv[3], NULL, 0);
+	uint64_t nr_blocks = dev_bytes(dev, argv[0]) / bs, n, j;
+	uint64_t *buf = buffer(bs);
+
+	if (!log)
+		die("cannot open", argv[1]);
+	setvbuf(log, NULL, _IONBF, 0);
+	for (n = 1; n <= count; n++) {
+		for (j = 0; j < bs / 8; j++)
+			buf[j] = n;
+		must_pwrite(dev, buf, bs, (n % nr_blocks) * bs, argv[0]);
+		fprintf(log, "%llu %llu\n", (unsigned long long)(n % nr_blocks),
+			(unsigned long long)n);
+	}
+	return 0;
+}
+
+static int do_seqcheck(char **argv)
+{
+	int dev = open_dev(argv[0], O_RDONLY);
+	FILE *log = fopen(argv[1], "r");
+	uint64_t bs = strtoull(argv[2], NULL, 0), nr_blocks, b, j, *want, *buf;
+	unsigned long long lb, ln;
+	int r = 0;
+
+	if (!log)
+		die("cannot open", argv[1]);
+	nr_blocks = dev_bytes(dev, argv[0]) / bs;
+	want = calloc(nr_blocks, sizeof(*want));
+	buf = buffer(bs);
+	if (!want)
+		die("out of memory for", argv[1]);
+	while (fscanf(log, "%llu %llu", &lb, &ln) == 2)
+		if (lb < nr_blocks && ln > want[lb])
+			want[lb] = ln;
+	for (b = 0; b < nr_blocks; b++) {
+		must_pread(dev, buf, bs, b * bs, argv[0]);
+		for (j = 1; j < bs / 8 && buf[j] == buf[0]; j++)
+			;
+		if (j < bs / 8) {
+			fprintf(stderr, "vela-io: block %llu is torn: %llu at word 0, %llu at word %llu\n",
+				(unsigned long long)b, (unsigned long long)buf[0],
+				(unsigned long long)buf[j], (unsigned long long)j);
+			r = 1;
+		} else if (buf[0] < want[b]) {
+			fprintf(stderr, "vela-io: block %llu holds write %llu; write %llu was acknowledged before\n",
+				(unsigned long long)b, (unsigned long long)buf[0],
+				(unsigned long long)want[b]);
+			r = 1;
+		}
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 7 && !strcmp(argv[1], "write"))
@@ -192,8 +257,14 @@ int main(int argc, char **argv)
 		return do_verify(argc - 2, argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "fill"))
 		return do_fill(argv + 2);
+	if (argc == 6 && !strcmp(argv[1], "seqwrite"))
+		return do_seqwrite(argv + 2);
+	if (argc == 5 && !strcmp(argv[1], "seqcheck"))
+		return do_seqcheck(argv + 2);
 	fprintf(stderr, "usage: vela-io write DEV ORACLE SEED COUNT BLOCK_BYTES\n"
 			"       vela-io verify DEV ORACLE [DEV ORACLE]...\n"
-			"       vela-io fill DEV BYTE\n");
+			"       vela-io fill DEV BYTE\n"
+			"       vela-io seqwrite DEV LOG COUNT BLOCK_BYTES\n"
+			"       vela-io seqcheck DEV LOG BLOCK_BYTES\n");
 	return 2;
 }
