@@ -354,6 +354,7 @@ int vela_check(struct block_device *bdev, struct vela_check_report *report)
 		r = compare_counts(&c, vela_md_data_sm(c.md), &c.data_refs, "data",
 				   &report->nr_data_blocks_used);
 	report->nr_branches = c.nr_branches;
+	report->needs_check = c.t.flags & VELA_SB_FLAG_NEEDS_CHECK;
 
 	kfree(c.branches);
 	kfree(c.branch_ids);

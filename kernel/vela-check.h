@@ -31,6 +31,7 @@ struct vela_check_report {
 	u64 nr_branches;
 	u64 nr_metadata_blocks_used;
 	u64 nr_data_blocks_used;
+	bool needs_check;	/* the superblock's flag, as found */
 };
 
 int vela_check(struct block_device *bdev, struct vela_check_report *report);

@@ -73,6 +73,7 @@
 
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
+#include <linux/delay.h>
 #include <linux/hash.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -93,6 +94,8 @@
 #define COMMIT_PERIOD		HZ
 /* Mappings one reclaim step releases; share_lock is held meanwhile. */
 #define RECLAIM_BATCH		2048
+#define DEGRADE_TRIES		5
+#define DEGRADE_RETRY_MS	500
 #define BLOCK_LOCK_BITS		8
 
 static unsigned int no_space_timeout_secs = 60;
@@ -499,6 +502,11 @@ static int __pool_create(struct dm_target *ti, struct pool_c *pc, struct vela_po
 	pool->block_sectors = pc->block_sectors;
 	pool->features = pc->features;
 	pool->mode = info.read_only ? POOL_READ_ONLY : POOL_WRITE;
+	if (info.flags & VELA_SB_FLAG_NEEDS_CHECK && !info.read_only) {
+		DMWARN("%s: the pool's metadata needs checking: read-only until velactl check --clear-needs-check",
+		       dm_device_name(pool->pool_md));
+		pool->mode = POOL_READ_ONLY;
+	}
 	list_add(&pool->list, &pools);
 	*result = pool;
 	return 0;
@@ -602,14 +610,23 @@ static void degrade_work_fn(struct work_struct *work)
 	struct bio_list held;
 	int r;
 
+	unsigned int tries;
+
 	down_write(&pool->share_lock);
 	vela_md_abort(pool->md);
 	pool->dirty = false;
-	r = vela_md_set_needs_check(pool->md, true);
-	if (!r)
-		r = vela_md_commit(pool->md);
-	if (r) {
+	/* A transient fault may pass: try a few times to record needs_check. */
+	for (tries = 0; tries < DEGRADE_TRIES; tries++) {
+		if (tries)
+			msleep(DEGRADE_RETRY_MS);
+		r = vela_md_set_needs_check(pool->md, true);
+		if (!r)
+			r = vela_md_commit(pool->md);
+		if (!r)
+			break;
 		vela_md_abort(pool->md);
+	}
+	if (r) {
 		DMERR("%s: cannot record needs_check (%d): pool is in fail mode",
 		      dm_device_name(pool->pool_md), r);
 		set_pool_mode(pool, POOL_FAIL);

@@ -319,7 +319,8 @@ int cmd_check(int argc, char **argv)
 	if (!out.quiet)
 		printf("%s: clean: %llu branch(es), %llu metadata and %llu data blocks in use%s\n",
 		       out.path, report.nr_branches, report.nr_metadata_blocks_used,
-		       report.nr_data_blocks_used, clear ? "; needs_check cleared" : "");
+		       report.nr_data_blocks_used, clear ? "; needs_check cleared" :
+		       report.needs_check ? "; needs_check is set: the pool stays read-only until --clear-needs-check" : "");
 	vela_bdev_close(bdev);
 	return EXIT_SUCCESS;
 }
