@@ -19,6 +19,19 @@
  *	every block of DEV holds one value throughout (no torn block), and
  *	no older one than the last write LOG lists for it.
  *
+ *   vela-io batch DEV|- ORACLE|- SEED COUNT BLOCK_BYTES
+ *	as write, but the COUNT pieces fall in COUNT distinct blocks, so no
+ *	sector is written twice; "-" skips the device or the oracle, so the
+ *	same batch (same SEED) can be applied to each separately.
+ *   vela-io load STATE OFFSET FILE
+ *	copy FILE to STATE at OFFSET (O_DIRECT, padded with zeros to 4 KiB),
+ *	then fdatasync: the power-cut test's durable state.
+ *   vela-io save STATE OFFSET BYTES FILE
+ *	copy BYTES of STATE at OFFSET into FILE.
+ *   vela-io either DEV OLD NEW
+ *	every 512-byte sector of DEV equals OLD's or NEW's (a batch cut short
+ *	before its flush); prints how many sectors hold the new data.
+ *
  * Exit status: 0 when done (or equal), 1 on a mismatch, 2 on an error.
  */
 #include <errno.h>
@@ -166,6 +179,115 @@ static int verify_one(char **argv)
 	return 0;
 }
 
+/* One piece per block, in COUNT distinct blocks chosen at random. */
+static int do_batch(char **argv)
+{
+	int dev = strcmp(argv[0], "-") ? open_dev(argv[0], O_WRONLY) : -1;
+	int oracle = strcmp(argv[1], "-") ? open(argv[1], O_WRONLY) : -1;
+	uint64_t count = strtoull(argv[3], NULL, 0), bs = strtoull(argv[4], NULL, 0);
+	uint64_t sizes[3] = { 512, 4096, bs }, nr_blocks, size, off, b, i, j;
+	uint64_t *buf, *order, t;
+
+	if (oracle < 0 && strcmp(argv[1], "-"))
+		die("cannot open", argv[1]);
+	nr_blocks = (dev >= 0 ? dev_bytes(dev, argv[0]) : dev_bytes(oracle, argv[1])) / bs;
+	if (count > nr_blocks)
+		count = nr_blocks;
+	order = calloc(nr_blocks, sizeof(*order));
+	buf = buffer(bs);
+	if (!order)
+		die("out of memory for", argv[0]);
+	rng_state = strtoull(argv[2], NULL, 0) * 2654435761ULL + 1;
+	for (b = 0; b < nr_blocks; b++)
+		order[b] = b;
+	for (b = nr_blocks - 1; b > 0; b--) {
+		j = rnd() % (b + 1);
+		t = order[b];
+		order[b] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < count; i++) {
+		size = sizes[rnd() % 3];
+		off = order[i] * bs + rnd() % (bs / size) * size;
+		for (j = 0; j < size / 8; j++)
+			buf[j] = rnd();
+		if (dev >= 0)
+			must_pwrite(dev, buf, size, off, argv[0]);
+		if (oracle >= 0)
+			must_pwrite(oracle, buf, size, off, argv[1]);
+	}
+	if ((dev >= 0 && fsync(dev)) || (oracle >= 0 && fsync(oracle)))
+		die("fsync failed on", argv[0]);
+	return 0;
+}
+
+static int do_load(char **argv)
+{
+	int state = open_dev(argv[0], O_WRONLY), in = open(argv[2], O_RDONLY);
+	uint64_t off = strtoull(argv[1], NULL, 0), bytes, padded;
+	unsigned char *buf;
+
+	if (in < 0)
+		die("cannot open", argv[2]);
+	bytes = dev_bytes(in, argv[2]);
+	padded = (bytes + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
+	buf = buffer(padded ? padded : ALIGN_BYTES);
+	memset(buf, 0, padded);
+	if (bytes)
+		must_pread(in, buf, bytes, 0, argv[2]);
+	if (padded)
+		must_pwrite(state, buf, padded, off, argv[0]);
+	if (fdatasync(state))
+		die("fdatasync failed on", argv[0]);
+	return 0;
+}
+
+static int do_save(char **argv)
+{
+	int state = open_dev(argv[0], O_RDONLY);
+	int out = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	uint64_t off = strtoull(argv[1], NULL, 0), bytes = strtoull(argv[2], NULL, 0);
+	unsigned char *buf = buffer(bytes);
+
+	if (out < 0)
+		die("cannot create", argv[3]);
+	must_pread(state, buf, bytes, off, argv[0]);
+	if (write(out, buf, bytes) != (ssize_t)bytes)
+		die("write failed on", argv[3]);
+	return 0;
+}
+
+static int do_either(char **argv)
+{
+	int dev = open_dev(argv[0], O_RDONLY);
+	int old = open(argv[1], O_RDONLY), new = open(argv[2], O_RDONLY);
+	uint64_t bytes, s, nr_new = 0;
+	unsigned char *d, *o, *n;
+
+	if (old < 0 || new < 0)
+		die("cannot open", old < 0 ? argv[1] : argv[2]);
+	bytes = dev_bytes(dev, argv[0]);
+	d = buffer(bytes);
+	o = buffer(bytes);
+	n = buffer(bytes);
+	must_pread(dev, d, bytes, 0, argv[0]);
+	must_pread(old, o, bytes, 0, argv[1]);
+	must_pread(new, n, bytes, 0, argv[2]);
+	for (s = 0; s < bytes; s += 512) {
+		if (!memcmp(d + s, n + s, 512)) {
+			nr_new += !!memcmp(o + s, n + s, 512);
+			continue;
+		}
+		if (!memcmp(d + s, o + s, 512))
+			continue;
+		fprintf(stderr, "vela-io: %s sector %llu is neither the old nor the new data\n",
+			argv[0], (unsigned long long)(s / 512));
+		return 1;
+	}
+	printf("%llu sectors hold the new data\n", (unsigned long long)nr_new);
+	return 0;
+}
+
 static int do_verify(int argc, char **argv)
 {
 	int i, r = 0;
@@ -257,6 +379,14 @@ int main(int argc, char **argv)
 		return do_verify(argc - 2, argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "fill"))
 		return do_fill(argv + 2);
+	if (argc == 7 && !strcmp(argv[1], "batch"))
+		return do_batch(argv + 2);
+	if (argc == 5 && !strcmp(argv[1], "load"))
+		return do_load(argv + 2);
+	if (argc == 6 && !strcmp(argv[1], "save"))
+		return do_save(argv + 2);
+	if (argc == 5 && !strcmp(argv[1], "either"))
+		return do_either(argv + 2);
 	if (argc == 6 && !strcmp(argv[1], "seqwrite"))
 		return do_seqwrite(argv + 2);
 	if (argc == 5 && !strcmp(argv[1], "seqcheck"))
@@ -265,6 +395,10 @@ int main(int argc, char **argv)
 			"       vela-io verify DEV ORACLE [DEV ORACLE]...\n"
 			"       vela-io fill DEV BYTE\n"
 			"       vela-io seqwrite DEV LOG COUNT BLOCK_BYTES\n"
-			"       vela-io seqcheck DEV LOG BLOCK_BYTES\n");
+			"       vela-io seqcheck DEV LOG BLOCK_BYTES\n"
+			"       vela-io batch DEV|- ORACLE|- SEED COUNT BLOCK_BYTES\n"
+			"       vela-io load STATE OFFSET FILE\n"
+			"       vela-io save STATE OFFSET BYTES FILE\n"
+			"       vela-io either DEV OLD NEW\n");
 	return 2;
 }
