@@ -60,7 +60,7 @@ UNIT_TEST_OBJS := $(UNIT_TEST_SRCS:%.c=build/obj/plain/%.o) \
 
 .PHONY: all module clean-module velactl deps test-deps check check-full demo \
 	install uninstall checkpatch clean libvela unit-tests kunit fuzz bench-meta \
-	test-tools
+	test-tools bench-io
 
 all: module velactl test-tools
 
@@ -73,7 +73,7 @@ clean-module:
 velactl: userspace/velactl
 
 # Helpers the VM tests run in the guest.
-test-tools: build/tools/vela-io
+test-tools: build/tools/vela-io build/tools/vela-replay
 
 build/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
@@ -144,6 +144,10 @@ build/bench/meta: build/obj/plain/bench/meta.o build/libvela.a
 
 bench-meta: libvela
 	bench/meta.sh
+
+# The I/O benchmark, in one VM boot (several minutes without KVM).
+bench-io: test-deps all
+	bench/io.sh
 
 fuzz: test-deps
 	tests/host/fuzz.sh $(FUZZ_SECONDS)

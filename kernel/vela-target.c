@@ -249,6 +249,13 @@ struct branch_c {
 	struct vela_pool *pool;
 	u64 id;
 	bool read_only;
+	/*
+	 * The allocation limit (0: none) and the blocks the branch owns
+	 * alone: counted by a walk at activation, then kept up as the device
+	 * allocates and frees; zero once a branch is taken from it.
+	 */
+	u64 limit;
+	atomic64_t owned;
 	/* Exclusive bitmap, in page-sized chunks allocated on first use. */
 	unsigned long **excl;
 	unsigned long nr_excl_chunks;
@@ -1019,6 +1026,14 @@ static int write_new_block(struct vela_pool *pool, struct bio *bio, u64 from, u6
 	return r;
 }
 
+/* The branch owns as many blocks alone as its allocation limit allows. */
+static bool over_limit(struct branch_c *bc)
+{
+	u64 limit = READ_ONCE(bc->limit);
+
+	return limit && atomic64_read(&bc->owned) >= limit;
+}
+
 static void complete_write(struct vela_pool *pool, struct bio *bio, int r)
 {
 	if (r) {
@@ -1060,7 +1075,7 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 	} else if (!r || r == -ENODATA) {
 		if (r)
 			pblock = VELA_NO_BLOCK;
-		r = vela_md_alloc_data_block(pool->md, &new_block);
+		r = over_limit(bc) ? -EDQUOT : vela_md_alloc_data_block(pool->md, &new_block);
 		if (r == -ENOSPC) {
 			percpu_ref_put(&io->epoch->ref);
 			io->epoch = NULL;
@@ -1076,15 +1091,23 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 					metadata_error(pool, "release", -EIO);
 			} else {
 				r = vela_md_map(pool->md, bc->id, lblock, new_block);
-				if (r)
+				if (r) {
 					metadata_error(pool, "map", r);
-				else
+				} else {
 					excl_set(bc, lblock);
+					atomic64_inc(&bc->owned);
+				}
 			}
 			WRITE_ONCE(pool->dirty, true);
 		}
 	} else {
 		metadata_error(pool, "lookup", r);
+	}
+	if (r == -EDQUOT) {
+		DMERR_LIMIT("%s: branch %llu reached its allocation limit of %llu blocks",
+			    dm_device_name(dm_table_get_md(bc->ti->table)), bc->id,
+			    READ_ONCE(bc->limit));
+		r = -ENOSPC;
 	}
 	percpu_ref_put(&io->epoch->ref);
 	io->epoch = NULL;
@@ -1172,6 +1195,7 @@ static void process_discard(struct branch_c *bc, struct bio *bio)
 		} else {
 			WRITE_ONCE(pool->dirty, true);
 			if (freed != VELA_NO_BLOCK) {
+				atomic64_dec_if_positive(&bc->owned);
 				WRITE_ONCE(pool->need_drain, true);
 				add_passdown(pool, freed);
 			}
@@ -1290,9 +1314,11 @@ static struct vela_pool *pool_get_by_dev(struct dm_dev *pool_dev)
 	return found;
 }
 
-static int check_branch(struct dm_target *ti, struct vela_pool *pool, u64 id, bool *read_only)
+static int check_branch(struct dm_target *ti, struct branch_c *bc)
 {
+	struct vela_pool *pool = bc->pool;
 	struct vela_disk_branch rec;
+	u64 id = bc->id, exclusive, shared;
 	int r;
 
 	r = vela_md_get_branch(pool->md, id, &rec);
@@ -1312,7 +1338,14 @@ static int check_branch(struct dm_target *ti, struct vela_pool *pool, u64 id, bo
 		ti->error = "The table is longer than the branch";
 		return -EINVAL;
 	}
-	*read_only = le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY;
+	bc->read_only = le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY;
+	bc->limit = le64_to_cpu(rec.alloc_limit_blocks);
+	r = vela_md_branch_usage(pool->md, id, &exclusive, &shared);
+	if (r) {
+		ti->error = "Error counting the branch's blocks";
+		return r;
+	}
+	atomic64_set(&bc->owned, exclusive);
 	return 0;
 }
 
@@ -1361,7 +1394,7 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -EINVAL;
 		goto out_dev;
 	}
-	r = check_branch(ti, bc->pool, id, &bc->read_only);
+	r = check_branch(ti, bc);
 	if (r)
 		goto out_pool;
 
@@ -1725,24 +1758,39 @@ static int parse_id(const char *arg, u64 *v)
 	return kstrtou64(arg, 10, v) ? -EINVAL : 0;
 }
 
+/* What an admin change does to the active devices of one branch. */
+struct device_update {
+	bool set_read_only;	/* apply @read_only */
+	bool read_only;
+	bool shared;		/* a branch was taken: it owns nothing alone */
+	bool set_limit;		/* apply @limit */
+	u64 limit;
+};
+
 /*
- * With share_lock held exclusively: clear the exclusive bits of every
- * device of branch @id, set or clear its read-only flag, and wait for the
- * fast-path writes already past their bit test.  From here on every write
- * to @id goes through the slow path, which sees the branch's new sharing.
- * (If the message then fails, the bits come back as the slow path sets
- * them again.)
+ * With share_lock held exclusively: apply @u to every device of branch
+ * @id, clear their exclusive bits, and wait for the fast-path writes
+ * already past their bit test.  From here on every write to @id goes
+ * through the slow path, which sees the branch's new sharing, protection
+ * and limit.  (If the message then fails, the bits come back as the slow
+ * path sets them again.)
  */
-static void stop_fast_writes(struct vela_pool *pool, u64 id, bool read_only)
+static void update_devices(struct vela_pool *pool, u64 id, const struct device_update *u)
 {
 	struct branch_c *bc;
 
 	mutex_lock(&pool->devs_lock);
-	list_for_each_entry(bc, &pool->branch_devs, list)
-		if (bc->id == id) {
-			WRITE_ONCE(bc->read_only, read_only);
-			excl_clear_all(bc);
-		}
+	list_for_each_entry(bc, &pool->branch_devs, list) {
+		if (bc->id != id)
+			continue;
+		if (u->set_read_only)
+			WRITE_ONCE(bc->read_only, u->read_only);
+		if (u->shared)
+			atomic64_set(&bc->owned, 0);
+		if (u->set_limit)
+			WRITE_ONCE(bc->limit, u->limit);
+		excl_clear_all(bc);
+	}
 	mutex_unlock(&pool->devs_lock);
 	pool_drain_io(pool);
 }
@@ -1783,7 +1831,7 @@ static int msg_create_branch(struct vela_pool *pool, char **argv, u64 *reply,
 		*why = "the parent id is not a number";
 		return -EINVAL;
 	}
-	stop_fast_writes(pool, parent, false);
+	update_devices(pool, parent, &(struct device_update){ .shared = true });
 	return vela_md_create_branch(pool->md, parent, argv[3], 0, ktime_get_real_seconds(),
 				     reply);
 }
@@ -1832,7 +1880,8 @@ static int set_read_only(struct vela_pool *pool, char **argv, bool read_only,
 	r = vela_md_set_branch_flags(pool->md, id, read_only ? VELA_BRANCH_READ_ONLY : 0,
 				     read_only ? 0 : VELA_BRANCH_READ_ONLY);
 	if (!r)
-		stop_fast_writes(pool, id, read_only);
+		update_devices(pool, id, &(struct device_update){ .set_read_only = true,
+							  .read_only = read_only });
 	return r;
 }
 
@@ -1868,12 +1917,17 @@ static int msg_resize(struct vela_pool *pool, char **argv, u64 *reply, const cha
 static int msg_set_limit(struct vela_pool *pool, char **argv, u64 *reply, const char **why)
 {
 	u64 id, limit;
+	int r;
 
 	if (parse_id(argv[2], &id) || parse_id(argv[3], &limit)) {
 		*why = "the branch id and the limit must be numbers";
 		return -EINVAL;
 	}
-	return vela_md_set_branch_limit(pool->md, id, limit);
+	r = vela_md_set_branch_limit(pool->md, id, limit);
+	if (!r)
+		update_devices(pool, id, &(struct device_update){ .set_limit = true,
+							  .limit = limit });
+	return r;
 }
 
 struct pool_message {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Branch devices beyond the oracle: table-line errors, refusing to delete
-# an active branch, golden (read-only) branches, discard, background
+# an active branch, golden (read-only) branches, allocation limits,
+# discard, background
 # reclaim back to the baseline, isolation of deleted data (R5), fio
 # verify, ext4 on a volume and its branch, and both out-of-data-space
 # modes with recovery by growing the data device.
@@ -48,7 +49,7 @@ pool_table() {	# pool_table [FEATURES...]
 }
 
 modprobe dm-vela
-ktap_plan 22
+ktap_plan 24
 dmsetup create data --table "0 65536 linear $data 0" && dmsetup mknodes data
 ktap_check "format a 32 MiB pool and activate it" sh -c \
 	"velactl format --force --metadata $meta --data /dev/mapper/data --block-size 8k --name feat &&
@@ -92,6 +93,25 @@ ktap_expect_exit "the golden branch still reads its data" 0 "" \
 	vela-io verify /dev/mapper/b$golden /tmp/golden
 ktap_expect_exit "deleting an active branch is refused (EBUSY)" 1 "Device or resource busy" \
 	dmsetup message pool 0 delete "$change" "$golden"
+
+# Allocation limits: a capped branch cannot allocate past its cap; the
+# pool and the other branches are unaffected; lifting the cap lets it on.
+admin create_branch "$prod" capped && capped=$reply
+admin set_limit "$capped" 10
+activate "$capped" 8192
+if ! dd if=/dev/zero of=/dev/mapper/b$capped bs=8192 count=20 oflag=direct status=none 2>/dev/null &&
+   [ "$(branch_field "$capped" 2)" = 10 ] && [ "$(pool_field 7)" = rw ] &&
+   dmesg | grep -q "reached its allocation limit of 10 blocks"; then
+	ktap_pass "set_limit: a branch capped at 10 blocks cannot own an 11th; the pool stays rw"
+else
+	ktap_fail "set_limit: a branch capped at 10 blocks cannot own an 11th" \
+		"$(dmsetup status b$capped)" "$(dmsetup status pool)"
+fi
+admin set_limit "$capped" 0
+ktap_expect_exit "lifting the limit on the active branch lets it write again" 0 "" \
+	dd if=/dev/zero of=/dev/mapper/b$capped bs=8192 count=20 oflag=direct status=none
+dmsetup remove b$capped
+admin delete "$capped"
 
 # Discard.
 mapped=$(branch_field "$prod" 1)
