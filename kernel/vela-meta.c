@@ -62,6 +62,7 @@ struct vela_md {
 	u32 data_block_sectors;
 	u64 ctime;
 	bool read_only;
+	bool held_view;		/* opened on the held branch table */
 };
 
 #define SB_KNOWN_INCOMPAT	0ULL
@@ -379,6 +380,15 @@ static int read_superblock(struct vela_md *md, bool *read_only)
 	md->cur.delete_queue_root = le64_to_cpu(sb->delete_queue_root);
 	md->cur.held_root = le64_to_cpu(sb->held_root);
 	md->cur.data_dev_size_sectors = le64_to_cpu(sb->data_dev_size_sectors);
+	if (md->held_view) {
+		/* Only the held tree is immutable while the pool is live. */
+		r = -ENOENT;
+		if (!md->cur.held_root)
+			goto out;
+		md->cur.branch_table_root = md->cur.held_root;
+		md->cur.name_index_root = 0;
+		md->cur.delete_queue_root = 0;
+	}
 
 	vela_tm_init(&md->tm, md->bm, le64_to_cpu(sb->generation));
 	r = vela_sm_open(&md->metadata_sm, &md->tm, &sb->metadata_sm,
@@ -403,7 +413,7 @@ out:
 	return r;
 }
 
-struct vela_md *vela_md_open(struct block_device *bdev, bool read_only)
+static struct vela_md *md_open(struct block_device *bdev, bool read_only, bool held_view)
 {
 	struct vela_md *md = md_alloc(bdev);
 	int r;
@@ -411,6 +421,7 @@ struct vela_md *vela_md_open(struct block_device *bdev, bool read_only)
 	if (IS_ERR(md))
 		return md;
 	md->read_only = read_only;
+	md->held_view = held_view;
 	r = read_superblock(md, &md->read_only);
 	if (r) {
 		vela_tm_exit(&md->tm);
@@ -419,6 +430,16 @@ struct vela_md *vela_md_open(struct block_device *bdev, bool read_only)
 		return ERR_PTR(r);
 	}
 	return md;
+}
+
+struct vela_md *vela_md_open(struct block_device *bdev, bool read_only)
+{
+	return md_open(bdev, read_only, false);
+}
+
+struct vela_md *vela_md_open_held(struct block_device *bdev)
+{
+	return md_open(bdev, true, true);
 }
 
 void vela_md_close(struct vela_md *md)
@@ -462,6 +483,7 @@ int vela_md_info(struct vela_md *md, struct vela_md_info *info)
 	info->metadata_nr_blocks = vela_sm_nr_blocks(&md->metadata_sm);
 	info->metadata_nr_free = vela_sm_nr_free(&md->metadata_sm);
 	info->data_nr_blocks = vela_sm_nr_blocks(&md->data_sm);
+	info->held_root = md->cur.held_root;
 	info->data_nr_free = vela_sm_nr_free(&md->data_sm);
 	info->data_dev_size_sectors = md->cur.data_dev_size_sectors;
 	info->read_only = md->read_only;
@@ -631,6 +653,31 @@ int vela_md_create_volume(struct vela_md *md, const char *name, u64 size_sectors
 	rec.size_sectors = cpu_to_le64(size_sectors);
 	rec.ctime = cpu_to_le64(now);
 	rec.flags = cpu_to_le32(flags);
+
+	down_write(&md->lock);
+	r = __create(md, &rec, name, id);
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_create_origin_volume(struct vela_md *md, const char *name,
+				 const struct vela_md_origin *origin, u64 now, u64 *id)
+{
+	struct vela_disk_branch rec;
+	int r;
+
+	if (!origin->size_sectors || !origin->sample_count ||
+	    strnlen(origin->id, VELA_ORIGIN_ID_LEN) >= VELA_ORIGIN_ID_LEN)
+		return -EINVAL;
+	memset(&rec, 0, sizeof(rec));
+	rec.parent_id = cpu_to_le64(VELA_NO_PARENT);
+	rec.size_sectors = cpu_to_le64(origin->size_sectors);
+	rec.ctime = cpu_to_le64(now);
+	rec.flags = cpu_to_le32(VELA_BRANCH_HAS_ORIGIN);
+	rec.origin_size_sectors = cpu_to_le64(origin->size_sectors);
+	rec.origin_sample_csum = cpu_to_le32(origin->sample_csum);
+	rec.origin_sample_count = cpu_to_le32(origin->sample_count);
+	strscpy(rec.origin_id, origin->id, sizeof(rec.origin_id));
 
 	down_write(&md->lock);
 	r = __create(md, &rec, name, id);
@@ -925,6 +972,38 @@ int vela_md_reclaim(struct vela_md *md, u64 max, u64 *pending)
 	}
 	*pending = md->cur.nr_pending_deletes;
 out:
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_hold(struct vela_md *md, u64 *held_root)
+{
+	int r;
+
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : md->cur.held_root ? -EBUSY : 0;
+	if (!r)
+		r = vela_btree_clone(&md->branch_info, md->cur.branch_table_root);
+	if (!r) {
+		md->cur.held_root = md->cur.branch_table_root;
+		*held_root = md->cur.held_root;
+	}
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_release_hold(struct vela_md *md)
+{
+	int r;
+
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : !md->cur.held_root ? -ENOENT : 0;
+	if (!r) {
+		md->change_seq++;
+		r = vela_btree_delete(&md->branch_info, md->cur.held_root);
+	}
+	if (!r)
+		md->cur.held_root = 0;
 	up_write(&md->lock);
 	return r;
 }

@@ -53,11 +53,21 @@ struct vela_md_info {
 	u64 data_dev_size_sectors;
 	u64 nr_branches;
 	u64 pending_deletes;
+	u64 held_root;		/* the held view's branch table, 0: none */
 	bool read_only;
 };
 
 int vela_md_format(struct block_device *bdev, const struct vela_md_format_params *p);
 struct vela_md *vela_md_open(struct block_device *bdev, bool read_only);
+/*
+ * Open the held view of a pool that may be live: the branch table as of
+ * vela_md_hold(), read-only.  Its trees never change while held, so it
+ * reads consistently however the live pool moves on.  Branches and their
+ * mappings can be walked and looked up; the name index, the delete queue
+ * and the space maps are the live pool's and are not to be used.
+ * -ENOENT when nothing is held.
+ */
+struct vela_md *vela_md_open_held(struct block_device *bdev);
 void vela_md_close(struct vela_md *md);
 
 int vela_md_commit(struct vela_md *md);
@@ -73,6 +83,15 @@ int vela_md_info(struct vela_md *md, struct vela_md_info *info);
 int vela_md_resize_data(struct vela_md *md, u64 data_nr_blocks, u64 data_dev_size_sectors);
 int vela_md_resize_metadata(struct vela_md *md);
 
+/*
+ * Hold a consistent read-only view of the branch table as it is now (one
+ * reference on its root, committed with the transaction), for tools that
+ * read a live pool through vela_md_open_held().  -EBUSY if one is held.
+ * Releasing drops what only the view still kept.
+ */
+int vela_md_hold(struct vela_md *md, u64 *held_root);
+int vela_md_release_hold(struct vela_md *md);
+
 /* Set or clear NEEDS_CHECK in the open transaction. */
 int vela_md_set_needs_check(struct vela_md *md, bool needs_check);
 
@@ -80,6 +99,20 @@ int vela_md_set_needs_check(struct vela_md *md, bool needs_check);
 bool vela_md_valid_name(const char *name);
 int vela_md_create_volume(struct vela_md *md, const char *name, u64 size_sectors,
 			  u32 flags, u64 now, u64 *id);
+/*
+ * An external origin: a read-only device a volume reads its unmapped
+ * blocks from, recorded so activation can tell it is still the same one.
+ */
+struct vela_md_origin {
+	u64 size_sectors;
+	u32 sample_csum;	/* see vela_origin_sample_sector() */
+	u32 sample_count;
+	char id[VELA_ORIGIN_ID_LEN];	/* the identity the admin gave it */
+};
+
+/* A volume over an external origin, as large as the origin. */
+int vela_md_create_origin_volume(struct vela_md *md, const char *name,
+				 const struct vela_md_origin *origin, u64 now, u64 *id);
 int vela_md_create_branch(struct vela_md *md, u64 parent_id, const char *name, u32 flags,
 			  u64 now, u64 *id);
 /* -ENOTEMPTY while the branch has children. */
@@ -134,5 +167,20 @@ u64 vela_md_name_hash(const char *name);
 struct vela_tm *vela_md_tm(struct vela_md *md);
 struct vela_sm *vela_md_metadata_sm(struct vela_md *md);
 struct vela_sm *vela_md_data_sm(struct vela_md *md);
+
+/*
+ * The origin's fingerprint: crc32c over VELA_ORIGIN_SAMPLES 4 KiB blocks
+ * spread evenly over it, the first at sector 0, each preceded by its
+ * sector number (le64).  Sample @i starts at this sector.
+ */
+#define VELA_ORIGIN_SAMPLES	16
+#define VELA_ORIGIN_SAMPLE_SECTORS	8
+
+static inline u64 vela_origin_sample_sector(u64 size_sectors, unsigned int i)
+{
+	u64 last = (size_sectors - VELA_ORIGIN_SAMPLE_SECTORS) & ~7ULL;
+
+	return div_u64(last, VELA_ORIGIN_SAMPLES - 1) * i & ~7ULL;
+}
 
 #endif

@@ -72,6 +72,9 @@
  */
 
 #include <linux/blkdev.h>
+#include <linux/crc32c.h>
+#include <linux/ctype.h>
+#include <linux/file.h>
 #include <linux/device-mapper.h>
 #include <linux/delay.h>
 #include <linux/hash.h>
@@ -106,7 +109,22 @@ struct vela_pool_features {
 	bool read_only;
 	bool error_if_no_space;
 	bool discard_passdown;
+	/* Free blocks below which a dm event fires (U64_MAX: the default). */
+	u64 low_water_data;
+	u64 low_water_metadata;
 };
+
+#define LOW_WATER_DATA		"low_water_data="
+#define LOW_WATER_METADATA	"low_water_metadata="
+
+/* If @arg is "<@name><blocks>", parse it into @v; *@matched says whether. */
+static int parse_low_water(const char *arg, const char *name, u64 *v, bool *matched)
+{
+	size_t len = strlen(name);
+
+	*matched = !strncasecmp(arg, name, len);
+	return *matched && kstrtou64(arg + len, 10, v) ? -EINVAL : 0;
+}
 
 /*
  * Parse the optional feature group of the pool table line.  The caller has
@@ -117,8 +135,9 @@ static int parse_pool_features(struct dm_arg_set *as,
 			       struct dm_target *ti)
 {
 	static const struct dm_arg feature_count = {
-		0, 3, "Invalid number of pool feature arguments"
+		0, 5, "Invalid number of pool feature arguments"
 	};
+	bool data_lw, meta_lw = false;
 	unsigned int argc;
 	const char *arg;
 	int r;
@@ -126,6 +145,8 @@ static int parse_pool_features(struct dm_arg_set *as,
 	pf->read_only = false;
 	pf->error_if_no_space = false;
 	pf->discard_passdown = true;
+	pf->low_water_data = U64_MAX;
+	pf->low_water_metadata = U64_MAX;
 
 	if (!as->argc)
 		return 0;
@@ -143,6 +164,16 @@ static int parse_pool_features(struct dm_arg_set *as,
 		} else if (!strcasecmp(arg, "no_discard_passdown")) {
 			pf->discard_passdown = false;
 		} else {
+			r = parse_low_water(arg, LOW_WATER_DATA, &pf->low_water_data, &data_lw);
+			if (!r && !data_lw)
+				r = parse_low_water(arg, LOW_WATER_METADATA,
+						    &pf->low_water_metadata, &meta_lw);
+			if (r) {
+				ti->error = "Invalid low water mark: not a number of blocks";
+				return r;
+			}
+			if (data_lw || meta_lw)
+				continue;
 			ti->error = "Unrecognised pool feature requested";
 			return -EINVAL;
 		}
@@ -163,6 +194,7 @@ static int parse_pool_features(struct dm_arg_set *as,
 enum pool_mode {
 	POOL_WRITE,		/* normal */
 	POOL_OUT_OF_DATA_SPACE,	/* writes needing a new block wait or fail */
+	POOL_OUT_OF_METADATA_SPACE, /* in the reserve: no new mappings */
 	POOL_READ_ONLY,		/* reads only; the metadata is not written */
 	POOL_FAIL,		/* reads only, from the last commit */
 };
@@ -170,6 +202,7 @@ enum pool_mode {
 static const char *const pool_mode_names[] = {
 	[POOL_WRITE] = "rw",
 	[POOL_OUT_OF_DATA_SPACE] = "out_of_data_space",
+	[POOL_OUT_OF_METADATA_SPACE] = "out_of_metadata_space",
 	[POOL_READ_ONLY] = "ro",
 	[POOL_FAIL] = "fail",
 };
@@ -210,6 +243,7 @@ struct vela_pool {
 	struct rw_semaphore share_lock;
 	bool dirty;			/* the data path changed the metadata */
 	bool need_drain;		/* this transaction freed data blocks */
+	bool data_low, metadata_low;	/* below the low water marks */
 	enum pool_mode mode;		/* READ_ONCE; changed under share_lock */
 
 	struct mutex drain_lock;
@@ -246,6 +280,8 @@ struct branch_c {
 	struct list_head list;		/* in pool->branch_devs */
 	struct dm_target *ti;
 	struct dm_dev *pool_dev;
+	struct dm_dev *origin_dev;	/* the external origin, or NULL */
+	sector_t origin_sectors;
 	struct vela_pool *pool;
 	u64 id;
 	bool read_only;
@@ -583,6 +619,9 @@ static void set_pool_mode(struct vela_pool *pool, enum pool_mode mode)
 	else if (mode == POOL_OUT_OF_DATA_SPACE)
 		DMWARN("%s: no free data space: writes that need a new block %s", dev,
 		       pool->features.error_if_no_space ? "fail" : "wait");
+	else if (mode == POOL_OUT_OF_METADATA_SPACE)
+		DMWARN("%s: metadata space is down to its reserve: writes that need a new block fail; delete branches or grow the metadata device",
+		       dev);
 	schedule_work(&pool->event_work);
 }
 
@@ -669,14 +708,17 @@ static void issue_passdowns(struct vela_pool *pool, struct list_head *list)
  * exclusively: no slow-path update is half done.  Order: drain I/O to
  * blocks this transaction freed, flush the data device (so no committed
  * mapping can point at unwritten data), commit the metadata, then discard
- * the freed blocks before the space map can hand them out again.
+ * the freed blocks before the space map can hand them out again.  With
+ * nothing to commit, only @flush_data (a flush a bio asked for) does work.
  */
-static int __pool_commit(struct vela_pool *pool)
+static int __pool_commit(struct vela_pool *pool, bool flush_data)
 {
 	LIST_HEAD(passdowns);
 	int r;
 
 	lockdep_assert_held_write(&pool->share_lock);
+	if (!pool->dirty && !flush_data)
+		return 0;
 	if (pool->need_drain) {
 		pool_drain_io(pool);
 		pool->need_drain = false;
@@ -707,12 +749,66 @@ static int pool_commit(struct vela_pool *pool)
 	int r;
 
 	down_write(&pool->share_lock);
-	r = __pool_commit(pool);
+	r = __pool_commit(pool, true);
 	up_write(&pool->share_lock);
 	return r;
 }
 
 static void defer_bio(struct vela_pool *pool, struct bio *bio);
+
+/*
+ * Metadata blocks kept back for deleting, growing and recovering: the data
+ * path stops adding mappings when only these are left.
+ */
+static u64 metadata_reserve(u64 nr_blocks)
+{
+	return max_t(u64, 64, nr_blocks / 32);
+}
+
+static u64 low_water(u64 mark, u64 nr_blocks)
+{
+	return mark == U64_MAX ? nr_blocks / 16 : mark;
+}
+
+/* Raise a dm event when free space falls below a low water mark. */
+static void check_low_water(struct vela_pool *pool, bool *low, u64 nr_free, u64 mark,
+			    const char *what)
+{
+	if (nr_free >= mark) {
+		*low = false;
+		return;
+	}
+	if (*low)
+		return;
+	*low = true;
+	DMWARN("%s: free %s blocks (%llu) are below the low water mark (%llu)",
+	       dm_device_name(pool->pool_md), what, nr_free, mark);
+	schedule_work(&pool->event_work);
+}
+
+/*
+ * The free-space watch, after every commit and before every allocation:
+ * the low water events, and the metadata reserve (entered below it, left
+ * at twice it, so the mode does not flap).
+ */
+static void check_free_space(struct vela_pool *pool)
+{
+	struct vela_md_info info;
+	enum pool_mode mode = pool_mode(pool);
+	u64 reserve;
+
+	vela_md_info(pool->md, &info);
+	reserve = metadata_reserve(info.metadata_nr_blocks);
+	if (mode < POOL_OUT_OF_METADATA_SPACE && info.metadata_nr_free < reserve)
+		set_pool_mode(pool, POOL_OUT_OF_METADATA_SPACE);
+	else if (mode == POOL_OUT_OF_METADATA_SPACE && info.metadata_nr_free >= 2 * reserve)
+		set_pool_mode(pool, POOL_WRITE);
+	check_low_water(pool, &pool->data_low, info.data_nr_free,
+			low_water(pool->features.low_water_data, info.data_nr_blocks), "data");
+	check_low_water(pool, &pool->metadata_low, info.metadata_nr_free,
+			low_water(pool->features.low_water_metadata, info.metadata_nr_blocks),
+			"metadata");
+}
 
 /* Space may have come back: retry the writes that wait for it. */
 static void retry_no_space_bios(struct vela_pool *pool)
@@ -760,6 +856,8 @@ static void periodic_commit_fn(struct work_struct *work)
 
 	if (READ_ONCE(pool->dirty))
 		pool_commit(pool);
+	if (pool_mode(pool) < POOL_READ_ONLY)
+		check_free_space(pool);
 	retry_no_space_bios(pool);
 	queue_work(pool->commit_wq, &pool->reclaim_work);
 	queue_delayed_work(pool->commit_wq, &pool->periodic_commit, COMMIT_PERIOD);
@@ -788,7 +886,7 @@ static void reclaim_work_fn(struct work_struct *work)
 		metadata_error(pool, "reclaim", r);
 	} else {
 		pool->dirty = true;
-		r = __pool_commit(pool);
+		r = __pool_commit(pool, false);
 	}
 	up_write(&pool->share_lock);
 	if (!r && pending)
@@ -866,6 +964,73 @@ static void no_data_space(struct vela_pool *pool, struct bio *bio)
 	queue_delayed_work(pool->commit_wq, &pool->no_space_timeout,
 			   no_space_timeout_secs * HZ);
 }
+/* --- external origins ------------------------------------------------ */
+
+/* The fingerprint vela_origin_sample_sector() describes, read from @bdev. */
+static int origin_fingerprint(struct block_device *bdev, u32 *csum)
+{
+	sector_t size = bdev_nr_sectors(bdev);
+	struct page *page;
+	struct bio *bio;
+	unsigned int i;
+	__le64 where;
+	u32 crc = ~0u;
+	int r = 0;
+
+	if (size < VELA_ORIGIN_SAMPLE_SECTORS)
+		return -EINVAL;
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	for (i = 0; !r && i < VELA_ORIGIN_SAMPLES; i++) {
+		u64 sector = vela_origin_sample_sector(size, i);
+
+		bio = bio_alloc(bdev, 1, REQ_OP_READ, GFP_KERNEL);
+		bio->bi_iter.bi_sector = sector;
+		__bio_add_page(bio, page, VELA_ORIGIN_SAMPLE_SECTORS << SECTOR_SHIFT, 0);
+		r = submit_bio_wait(bio);
+		bio_put(bio);
+		where = cpu_to_le64(sector);
+		crc = crc32c(crc, &where, sizeof(where));
+		crc = crc32c(crc, page_address(page), VELA_ORIGIN_SAMPLE_SECTORS << SECTOR_SHIFT);
+	}
+	__free_page(page);
+	*csum = ~crc;
+	return r;
+}
+
+/*
+ * Read-open a block device by path, outside any table.  Kbuild probes
+ * which API the kernel has (6.9 moved to files).
+ */
+#ifdef VELA_HAVE_BDEV_FILE_OPEN
+static int origin_sample_path(const char *path, struct vela_md_origin *origin)
+{
+	struct file *f = bdev_file_open_by_path(path, BLK_OPEN_READ, NULL, NULL);
+	int r;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	origin->size_sectors = bdev_nr_sectors(file_bdev(f));
+	r = origin_fingerprint(file_bdev(f), &origin->sample_csum);
+	fput(f);
+	return r;
+}
+#else
+static int origin_sample_path(const char *path, struct vela_md_origin *origin)
+{
+	struct block_device *bdev = blkdev_get_by_path(path, FMODE_READ, NULL);
+	int r;
+
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	origin->size_sectors = bdev_nr_sectors(bdev);
+	r = origin_fingerprint(bdev, &origin->sample_csum);
+	blkdev_put(bdev, FMODE_READ);
+	return r;
+}
+#endif
+
 /* --- the data path --------------------------------------------------- */
 
 static bool excl_test(struct branch_c *bc, u64 lblock)
@@ -958,18 +1123,20 @@ static int write_bio_sync(struct vela_pool *pool, struct bio *bio, u64 pblock)
 	return r;
 }
 
-/* Read or write one whole data block from or to @buf (vmalloc'd). */
-static int block_rw_sync(struct vela_pool *pool, blk_opf_t opf, u64 pblock, void *buf)
+/* Read or write @sectors at @sector of @bdev from or to @buf (vmalloc'd). */
+static int rw_sync(struct block_device *bdev, blk_opf_t opf, sector_t sector,
+		   unsigned int sectors, void *buf)
 {
-	unsigned int bytes = pool->block_sectors << SECTOR_SHIFT;
-	unsigned int nr_pages = bytes >> PAGE_SHIFT, i;
+	unsigned int bytes = sectors << SECTOR_SHIFT, done, len;
 	struct bio *bio;
 	int r;
 
-	bio = bio_alloc(pool->data_bdev, nr_pages, opf, GFP_NOIO);
-	bio->bi_iter.bi_sector = pblock * pool->block_sectors;
-	for (i = 0; i < nr_pages; i++)
-		__bio_add_page(bio, vmalloc_to_page(buf + i * PAGE_SIZE), PAGE_SIZE, 0);
+	bio = bio_alloc(bdev, DIV_ROUND_UP(bytes, PAGE_SIZE), opf, GFP_NOIO);
+	bio->bi_iter.bi_sector = sector;
+	for (done = 0; done < bytes; done += len) {
+		len = min_t(unsigned int, bytes - done, PAGE_SIZE);
+		__bio_add_page(bio, vmalloc_to_page(buf + done), len, 0);
+	}
 	if (op_is_write(opf))
 		flush_kernel_vmap_range(buf, bytes);
 	r = submit_bio_wait(bio);
@@ -977,6 +1144,28 @@ static int block_rw_sync(struct vela_pool *pool, blk_opf_t opf, u64 pblock, void
 		invalidate_kernel_vmap_range(buf, bytes);
 	bio_put(bio);
 	return r;
+}
+
+static int block_rw_sync(struct vela_pool *pool, blk_opf_t opf, u64 pblock, void *buf)
+{
+	return rw_sync(pool->data_bdev, opf, pblock * pool->block_sectors, pool->block_sectors,
+		       buf);
+}
+
+/*
+ * What an unmapped block holds: the external origin's data (zeros past its
+ * end), or zeros.
+ */
+static int read_unmapped_block(struct branch_c *bc, u64 lblock, void *buf)
+{
+	unsigned int bs = bc->pool->block_sectors;
+	sector_t start = lblock * bs;
+	unsigned int sectors = 0;
+
+	if (bc->origin_dev && start < bc->origin_sectors)
+		sectors = min_t(sector_t, bs, bc->origin_sectors - start);
+	memset(buf + (sectors << SECTOR_SHIFT), 0, (bs - sectors) << SECTOR_SHIFT);
+	return sectors ? rw_sync(bc->origin_dev->bdev, REQ_OP_READ, start, sectors, buf) : 0;
 }
 
 static bool covers_block(struct vela_pool *pool, struct bio *bio)
@@ -987,11 +1176,12 @@ static bool covers_block(struct vela_pool *pool, struct bio *bio)
 
 /*
  * Write @bio into the new block @to: the bio's data over a copy of @from,
- * or over zeros when @from is VELA_NO_BLOCK.  The whole block is written,
+ * or over what the unmapped block reads as when @from is VELA_NO_BLOCK.  The whole block is written,
  * so no byte of @to's previous owner survives.
  */
-static int write_new_block(struct vela_pool *pool, struct bio *bio, u64 from, u64 to)
+static int write_new_block(struct branch_c *bc, struct bio *bio, u64 from, u64 to)
 {
+	struct vela_pool *pool = bc->pool;
 	unsigned int bytes = pool->block_sectors << SECTOR_SHIFT;
 	unsigned int noio = memalloc_noio_save();
 	struct bvec_iter iter;
@@ -1008,12 +1198,10 @@ static int write_new_block(struct vela_pool *pool, struct bio *bio, u64 from, u6
 	memalloc_noio_restore(noio);
 	if (!buf)
 		return -ENOMEM;
-	if (from == VELA_NO_BLOCK) {
-		memset(buf, 0, bytes);
-		r = 0;
-	} else {
+	if (from == VELA_NO_BLOCK)
+		r = read_unmapped_block(bc, bio_lblock(pool, bio), buf);
+	else
 		r = block_rw_sync(pool, REQ_OP_READ, from, buf);
-	}
 	if (!r) {
 		offset = block_offset(pool, bio->bi_iter.bi_sector) << SECTOR_SHIFT;
 		bio_for_each_segment(bv, bio, iter) {
@@ -1075,7 +1263,13 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 	} else if (!r || r == -ENODATA) {
 		if (r)
 			pblock = VELA_NO_BLOCK;
-		r = over_limit(bc) ? -EDQUOT : vela_md_alloc_data_block(pool->md, &new_block);
+		check_free_space(pool);
+		if (pool_mode(pool) == POOL_OUT_OF_METADATA_SPACE)
+			r = -ENOSR;
+		else if (over_limit(bc))
+			r = -EDQUOT;
+		else
+			r = vela_md_alloc_data_block(pool->md, &new_block);
 		if (r == -ENOSPC) {
 			percpu_ref_put(&io->epoch->ref);
 			io->epoch = NULL;
@@ -1085,7 +1279,7 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 			return;
 		}
 		if (!r) {
-			r = write_new_block(pool, bio, pblock, new_block);
+			r = write_new_block(bc, bio, pblock, new_block);
 			if (r) {
 				if (vela_md_release_data_block(pool->md, new_block))
 					metadata_error(pool, "release", -EIO);
@@ -1108,12 +1302,29 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 			    dm_device_name(dm_table_get_md(bc->ti->table)), bc->id,
 			    READ_ONCE(bc->limit));
 		r = -ENOSPC;
+	} else if (r == -ENOSR) {
+		r = -ENOSPC;	/* set_pool_mode() said why */
 	}
 	percpu_ref_put(&io->epoch->ref);
 	io->epoch = NULL;
 	up_read(&pool->share_lock);
 	mutex_unlock(lock);
 	complete_write(pool, bio, r);
+}
+
+/*
+ * A read of an unmapped block: from the external origin (map() split bios
+ * at its end), or zeros.
+ */
+static void read_unmapped(struct branch_c *bc, struct bio *bio)
+{
+	if (bc->origin_dev && bio->bi_iter.bi_sector < bc->origin_sectors) {
+		bio_set_dev(bio, bc->origin_dev->bdev);
+		dm_submit_bio_remap(bio, NULL);
+		return;
+	}
+	zero_fill_bio(bio);
+	bio_endio(bio);
 }
 
 static void process_read(struct branch_c *bc, struct bio *bio)
@@ -1127,8 +1338,7 @@ static void process_read(struct branch_c *bc, struct bio *bio)
 	io->epoch = epoch_get(pool);
 	r = vela_md_lookup(pool->md, bc->id, bio_lblock(pool, bio), &pblock, &shared);
 	if (r == -ENODATA) {
-		zero_fill_bio(bio);
-		bio_endio(bio);
+		read_unmapped(bc, bio);
 	} else if (r) {
 		DMERR_LIMIT("%s: metadata lookup failed (%d)",
 			    dm_device_name(dm_table_get_md(bc->ti->table)), r);
@@ -1252,6 +1462,11 @@ static int branch_map(struct dm_target *ti, struct bio *bio)
 	io->epoch = NULL;
 	io->bc = bc;
 	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	/* A bio across the origin's end: dm sends the part past it again. */
+	if (bc->origin_dev && bio_sectors(bio) &&
+	    bio->bi_iter.bi_sector < bc->origin_sectors &&
+	    bio_end_sector(bio) > bc->origin_sectors)
+		dm_accept_partial_bio(bio, bc->origin_sectors - bio->bi_iter.bi_sector);
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/* dm sends the data of a flush with data separately. */
@@ -1271,6 +1486,11 @@ static int branch_map(struct dm_target *ti, struct bio *bio)
 				return DM_MAPIO_REMAPPED;
 			}
 			if (r == -ENODATA && bio_op(bio) == REQ_OP_READ) {
+				if (bc->origin_dev &&
+				    bio->bi_iter.bi_sector < bc->origin_sectors) {
+					bio_set_dev(bio, bc->origin_dev->bdev);
+					return DM_MAPIO_REMAPPED;
+				}
 				zero_fill_bio(bio);
 				bio_endio(bio);
 				return DM_MAPIO_SUBMITTED;
@@ -1314,7 +1534,51 @@ static struct vela_pool *pool_get_by_dev(struct dm_dev *pool_dev)
 	return found;
 }
 
-static int check_branch(struct dm_target *ti, struct branch_c *bc)
+/*
+ * A branch of an origin volume reads its unmapped blocks from the origin,
+ * which must be the very device recorded at creation: same size, same
+ * fingerprint.  Anything else would show a branch data it never had.
+ */
+static int open_origin(struct dm_target *ti, struct branch_c *bc,
+		       const struct vela_disk_branch *rec, const char *path)
+{
+	bool has_origin = le32_to_cpu(rec->flags) & VELA_BRANCH_HAS_ORIGIN;
+	u32 csum;
+	int r;
+
+	if (!has_origin && !path)
+		return 0;
+	if (!has_origin) {
+		ti->error = "The branch has no external origin: drop the third argument";
+		return -EINVAL;
+	}
+	if (!path) {
+		ti->error = "The branch reads from an external origin: name it as the third argument";
+		return -EINVAL;
+	}
+	r = dm_get_device(ti, path, FMODE_READ, &bc->origin_dev);
+	if (r) {
+		ti->error = "Error opening the external origin";
+		return r;
+	}
+	bc->origin_sectors = bdev_nr_sectors(bc->origin_dev->bdev);
+	r = -EINVAL;
+	if (bc->origin_sectors != le64_to_cpu(rec->origin_size_sectors))
+		ti->error = "The external origin's size differs from the one recorded at creation";
+	else if (origin_fingerprint(bc->origin_dev->bdev, &csum))
+		ti->error = "Error reading the external origin";
+	else if (csum != le32_to_cpu(rec->origin_sample_csum))
+		ti->error = "The external origin's sampled blocks differ from the ones recorded at creation: it is not the same origin, or it changed";
+	else
+		r = 0;
+	if (r) {
+		dm_put_device(ti, bc->origin_dev);
+		bc->origin_dev = NULL;
+	}
+	return r;
+}
+
+static int check_branch(struct dm_target *ti, struct branch_c *bc, const char *origin_path)
 {
 	struct vela_pool *pool = bc->pool;
 	struct vela_disk_branch rec;
@@ -1345,6 +1609,9 @@ static int check_branch(struct dm_target *ti, struct branch_c *bc)
 		ti->error = "Error counting the branch's blocks";
 		return r;
 	}
+	r = open_origin(ti, bc, &rec, origin_path);
+	if (r)
+		return r;
 	atomic64_set(&bc->owned, exclusive);
 	return 0;
 }
@@ -1352,11 +1619,13 @@ static int check_branch(struct dm_target *ti, struct branch_c *bc)
 /*
  * Construct a branch device:
  *
- *   vela <pool dev> <branch id>
+ *   vela <pool dev> <branch id> [<external origin dev>]
  *
  * The branch must exist and be at least as long as the table.  A read-only
- * (golden) branch can be activated, but writes to it fail.  External
- * origins are not supported yet: a third argument is refused.
+ * (golden) branch can be activated, but writes to it fail.  A branch of a
+ * volume created over an external origin (create_origin_volume) must name
+ * that origin, and only it: its size and sampled blocks must match what
+ * was recorded.  The origin is only ever read.
  */
 static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -1371,10 +1640,6 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (kstrtou64(argv[1], 10, &id)) {
 		ti->error = "Invalid branch id: not a number";
 		return -EINVAL;
-	}
-	if (argc == 3) {
-		ti->error = "External origins are not supported by this version of dm-vela";
-		return -EOPNOTSUPP;
 	}
 	bc = kzalloc(sizeof(*bc), GFP_KERNEL);
 	if (!bc) {
@@ -1394,7 +1659,7 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -EINVAL;
 		goto out_dev;
 	}
-	r = check_branch(ti, bc);
+	r = check_branch(ti, bc, argc == 3 ? argv[2] : NULL);
 	if (r)
 		goto out_pool;
 
@@ -1423,6 +1688,8 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 out_excl:
 	kvfree(bc->excl);
+	if (bc->origin_dev)
+		dm_put_device(ti, bc->origin_dev);
 out_pool:
 	pool_put(bc->pool);
 out_dev:
@@ -1443,6 +1710,8 @@ static void branch_dtr(struct dm_target *ti)
 	for (i = 0; i < bc->nr_excl_chunks; i++)
 		free_page((unsigned long)bc->excl[i]);
 	kvfree(bc->excl);
+	if (bc->origin_dev)
+		dm_put_device(ti, bc->origin_dev);
 	pool_put(bc->pool);
 	dm_put_device(ti, bc->pool_dev);
 	kfree(bc);
@@ -1549,6 +1818,9 @@ static int parse_block_size(const char *arg, unsigned int *sectors,
  *   read_only            never write the metadata device
  *   error_if_no_space    fail writes at once when data space runs out
  *   no_discard_passdown  do not pass discards down to the data device
+ *   low_water_data=<blocks>, low_water_metadata=<blocks>
+ *                        raise a dm event when free blocks fall below
+ *                        (default: 1/16 of the device)
  *
  * Every argument is checked before a device is opened.  The metadata device
  * must hold a pool (velactl format), with this data block size, and the
@@ -1646,6 +1918,7 @@ static int pool_map(struct dm_target *ti, struct bio *bio)
  *   <used data>/<total data> <branches> <pending deletes>
  *   rw|out_of_data_space|ro|fail needs_check|-
  *   queue_if_no_space|error_if_no_space discard_passdown|no_discard_passdown
+ *   <held metadata root>|-
  *
  * Every field is O(1): nothing here walks the metadata.  Fields are only
  * ever appended, never reordered.
@@ -1661,7 +1934,7 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
 	switch (type) {
 	case STATUSTYPE_INFO:
 		vela_md_info(pool->md, &info);
-		DMEMIT("%llu %llu %llu/%llu %llu/%llu %llu %llu %s %s %s %s",
+		DMEMIT("%llu %llu %llu/%llu %llu/%llu %llu %llu %s %s %s %s ",
 		       info.generation, info.change_id,
 		       info.metadata_nr_blocks - info.metadata_nr_free, info.metadata_nr_blocks,
 		       info.data_nr_blocks - info.data_nr_free, info.data_nr_blocks,
@@ -1672,11 +1945,17 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
 							  "queue_if_no_space",
 		       pool->features.discard_passdown ? "discard_passdown" :
 							 "no_discard_passdown");
+		if (info.held_root)
+			DMEMIT("%llu", info.held_root);
+		else
+			DMEMIT("-");
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %u", pc->metadata_dev->name, pc->data_dev->name, pc->block_sectors);
 		nr_features = pc->features.read_only + pc->features.error_if_no_space +
-			      !pc->features.discard_passdown;
+			      !pc->features.discard_passdown +
+			      (pc->features.low_water_data != U64_MAX) +
+			      (pc->features.low_water_metadata != U64_MAX);
 		if (nr_features)
 			DMEMIT(" %u", nr_features);
 		if (pc->features.read_only)
@@ -1685,6 +1964,10 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
 			DMEMIT(" error_if_no_space");
 		if (!pc->features.discard_passdown)
 			DMEMIT(" no_discard_passdown");
+		if (pc->features.low_water_data != U64_MAX)
+			DMEMIT(" " LOW_WATER_DATA "%llu", pc->features.low_water_data);
+		if (pc->features.low_water_metadata != U64_MAX)
+			DMEMIT(" " LOW_WATER_METADATA "%llu", pc->features.low_water_metadata);
 		break;
 	case STATUSTYPE_IMA:
 		*result = '\0';
@@ -1703,6 +1986,8 @@ static int pool_preresume(struct dm_target *ti)
 	struct vela_pool *pool = pc->pool;
 	sector_t data_sectors = bdev_nr_sectors(pool->data_bdev);
 	u64 data_blocks = data_sectors >> ilog2(pool->block_sectors);
+	u64 metadata_blocks = bdev_nr_sectors(pool->metadata_bdev) >>
+			      (ilog2(VELA_BLOCK_SIZE) - SECTOR_SHIFT);
 	struct vela_md_info info;
 	int r = 0;
 
@@ -1714,9 +1999,27 @@ static int pool_preresume(struct dm_target *ti)
 	down_write(&pool->share_lock);
 	pool->features.error_if_no_space = pc->features.error_if_no_space;
 	pool->features.discard_passdown = pc->features.discard_passdown;
+	pool->features.low_water_data = pc->features.low_water_data;
+	pool->features.low_water_metadata = pc->features.low_water_metadata;
 	vela_md_info(pool->md, &info);
+	if (metadata_blocks > info.metadata_nr_blocks && pool_mode(pool) < POOL_READ_ONLY) {
+		r = __pool_commit(pool, false);
+		if (!r)
+			r = vela_md_resize_metadata(pool->md);
+		if (!r)
+			r = vela_md_commit(pool->md);
+		if (r) {
+			vela_md_abort(pool->md);
+			DMERR("%s: growing the metadata device to %llu blocks failed (%d)",
+			      dm_device_name(pool->pool_md), metadata_blocks, r);
+		} else {
+			DMINFO("%s: metadata device grew from %llu to %llu blocks",
+			       dm_device_name(pool->pool_md), info.metadata_nr_blocks,
+			       metadata_blocks);
+		}
+	}
 	if (data_blocks > info.data_nr_blocks && pool_mode(pool) < POOL_READ_ONLY) {
-		r = __pool_commit(pool);
+		r = __pool_commit(pool, false);
 		if (!r)
 			r = vela_md_resize_data(pool->md, data_blocks, data_sectors);
 		if (!r)
@@ -1732,6 +2035,8 @@ static int pool_preresume(struct dm_target *ti)
 	}
 	up_write(&pool->share_lock);
 	mutex_unlock(&pool->admin_lock);
+	if (!r && pool_mode(pool) < POOL_READ_ONLY)
+		check_free_space(pool);
 	if (!r)
 		retry_no_space_bios(pool);
 	return r;
@@ -1819,6 +2124,36 @@ static int msg_create_volume(struct vela_pool *pool, char **argv, u64 *reply,
 	}
 	return vela_md_create_volume(pool->md, argv[2], size, 0, ktime_get_real_seconds(),
 				     reply);
+}
+
+/*
+ * create_origin_volume <change id> <name> <origin dev> <origin id>: a volume
+ * as large as the read-only origin device, reading its unmapped blocks
+ * from it; the origin's size and fingerprint are recorded, with <origin id>
+ * (1..63 printable characters) as its identity.  Replies the new id.
+ */
+static int msg_create_origin_volume(struct vela_pool *pool, char **argv, u64 *reply,
+				    const char **why)
+{
+	struct vela_md_origin origin = { .sample_count = VELA_ORIGIN_SAMPLES };
+	size_t len = strlen(argv[4]), i;
+	int r;
+
+	for (i = 0; i < len; i++)
+		if (!isgraph(argv[4][i]))
+			break;
+	if (!len || len >= sizeof(origin.id) || i < len) {
+		*why = "the origin id must be 1 to 63 printable characters";
+		return -EINVAL;
+	}
+	memcpy(origin.id, argv[4], len);
+	r = origin_sample_path(argv[3], &origin);
+	if (r) {
+		*why = "cannot read the origin device (it must be at least 4 KiB)";
+		return r == -ENOENT || r == -ENXIO || r == -ENOTBLK ? -ENOENT : r;
+	}
+	return vela_md_create_origin_volume(pool->md, argv[2], &origin, ktime_get_real_seconds(),
+					    reply);
 }
 
 /* create_branch <change id> <parent id> <name>: replies the new id. */
@@ -1930,6 +2265,28 @@ static int msg_set_limit(struct vela_pool *pool, char **argv, u64 *reply, const 
 	return r;
 }
 
+/* reserve_metadata_snap <change id>: replies the held view's root block */
+static int msg_reserve_metadata_snap(struct vela_pool *pool, char **argv, u64 *reply,
+				     const char **why)
+{
+	int r = vela_md_hold(pool->md, reply);
+
+	if (r == -EBUSY)
+		*why = "a metadata view is already held: release it first";
+	return r;
+}
+
+/* release_metadata_snap <change id> */
+static int msg_release_metadata_snap(struct vela_pool *pool, char **argv, u64 *reply,
+				     const char **why)
+{
+	int r = vela_md_release_hold(pool->md);
+
+	if (r == -ENOENT)
+		*why = "no metadata view is held";
+	return r;
+}
+
 struct pool_message {
 	const char *verb;
 	unsigned int argc;	/* the verb included */
@@ -1940,12 +2297,15 @@ struct pool_message {
 static const struct pool_message pool_messages[] = {
 	{ "create_volume", 4, true, msg_create_volume },
 	{ "create_branch", 4, true, msg_create_branch },
+	{ "create_origin_volume", 5, true, msg_create_origin_volume },
 	{ "delete", 3, false, msg_delete },
 	{ "rename", 4, false, msg_rename },
 	{ "set_read_only", 3, false, msg_set_read_only },
 	{ "set_writable", 3, false, msg_set_writable },
 	{ "resize", 4, false, msg_resize },
 	{ "set_limit", 4, false, msg_set_limit },
+	{ "reserve_metadata_snap", 2, true, msg_reserve_metadata_snap },
+	{ "release_metadata_snap", 2, false, msg_release_metadata_snap },
 };
 
 static const char *errno_reason(int r)
@@ -2007,10 +2367,14 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 	if (pool_mode(pool) >= POOL_READ_ONLY) {
 		r = -EROFS;
 		why = "the pool is read-only";
+	} else if (pool_mode(pool) == POOL_OUT_OF_METADATA_SPACE && m->handle != msg_delete &&
+		   m->handle != msg_release_metadata_snap) {
+		r = -ENOSPC;
+		why = "metadata space is down to its reserve: only delete is allowed (or grow the metadata device)";
 	} else if (change_id != info.change_id) {
 		r = -ESTALE;
 		why = "stale change id: read the pool status and retry";
-	} else if (__pool_commit(pool)) {
+	} else if (__pool_commit(pool, false)) {
 		/* What the data path did is durable before anything can abort. */
 		r = -EIO;
 		why = "committing the pool's pending changes failed";
@@ -2041,7 +2405,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 
 static struct target_type pool_target = {
 	.name = "vela-pool",
-	.version = {0, 4, 0},
+	.version = {0, 6, 0},
 	.module = THIS_MODULE,
 	.ctr = pool_ctr,
 	.dtr = pool_dtr,
@@ -2055,7 +2419,7 @@ static struct target_type pool_target = {
 
 static struct target_type branch_target = {
 	.name = "vela",
-	.version = {0, 4, 0},
+	.version = {0, 6, 0},
 	.module = THIS_MODULE,
 	.ctr = branch_ctr,
 	.dtr = branch_dtr,

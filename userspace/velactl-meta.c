@@ -391,18 +391,23 @@ int cmd_dump(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "mappings", no_argument, NULL, 'm' },
+		{ "held", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dump_state ds = { .first = true };
 	struct block_device *bdev;
 	struct vela_md_info info;
+	bool held = false;
 	int opt, r;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt != 'm')
+		if (opt == 'm')
+			ds.mappings = true;
+		else if (opt == 'h')
+			held = true;
+		else
 			return EXIT_USAGE;
-		ds.mappings = true;
 	}
 	if (optind != argc - 1) {
 		usage_error("dump takes one metadata DEV or FILE");
@@ -411,7 +416,13 @@ int cmd_dump(int argc, char **argv)
 	bdev = open_dev(argv[optind], true);
 	if (IS_ERR(bdev))
 		return EXIT_FAILURE;
-	ds.md = vela_md_open(bdev, true);
+	ds.md = held ? vela_md_open_held(bdev) : vela_md_open(bdev, true);
+	if (held && PTR_ERR(ds.md) == -ENOENT) {
+		fprintf(stderr, "velactl: no held metadata view on %s: reserve one with the pool's reserve_metadata_snap message\n",
+			argv[optind]);
+		vela_bdev_close(bdev);
+		return EXIT_FAILURE;
+	}
 	if (IS_ERR(ds.md)) {
 		fprintf(stderr, "velactl: no valid dm-vela metadata on %s: %s\n", argv[optind],
 			strerror(-PTR_ERR(ds.md)));
@@ -424,11 +435,12 @@ int cmd_dump(int argc, char **argv)
 		print_uuid(info.uuid);
 		printf("\", \"pool_name\": ");
 		print_json_name(info.pool_name, sizeof(info.pool_name));
-		printf(", \"generation\": %llu, \"change_id\": %llu, \"ctime\": %llu, \"needs_check\": %s, \"data_block_sectors\": %u, \"metadata_blocks\": %llu, \"metadata_free_blocks\": %llu, \"data_blocks\": %llu, \"data_free_blocks\": %llu, \"pending_deletes\": %llu},\n",
+		printf(", \"generation\": %llu, \"change_id\": %llu, \"ctime\": %llu, \"needs_check\": %s, \"data_block_sectors\": %u, \"metadata_blocks\": %llu, \"metadata_free_blocks\": %llu, \"data_blocks\": %llu, \"data_free_blocks\": %llu, \"pending_deletes\": %llu, \"held_root\": %llu, \"view\": \"%s\"},\n",
 		       info.generation, info.change_id, info.ctime,
 		       info.flags & VELA_SB_FLAG_NEEDS_CHECK ? "true" : "false",
 		       info.data_block_sectors, info.metadata_nr_blocks, info.metadata_nr_free,
-		       info.data_nr_blocks, info.data_nr_free, info.pending_deletes);
+		       info.data_nr_blocks, info.data_nr_free, info.pending_deletes,
+		       info.held_root, held ? "held" : "committed");
 		printf("  \"branches\": [");
 		r = vela_md_walk_branches(ds.md, dump_branch, &ds);
 		printf("\n  ]\n}\n");

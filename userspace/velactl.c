@@ -236,7 +236,7 @@ static const struct command commands[] = {
 	  "against a full walk, and the branch table.  Exit 0 clean, 1 problems\n"
 	  "found, 2 usage error, 3 the device could not be opened or read.",
 	  cmd_check },
-	{ "dump", "dump [--mappings] DEV|FILE",
+	{ "dump", "dump [--mappings] [--held] DEV|FILE",
 	  "Print the metadata as JSON: the superblock and the branches with their\n"
 	  "lineage, and with --mappings every mapping.",
 	  cmd_dump },

@@ -529,3 +529,78 @@ TEST(resize_grows_only_and_limits_persist)
 	EXPECT_EQ(le64_to_cpu(rec.alloc_limit_blocks), 77);
 	pool_destroy(&p);
 }
+
+static int count_branch(void *context, u64 id, const struct vela_disk_branch *rec)
+{
+	(*(u64 *)context)++;
+	return 0;
+}
+
+static int count_mapping(void *context, u64 lblock, u64 pblock)
+{
+	(*(u64 *)context)++;
+	return 0;
+}
+
+/*
+ * The held view: a read-only view of the branch table that a second
+ * opener reads consistently while the pool moves on (branches deleted and
+ * reclaimed, mappings changed), and whose release gives back exactly what
+ * only it kept.
+ */
+TEST(held_view_is_stable_and_releases_everything)
+{
+	struct vela_md_info base, info;
+	u64 vol, br, held, i, n, pending;
+	struct vela_md *view;
+	struct pool p;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_info(p.md, &base), 0);
+	EXPECT_EQ(PTR_ERR(vela_md_open_held(p.bdev)), -ENOENT);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	for (i = 0; i < 2000; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
+	ASSERT_EQ(vela_md_hold(p.md, &held), 0);
+	EXPECT_EQ(vela_md_hold(p.md, &held), -EBUSY);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.held_root, held);
+
+	/* The live pool moves on: the branch goes, the volume changes. */
+	ASSERT_EQ(vela_md_delete_branch(p.md, br), 0);
+	for (i = 0; i < 2000; i += 2)
+		map_new(&p, vol, i + 5000);
+	do {
+		ASSERT_EQ(vela_md_reclaim(p.md, 300, &pending), 0);
+		ASSERT_EQ(vela_md_commit(p.md), 0);
+	} while (pending);
+
+	view = vela_md_open_held(p.bdev);
+	ASSERT_NOT_ERR(view);
+	n = 0;
+	ASSERT_EQ(vela_md_walk_branches(view, count_branch, &n), 0);
+	EXPECT_EQ(n, 2);
+	n = 0;
+	ASSERT_EQ(vela_md_walk_mappings(view, br, count_mapping, &n), 0);
+	EXPECT_EQ(n, 2000);
+	n = 0;
+	ASSERT_EQ(vela_md_walk_mappings(view, vol, count_mapping, &n), 0);
+	EXPECT_EQ(n, 2000);
+	vela_md_close(view);
+	check_clean(p.bdev);
+
+	ASSERT_EQ(vela_md_release_hold(p.md), 0);
+	EXPECT_EQ(vela_md_release_hold(p.md), -ENOENT);
+	ASSERT_EQ(vela_md_delete_branch(p.md, vol), 0);
+	do {
+		ASSERT_EQ(vela_md_reclaim(p.md, 300, &pending), 0);
+		ASSERT_EQ(vela_md_commit(p.md), 0);
+	} while (pending);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.held_root, 0);
+	EXPECT_EQ(info.data_nr_free, base.data_nr_free);
+	EXPECT_EQ(info.metadata_nr_free, base.metadata_nr_free);
+	pool_destroy(&p);
+}

@@ -86,6 +86,13 @@ struct block_device *vela_bdev_open_file(const char *path, bool read_only)
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
 			goto fail_errno;
+		/*
+		 * The kernel target writes the device with bios, past the page
+		 * cache: drop what an earlier reader left there (needs
+		 * CAP_SYS_ADMIN; without it, the device is not live anyway).
+		 */
+		if (read_only)
+			ioctl(fd, BLKFLSBUF, 0);
 	} else if (S_ISREG(st.st_mode)) {
 		size = st.st_size;
 	} else {

@@ -60,7 +60,7 @@ ktap_expect_exit "a branch id that does not exist is refused" 1 "" \
 	dmsetup create bad --table "0 8192 vela /dev/mapper/pool 99"
 ktap_expect_exit "a table longer than the branch is refused" 1 "" \
 	dmsetup create bad --table "0 16384 vela /dev/mapper/pool $prod"
-ktap_expect_exit "an external origin is refused (not supported yet)" 1 "" \
+ktap_expect_exit "an origin for a branch that has none is refused" 1 "" \
 	dmsetup create bad --table "0 8192 vela /dev/mapper/pool $prod $data"
 ktap_expect_exit "a pool device that is not a vela-pool is refused" 1 "" \
 	dmsetup create bad --table "0 8192 vela /dev/mapper/data $prod"

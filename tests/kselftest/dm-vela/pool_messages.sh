@@ -40,13 +40,13 @@ status_field() {
 }
 
 modprobe dm-vela
-ktap_plan 31
+ktap_plan 37
 ktap_check "velactl format on the NVMe namespaces" \
 	velactl format --metadata "$meta" --data "$data" --block-size 64k --name kself
 ktap_check "dmsetup create pool" dmsetup create pool --table "$table"
 
 st=$(dmsetup status pool)
-if echo "$st" | grep -q -E "^0 $len vela-pool 1 0 [0-9]+/[0-9]+ 1/[0-9]+ 0 0 rw - queue_if_no_space discard_passdown\$"; then
+if echo "$st" | grep -q -E "^0 $len vela-pool 1 0 [0-9]+/[0-9]+ 1/[0-9]+ 0 0 rw - queue_if_no_space discard_passdown -\$"; then
 	ktap_pass "status: generation 1, change id 0, data block 0 used, no branches, rw"
 else
 	ktap_fail "status: generation 1, change id 0, data block 0 used, no branches, rw" "$st"
@@ -111,12 +111,37 @@ expect_message "renaming onto an existing name is refused" "a branch with this n
 ktap_check "unprotect and protect again" sh -c \
 	"dmsetup message pool 0 set_writable 8 2 && dmsetup message pool 0 set_read_only 9 2"
 
+# The held metadata view: a live pool's branch table, consistent for
+# velactl however the pool moves on.
+held=$(dmsetup message pool 0 reserve_metadata_snap 10 2>&1)
+if [ "$(status_field 11)" = "$held" ] && [ "$(status_field 2)" = 10 ]; then
+	ktap_pass "reserve_metadata_snap replies the held root, shown in the status; the change id stays"
+else
+	ktap_fail "reserve_metadata_snap replies the held root, shown in the status" \
+		"reply: $held" "$(dmsetup status pool)"
+fi
+expect_message "a second view is refused" "a metadata view is already held" \
+	reserve_metadata_snap 10
+dmsetup message pool 0 create_volume 10 after-the-view 100 >/dev/null
+n=$(velactl dump --held "$meta" | grep -c '"id":')
+if velactl dump --held "$meta" | grep -q '"view": "held"' && [ "$n" = 2 ]; then
+	ktap_pass "velactl dump --held on the live pool lists the 2 branches of the view, not the 3rd made since"
+else
+	ktap_fail "velactl dump --held lists the view's 2 branches" "$(velactl dump --held "$meta" 2>&1)"
+fi
+ktap_check "release_metadata_snap" dmsetup message pool 0 release_metadata_snap 11
+expect_message "releasing with no view held is refused" "no metadata view is held" \
+	release_metadata_snap 11
+ktap_expect_exit "velactl dump --held with no view says so" 1 "no held metadata view" \
+	velactl dump --held "$meta"
+dmsetup message pool 0 delete 11 4 >/dev/null
+
 # A reload builds a second table on the same metadata device while the
 # first is live: they share the open pool.
 before=$(status_field 2)
 ktap_check "reload and resume the pool" sh -c \
 	"dmsetup reload pool --table '$table' && dmsetup resume pool"
-if [ "$(status_field 2)" = "$before" ] && [ "$before" = 10 ]; then
+if [ "$(status_field 2)" = "$before" ] && [ "$before" = 12 ]; then
 	ktap_pass "the reloaded pool sees the same metadata"
 else
 	ktap_fail "the reloaded pool sees the same metadata" "$(dmsetup status pool)"

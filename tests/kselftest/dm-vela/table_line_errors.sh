@@ -33,7 +33,7 @@ expect_refused() {
 }
 
 modprobe dm-vela
-ktap_plan 14
+ktap_plan 15
 expect_refused "pool: no arguments" \
 	"vela-pool: Invalid argument count" "0 $len vela-pool"
 expect_refused "pool: too few arguments" \
@@ -62,6 +62,9 @@ expect_refused "pool: block size above 1 MiB" \
 expect_refused "pool: unknown feature" \
 	"vela-pool: Unrecognised pool feature requested" \
 	"0 $len vela-pool $meta $data 128 1 go_faster"
+expect_refused "pool: low water mark is not a number" \
+	"vela-pool: Invalid low water mark: not a number of blocks" \
+	"0 $len vela-pool $meta $data 128 1 low_water_data=lots"
 expect_refused "pool: same device for metadata and data" \
 	"vela-pool: Metadata and data devices must be different devices" \
 	"0 $len vela-pool $meta $meta 128"
