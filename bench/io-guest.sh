@@ -20,6 +20,12 @@ modprobe dm-vela
 modprobe dm-thin-pool
 modprobe dm-snapshot
 
+# dmc NAME ARGS...: dmsetup create, and the node (the guest has no udev).
+dmc() {
+	name=$1
+	shift
+	dmsetup create "$name" "$@" && dmsetup mknodes "$name"
+}
 cpu_ticks() {
 	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
 }
@@ -37,7 +43,10 @@ run() {
 		printf "%d %.0f %d\n", iops, ios ? ticks * 1e6 / hz / ios : 0, clat
 	}'
 }
+# timed DEV RW: a 2 s warm-up run, then the measured one (the first I/O to
+# a device in the emulated guest is slow, which would skew the ratios).
 timed() {
+	run "$@" --runtime=2 --time_based >/dev/null
 	run "$@" --runtime="$secs" --time_based
 }
 fill() {
@@ -61,12 +70,12 @@ row() {	# row ID WHAT RESULT REFERENCE-RESULT REFNAME TARGET
 
 # Devices: metadata on $meta (vela at 0, thin at 512 MiB); data area on $data
 # (raw/linear/vela/thin each start from a fresh fill of the same 256 MiB).
-dmsetup create lin --table "0 $area linear $data 0"
-dmsetup create thinmeta --table "0 262144 linear $meta 1048576"
+dmc lin --table "0 $area linear $data 0"
+dmc thinmeta --table "0 262144 linear $meta 1048576"
 dd if=/dev/zero of=/dev/mapper/thinmeta bs=4096 count=1 oflag=direct status=none
-dmsetup create thinpool --table "0 $(blockdev --getsz "$data") thin-pool /dev/mapper/thinmeta $data $bs 0 1 skip_block_zeroing"
+dmc thinpool --table "0 $(blockdev --getsz "$data") thin-pool /dev/mapper/thinmeta $data $bs 0 1 skip_block_zeroing"
 dmsetup message thinpool 0 "create_thin 1"
-dmsetup create thin --table "0 $area thin /dev/mapper/thinpool 1"
+dmc thin --table "0 $area thin /dev/mapper/thinpool 1"
 dmsetup mknodes
 
 fill "$data"
@@ -88,7 +97,7 @@ dmsetup remove thinpool
 dmsetup remove thinmeta
 
 velactl format --force --metadata "$meta" --data "$data" --block-size 64k --name bench >/dev/null
-dmsetup create pool --table "0 $(blockdev --getsz "$data") vela-pool $meta $data $bs"
+dmc pool --table "0 $(blockdev --getsz "$data") vela-pool $meta $data $bs"
 change=0
 msg() {
 	verb=$1
@@ -98,7 +107,7 @@ msg() {
 }
 msg create_volume vol $area
 vol=$reply
-dmsetup create vol --table "0 $area vela /dev/mapper/pool $vol"
+dmc vol --table "0 $area vela /dev/mapper/pool $vol"
 dmsetup mknodes
 fill /dev/mapper/vol
 vela_r=$(timed /dev/mapper/vol randread)
@@ -116,8 +125,8 @@ while [ $i -le 200 ]; do
 	tip=$reply
 	i=$((i + 1))
 done
-dmsetup create d1 --table "0 $area vela /dev/mapper/pool $d1"
-dmsetup create d200 --table "0 $area vela /dev/mapper/pool $tip"
+dmc d1 --table "0 $area vela /dev/mapper/pool $d1"
+dmc d200 --table "0 $area vela /dev/mapper/pool $tip"
 dmsetup mknodes
 depth1=$(timed /dev/mapper/d1 randread)
 depth200=$(timed /dev/mapper/d200 randread)
@@ -127,17 +136,17 @@ dmsetup remove d200
 # P6: first writes to a parent with 1 and with 10 live (active) branches.
 msg create_volume p6 $area
 p6=$reply
-dmsetup create p6 --table "0 $area vela /dev/mapper/pool $p6"
+dmc p6 --table "0 $area vela /dev/mapper/pool $p6"
 dmsetup mknodes
 fill /dev/mapper/p6
 msg create_branch "$p6" l1
-dmsetup create l1 --table "0 $area vela /dev/mapper/pool $reply"
+dmc l1 --table "0 $area vela /dev/mapper/pool $reply"
 one_live=$(run /dev/mapper/p6 randwrite --blockalign=64k --number_ios=1024 --offset=0 \
 	--size=$((area * 256)))
 i=2
 while [ $i -le 10 ]; do
 	msg create_branch "$p6" "l$i"
-	dmsetup create "l$i" --table "0 $area vela /dev/mapper/pool $reply"
+	dmc "l$i" --table "0 $area vela /dev/mapper/pool $reply"
 	i=$((i + 1))
 done
 ten_live=$(run /dev/mapper/p6 randwrite --blockalign=64k --number_ios=1024 \
@@ -147,7 +156,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do dmsetup remove "l$i"; done
 # P9: delete a branch with many mapped blocks while another branch runs I/O.
 msg create_volume big $area
 big=$reply
-dmsetup create big --table "0 $area vela /dev/mapper/pool $big"
+dmc big --table "0 $area vela /dev/mapper/pool $big"
 dmsetup mknodes
 fill /dev/mapper/big
 dmsetup remove big
@@ -155,16 +164,16 @@ quiet=$(timed /dev/mapper/vol randwrite)
 (sleep 2; msg delete "$big") &
 deleting=$(timed /dev/mapper/vol randwrite)
 wait
-reclaimed=$(dmsetup status pool | awk '{ print $10 }')
+reclaimed=$(dmsetup status pool | awk '{ print $9 }')
 dmsetup remove vol
 dmsetup remove p6
 dmsetup remove pool
 
 # dm-snapshot: P3 and P6 references (origin writes copy to every snapshot).
-dmsetup create origin --table "0 $area linear $data 0"
+dmc origin --table "0 $area linear $data 0"
 i=1
 while [ $i -le 10 ]; do
-	dmsetup create "cow$i" --table "0 65536 linear $meta $((i * 65536))"
+	dmc "cow$i" --table "0 65536 linear $meta $((i * 65536))"
 	i=$((i + 1))
 done
 dmsetup mknodes
@@ -173,7 +182,7 @@ snap() {	# snap N: make N snapshots of the origin
 	dmsetup suspend origin
 	j=1
 	while [ $j -le "$1" ]; do
-		dmsetup create "snap$j" --table "0 $area snapshot $data /dev/mapper/cow$j P $bs"
+		dmc "snap$j" --table "0 $area snapshot $data /dev/mapper/cow$j P $bs"
 		j=$((j + 1))
 	done
 	dmsetup reload origin --table "0 $area snapshot-origin $data"
