@@ -231,14 +231,17 @@ static const struct command commands[] = {
 	  "Refuses a device that carries any signature unless --force is given.\n"
 	  "SIZE is the data block size: 4k to 1m, a power of two (default 64k).",
 	  cmd_format },
-	{ "check", "check [-q] [--clear-needs-check] DEV|FILE",
+	{ "check", "check [-q] [--clear-needs-check | --held] DEV|FILE",
 	  "Verify the metadata: checksums, tree structure, every reference count\n"
-	  "against a full walk, and the branch table.  Exit 0 clean, 1 problems\n"
-	  "found, 2 usage error, 3 the device could not be opened or read.",
+	  "against a full walk, and the branch table.  With --held, check the view\n"
+	  "a live pool holds (reserve_metadata_snap): every tree and mapping, not\n"
+	  "the counts.  Exit 0 clean, 1 problems found, 2 usage error, 3 the device\n"
+	  "could not be opened or read.",
 	  cmd_check },
 	{ "dump", "dump [--mappings] [--held] DEV|FILE",
 	  "Print the metadata as JSON: the superblock and the branches with their\n"
-	  "lineage, and with --mappings every mapping.",
+	  "lineage, and with --mappings every mapping.  With --held, from the view\n"
+	  "a live pool holds (reserve_metadata_snap).",
 	  cmd_dump },
 	{ "probe", "probe DEVICE",
 	  "Report any signature (filesystem, partition table, RAID, LVM, ...) on DEVICE.\n"

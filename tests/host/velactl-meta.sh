@@ -14,11 +14,17 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 17
+ktap_plan 20
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
 ktap_expect_exit "check -q prints nothing" 0 "^$" "$velactl" check -q "$m"
+ktap_expect_exit "check --held without a held view says so (1)" 1 "no held metadata view" \
+	"$velactl" check --held "$m"
+ktap_expect_exit "check --held with --clear-needs-check is a usage error (2)" 2 "cannot --clear-needs-check" \
+	"$velactl" check --held --clear-needs-check "$m"
+ktap_expect_exit "dump --held without a held view says so (1)" 1 "no held metadata view" \
+	"$velactl" dump --held "$m"
 ktap_expect_exit "format refuses existing pool metadata" 1 "metadata device .* already holds dm-vela pool metadata; formatting would destroy it" \
 	"$velactl" format --metadata "$m" --data "$tmp/other.img"
 truncate -s 64M "$tmp/other.img"

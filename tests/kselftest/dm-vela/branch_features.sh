@@ -11,23 +11,14 @@
 # pool's data device is a dm-linear slice of $VELA_DISK_data, 32 MiB
 # (4096 blocks of 8 KiB) until the space tests grow it to 64 MiB.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/vela.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
 bs=16
-change=0
 
-admin() {
-	verb=$1
-	shift
-	reply=$(dmsetup message pool 0 "$verb" "$change" "$@") || return 1
-	change=$((change + 1))
-}
 activate() {	# activate ID SECTORS
 	dmsetup create "b$1" --table "0 $2 vela /dev/mapper/pool $1" && dmsetup mknodes "b$1"
-}
-pool_field() {
-	dmsetup status pool | awk -v n="$(($1 + 3))" '{ print $n }'
 }
 branch_field() {
 	dmsetup status "b$1" | awk -v n="$(($2 + 3))" '{ print $n }'

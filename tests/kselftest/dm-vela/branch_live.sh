@@ -12,19 +12,13 @@
 # checked the same way at the end.
 # Devices: $VELA_DISK_meta (metadata) and $VELA_DISK_data (data).
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/vela.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
 bs=16
 vol=2048
-change=0
 
-admin() {
-	verb=$1
-	shift
-	reply=$(dmsetup message pool 0 "$verb" "$change" "$@") || return 1
-	change=$((change + 1))
-}
 
 modprobe dm-vela
 ktap_plan 6

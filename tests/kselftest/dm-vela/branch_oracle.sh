@@ -12,6 +12,7 @@
 # then velactl check must be clean.
 # Devices: $VELA_DISK_meta (metadata) and $VELA_DISK_data (data).
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/vela.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
@@ -23,15 +24,8 @@ oracle=/tmp/oracle
 mkdir -p "$oracle"
 
 pool_table="0 $(blockdev --getsz "$data") vela-pool $meta $data $bs"
-change=0
 ids=""
 
-admin() {
-	verb=$1
-	shift
-	reply=$(dmsetup message pool 0 "$verb" "$change" "$@") || return 1
-	change=$((change + 1))
-}
 activate() {
 	dmsetup create "b$1" --table "0 $vol_sectors vela /dev/mapper/pool $1" &&
 		dmsetup mknodes "b$1"

@@ -11,19 +11,13 @@
 # changed; the origin is never written.
 # Devices: $VELA_DISK_meta, $VELA_DISK_data, $VELA_DISK_origin.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/vela.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
 odisk=${VELA_DISK_origin:?}
 osize=8200
-change=0
 
-admin() {
-	verb=$1
-	shift
-	reply=$(dmsetup message pool 0 "$verb" "$change" "$@") || return 1
-	change=$((change + 1))
-}
 activate() {	# activate NAME ID SECTORS [ORIGIN]
 	dmsetup create "$1" --table "0 $3 vela /dev/mapper/pool $2${4:+ $4}" &&
 		dmsetup mknodes "$1"

@@ -6,18 +6,12 @@
 # A 1 MiB volume with 8 KiB blocks (128 blocks), partly written before
 # the branches are taken.  Devices: $VELA_DISK_meta and $VELA_DISK_data.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/vela.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
 vol=2048
-change=0
 
-admin() {
-	verb=$1
-	shift
-	reply=$(dmsetup message pool 0 "$verb" "$change" "$@") || return 1
-	change=$((change + 1))
-}
 
 modprobe dm-vela
 ktap_plan 6

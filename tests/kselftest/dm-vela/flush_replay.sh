@@ -17,6 +17,7 @@
 # branch equals its oracle at a mark, or between marks holds, per
 # 512-byte sector, the data of the mark before or the mark after.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/vela.sh"
 
 base=${VELA_DISK_lwbase:?}
 log=${VELA_DISK_log:?}
@@ -26,14 +27,7 @@ vol=512
 marks=/tmp/marks
 cur=/tmp/cur
 mkdir -p "$marks" "$cur"
-change=0
 
-admin() {
-	verb=$1
-	shift
-	reply=$(dmsetup message pool 0 "$verb" "$change" "$@") || return 1
-	change=$((change + 1))
-}
 n=0
 mark() {	# record mark m$n: the log entry and the oracle
 	dmsetup message lw 0 mark "m$n" || return 1

@@ -10,21 +10,12 @@
 # velactl check --clear-needs-check the pool is writable again.
 # Data: $VELA_DISK_data, 8 KiB blocks; one 4 MiB volume.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/vela.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
 msize=131072
-change=0
 
-admin() {
-	verb=$1
-	shift
-	reply=$(dmsetup message pool 0 "$verb" "$change" "$@") || return 1
-	change=$((change + 1))
-}
-pool_field() {
-	dmsetup status pool | awk -v n="$(($1 + 3))" '{ print $n }'
-}
 swap_meta() {	# swap_meta TABLE: replace the metadata device's table
 	dmsetup suspend --nolockfs --noflush mdev && dmsetup reload mdev --table "$1" &&
 		dmsetup resume mdev

@@ -40,7 +40,7 @@ status_field() {
 }
 
 modprobe dm-vela
-ktap_plan 37
+ktap_plan 38
 ktap_check "velactl format on the NVMe namespaces" \
 	velactl format --metadata "$meta" --data "$data" --block-size 64k --name kself
 ktap_check "dmsetup create pool" dmsetup create pool --table "$table"
@@ -129,6 +129,8 @@ if velactl dump --held "$meta" | grep -q '"view": "held"' && [ "$n" = 2 ]; then
 else
 	ktap_fail "velactl dump --held lists the view's 2 branches" "$(velactl dump --held "$meta" 2>&1)"
 fi
+ktap_expect_exit "velactl check --held checks the live pool's view" 0 "held view consistent: 2 branch" \
+	velactl check --held "$meta"
 ktap_check "release_metadata_snap" dmsetup message pool 0 release_metadata_snap 11
 expect_message "releasing with no view held is refused" "no metadata view is held" \
 	release_metadata_snap 11

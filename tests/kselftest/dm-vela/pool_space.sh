@@ -12,20 +12,11 @@
 # growing the metadata device to 4 MiB and resuming the pool brings it back
 # to rw, and the write then completes; the metadata checks clean.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/vela.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
-change=0
 
-admin() {
-	verb=$1
-	shift
-	reply=$(dmsetup message pool 0 "$verb" "$change" "$@") || return 1
-	change=$((change + 1))
-}
-pool_field() {
-	dmsetup status pool | awk -v n="$(($1 + 3))" '{ print $n }'
-}
 events() {
 	dmsetup info -c --noheadings -o events pool
 }
