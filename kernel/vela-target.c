@@ -1340,8 +1340,8 @@ static void process_read(struct branch_c *bc, struct bio *bio)
 	if (r == -ENODATA) {
 		read_unmapped(bc, bio);
 	} else if (r) {
-		DMERR_LIMIT("%s: metadata lookup failed (%d)",
-			    dm_device_name(dm_table_get_md(bc->ti->table)), r);
+		/* A bad metadata block: this read fails, the pool stops writing. */
+		metadata_error(pool, "lookup", r);
 		bio_io_error(bio);
 	} else {
 		remap(pool, bio, pblock);
@@ -1606,7 +1606,9 @@ static int check_branch(struct dm_target *ti, struct branch_c *bc, const char *o
 	bc->limit = le64_to_cpu(rec.alloc_limit_blocks);
 	r = vela_md_branch_usage(pool->md, id, &exclusive, &shared);
 	if (r) {
-		ti->error = "Error counting the branch's blocks";
+		/* A bad block in this branch's tree: the pool stops writing. */
+		ti->error = "Error reading the branch's mapping tree (see the log: the pool needs checking)";
+		metadata_error(pool, "read", r);
 		return r;
 	}
 	r = open_origin(ti, bc, &rec, origin_path);

@@ -7,7 +7,9 @@
 # A failed commit puts the pool in read-only mode with needs_check set and
 # one kernel log line; reads go on, writes fail; a pool whose needs_check
 # could not even be written goes to fail mode.  After
-# velactl check --clear-needs-check the pool is writable again.
+# velactl check --clear-needs-check the pool is writable again.  Then a
+# corrupt block in one volume's mapping tree: that volume cannot activate,
+# the pool goes read-only with needs_check, the other volume still reads.
 # Data: $VELA_DISK_data, 8 KiB blocks; one 4 MiB volume.
 . "$(dirname "$0")/../../lib/ktap.sh"
 . "$(dirname "$0")/../../lib/vela.sh"
@@ -51,7 +53,7 @@ deactivate() {
 
 modprobe dm-vela
 modprobe dm-flakey
-ktap_plan 12
+ktap_plan 16
 dmsetup create mdev --table "0 $msize linear $meta 0" && dmsetup mknodes mdev
 velactl format --force --metadata /dev/mapper/mdev --data "$data" --block-size 8k --name faults >/dev/null
 dmsetup create pool --table "0 $(blockdev --getsz "$data") vela-pool /dev/mapper/mdev $data 16" &&
@@ -112,5 +114,40 @@ fi
 swap_meta "0 $msize linear $meta 0"
 deactivate
 ktap_check "the metadata still checks clean at its last commit" velactl check /dev/mapper/mdev
+
+# A checksum failure in one branch's tree: that branch cannot activate,
+# the pool goes read-only with needs_check, the other volume still reads.
+velactl format --force --metadata /dev/mapper/mdev --data "$data" --block-size 8k \
+	--name faults >/dev/null
+dmsetup create pool --table "0 $(blockdev --getsz "$data") vela-pool /dev/mapper/mdev $data 16" &&
+	dmsetup mknodes pool
+change=0
+admin create_volume bad 8192 && bad=$reply
+admin create_volume good 8192 && good=$reply
+for v in $bad $good; do
+	dmsetup create "v$v" --table "0 8192 vela /dev/mapper/pool $v" && dmsetup mknodes "v$v"
+	truncate -s $((8192 * 512)) "/tmp/v$v"
+	vela-io write "/dev/mapper/v$v" "/tmp/v$v" "$v" 50 8192
+	dmsetup remove "v$v"
+done
+dmsetup remove pool
+root=$(velactl dump /dev/mapper/mdev | sed -n "s/.*\"id\": $bad, .*\"mapping_root\": \([0-9]*\).*/\1/p")
+dd if=/dev/urandom of=/dev/mapper/mdev bs=4096 seek="$root" count=1 conv=notrunc oflag=direct \
+	status=none
+dmsetup create pool --table "0 $(blockdev --getsz "$data") vela-pool /dev/mapper/mdev $data 16" &&
+	dmsetup mknodes pool
+ktap_expect_exit "the branch with a corrupt tree block (block $root) cannot activate" 1 "" \
+	dmsetup create "v$bad" --table "0 8192 vela /dev/mapper/pool $bad"
+if [ "$(pool_field 7)" = ro ] && [ "$(pool_field 8)" = needs_check ]; then
+	ktap_pass "the checksum failure puts the pool in ro with needs_check"
+else
+	ktap_fail "the checksum failure puts the pool in ro with needs_check" "$(dmsetup status pool)"
+fi
+dmsetup create "v$good" --table "0 8192 vela /dev/mapper/pool $good" && dmsetup mknodes "v$good"
+ktap_expect_exit "the other volume still reads its data" 0 "" \
+	vela-io verify "/dev/mapper/v$good" "/tmp/v$good"
+dmsetup remove "v$good"
+dmsetup remove pool
+ktap_expect_exit "velactl check finds the bad block" 1 "problem" velactl check /dev/mapper/mdev
 dmsetup remove mdev
 ktap_finish
