@@ -454,6 +454,16 @@ static int dump_branch(void *context, u64 id, const struct vela_disk_branch *rec
 	       le64_to_cpu(rec->mapped_blocks), le64_to_cpu(rec->alloc_limit_blocks),
 	       le64_to_cpu(rec->branch_point_change_id), le64_to_cpu(rec->mapping_root),
 	       le64_to_cpu(rec->base_root));
+	printf(", \"origin\": ");
+	if (le32_to_cpu(rec->flags) & VELA_BRANCH_HAS_ORIGIN) {
+		printf("{\"id\": ");
+		print_json_name(rec->origin_id, sizeof(rec->origin_id));
+		printf(", \"size_sectors\": %llu, \"sample_csum\": %u, \"sample_count\": %u}",
+		       le64_to_cpu(rec->origin_size_sectors), le32_to_cpu(rec->origin_sample_csum),
+		       le32_to_cpu(rec->origin_sample_count));
+	} else {
+		printf("null");
+	}
 	if (ds->mappings) {
 		printf(", \"mappings\": [");
 		ds->first_mapping = true;

@@ -24,7 +24,7 @@ activate() {	# activate NAME ID SECTORS [ORIGIN]
 }
 
 modprobe dm-vela
-ktap_plan 12
+ktap_plan 13
 dmsetup create odev --table "0 $osize linear $odisk 0" && dmsetup mknodes odev
 truncate -s $((osize * 512)) /tmp/origin
 vela-io write /dev/mapper/odev /tmp/origin 42 400 8192
@@ -36,6 +36,10 @@ dmsetup create pool --table "0 $(blockdev --getsz "$data") vela-pool $meta $data
 
 admin create_origin_volume replica /dev/mapper/origin replica-2026-11-27 && vol=$reply
 ktap_expect_exit "create_origin_volume replies an id" 0 "" test -n "$vol"
+ktap_expect_exit "velactl dump shows the origin's identity and size" 0 "" sh -c \
+	"dmsetup message pool 0 reserve_metadata_snap $change >/dev/null &&
+	 velactl dump --held $meta | grep -q '\"origin\": {\"id\": \"replica-2026-11-27\", \"size_sectors\": $osize' &&
+	 dmsetup message pool 0 release_metadata_snap $change"
 ktap_expect_exit "activating it without the origin is refused" 1 "" \
 	activate bad "$vol" $osize
 ktap_expect_exit "activating it with another device is refused" 1 "" \
