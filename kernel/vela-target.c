@@ -1313,18 +1313,18 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 }
 
 /*
- * A read of an unmapped block: from the external origin (map() split bios
- * at its end), or zeros.
+ * A read of an unmapped block: remapped to the external origin (map()
+ * split bios at its end) and true, or completed with zeros and false.
  */
-static void read_unmapped(struct branch_c *bc, struct bio *bio)
+static bool read_unmapped(struct branch_c *bc, struct bio *bio)
 {
 	if (bc->origin_dev && bio->bi_iter.bi_sector < bc->origin_sectors) {
 		bio_set_dev(bio, bc->origin_dev->bdev);
-		dm_submit_bio_remap(bio, NULL);
-		return;
+		return true;
 	}
 	zero_fill_bio(bio);
 	bio_endio(bio);
+	return false;
 }
 
 static void process_read(struct branch_c *bc, struct bio *bio)
@@ -1338,7 +1338,8 @@ static void process_read(struct branch_c *bc, struct bio *bio)
 	io->epoch = epoch_get(pool);
 	r = vela_md_lookup(pool->md, bc->id, bio_lblock(pool, bio), &pblock, &shared);
 	if (r == -ENODATA) {
-		read_unmapped(bc, bio);
+		if (read_unmapped(bc, bio))
+			dm_submit_bio_remap(bio, NULL);
 	} else if (r) {
 		/* A bad metadata block: this read fails, the pool stops writing. */
 		metadata_error(pool, "lookup", r);
@@ -1485,16 +1486,9 @@ static int branch_map(struct dm_target *ti, struct bio *bio)
 				remap(pool, bio, pblock);
 				return DM_MAPIO_REMAPPED;
 			}
-			if (r == -ENODATA && bio_op(bio) == REQ_OP_READ) {
-				if (bc->origin_dev &&
-				    bio->bi_iter.bi_sector < bc->origin_sectors) {
-					bio_set_dev(bio, bc->origin_dev->bdev);
-					return DM_MAPIO_REMAPPED;
-				}
-				zero_fill_bio(bio);
-				bio_endio(bio);
-				return DM_MAPIO_SUBMITTED;
-			}
+			if (r == -ENODATA && bio_op(bio) == REQ_OP_READ)
+				return read_unmapped(bc, bio) ? DM_MAPIO_REMAPPED :
+								DM_MAPIO_SUBMITTED;
 		}
 		percpu_ref_put(&io->epoch->ref);
 		io->epoch = NULL;
