@@ -83,11 +83,15 @@ build/obj/velactl.o: userspace/velactl.c $(VELACTL_HDRS) dkms.conf
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-build/obj/velactl-meta.o: userspace/velactl-meta.c $(VELACTL_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LIB_CFLAGS) -Iuserspace $(CFLAGS) -c -o $@ $<
+# The files that need the on-disk format and libdevmapper or libvela.
+VELACTL_LIB_OBJS := build/obj/velactl-meta.o build/obj/velactl-dm.o build/obj/velactl-admin.o
 
-userspace/velactl: build/obj/velactl.o build/obj/velactl-meta.o build/libvela.a
+$(VELACTL_LIB_OBJS): build/obj/%.o: userspace/%.c $(VELACTL_HDRS) kernel/vela-format.h dkms.conf
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -Iuserspace -DVELA_PACKAGE_VERSION='"$(VERSION)"' \
+		$(shell pkg-config --cflags devmapper blkid) $(CFLAGS) -c -o $@ $<
+
+userspace/velactl: build/obj/velactl.o $(VELACTL_LIB_OBJS) build/libvela.a
 	$(CC) $(CFLAGS) -pthread -o $@ $^ $(USER_LIBS)
 
 libvela: build/libvela.a build/libvela-san.a

@@ -667,13 +667,14 @@ int vela_md_create_origin_volume(struct vela_md *md, const char *name,
 	int r;
 
 	if (!origin->size_sectors || !origin->sample_count ||
-	    strnlen(origin->id, VELA_ORIGIN_ID_LEN) >= VELA_ORIGIN_ID_LEN)
+	    strnlen(origin->id, VELA_ORIGIN_ID_LEN) >= VELA_ORIGIN_ID_LEN ||
+	    origin->flags & ~VELA_BRANCH_KNOWN_FLAGS)
 		return -EINVAL;
 	memset(&rec, 0, sizeof(rec));
 	rec.parent_id = cpu_to_le64(VELA_NO_PARENT);
 	rec.size_sectors = cpu_to_le64(origin->size_sectors);
 	rec.ctime = cpu_to_le64(now);
-	rec.flags = cpu_to_le32(VELA_BRANCH_HAS_ORIGIN);
+	rec.flags = cpu_to_le32(origin->flags | VELA_BRANCH_HAS_ORIGIN);
 	rec.origin_size_sectors = cpu_to_le64(origin->size_sectors);
 	rec.origin_sample_csum = cpu_to_le32(origin->sample_csum);
 	rec.origin_sample_count = cpu_to_le32(origin->sample_count);
@@ -825,6 +826,16 @@ int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
 	return r;
 }
 
+int vela_md_next_branch(struct vela_md *md, u64 from, u64 *id, struct vela_disk_branch *rec)
+{
+	int r;
+
+	down_read(&md->lock);
+	r = vela_btree_lookup_next(&md->branch_info, md->cur.branch_table_root, from, id, rec);
+	up_read(&md->lock);
+	return r;
+}
+
 int vela_md_rename_branch(struct vela_md *md, u64 id, const char *name)
 {
 	struct vela_disk_branch rec;
@@ -850,9 +861,13 @@ out:
 	return r;
 }
 
-/* Read-modify-write one field of a branch record, as an admin change. */
-static int update_branch(struct vela_md *md, u64 id,
-			 int (*change)(struct vela_disk_branch *rec, u64 arg), u64 arg)
+/*
+ * Read-modify-write one field of a branch record: an admin change of its
+ * own (the change id moves) unless @part_of_create.
+ */
+static int __update_branch(struct vela_md *md, u64 id,
+			   int (*change)(struct vela_disk_branch *rec, u64 arg), u64 arg,
+			   bool part_of_create)
 {
 	struct vela_disk_branch rec;
 	int r;
@@ -863,10 +878,16 @@ static int update_branch(struct vela_md *md, u64 id,
 		r = change(&rec, arg);
 	if (!r)
 		r = __put_branch(md, id, &rec);
-	if (!r)
+	if (!r && !part_of_create)
 		md->cur.change_id++;
 	up_write(&md->lock);
 	return r;
+}
+
+static int update_branch(struct vela_md *md, u64 id,
+			 int (*change)(struct vela_disk_branch *rec, u64 arg), u64 arg)
+{
+	return __update_branch(md, id, change, arg, false);
 }
 
 static int change_size(struct vela_disk_branch *rec, u64 size)
@@ -891,6 +912,11 @@ int vela_md_resize_branch(struct vela_md *md, u64 id, u64 size_sectors)
 int vela_md_set_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks)
 {
 	return update_branch(md, id, change_limit, limit_blocks);
+}
+
+int vela_md_set_new_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks)
+{
+	return __update_branch(md, id, change_limit, limit_blocks, true);
 }
 
 /* @arg packs the flags to set (low half) and to clear (high half). */

@@ -108,6 +108,7 @@ struct vela_md_origin {
 	u32 sample_csum;	/* see vela_origin_sample_sector() */
 	u32 sample_count;
 	char id[VELA_ORIGIN_ID_LEN];	/* the identity the admin gave it */
+	u32 flags;		/* VELA_BRANCH_* for the new volume */
 };
 
 /* A volume over an external origin, as large as the origin. */
@@ -119,12 +120,16 @@ int vela_md_create_branch(struct vela_md *md, u64 parent_id, const char *name, u
 int vela_md_delete_branch(struct vela_md *md, u64 id);
 int vela_md_find_branch(struct vela_md *md, const char *name, u64 *id);
 int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec);
+/* The branch with the smallest id >= @from: -ENODATA when there is none. */
+int vela_md_next_branch(struct vela_md *md, u64 from, u64 *id, struct vela_disk_branch *rec);
 int vela_md_rename_branch(struct vela_md *md, u64 id, const char *name);
 int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear);
 /* Grow a branch's size; shrinking is -EINVAL (not supported). */
 int vela_md_resize_branch(struct vela_md *md, u64 id, u64 size_sectors);
 /* Cap the data blocks a branch may own (0: no cap). */
 int vela_md_set_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks);
+/* The same for a branch created in this transaction: part of that change. */
+int vela_md_set_new_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks);
 /* In id order; a non-zero return from @fn stops the walk and is returned. */
 typedef int (*vela_branch_fn)(void *context, u64 id, const struct vela_disk_branch *rec);
 int vela_md_walk_branches(struct vela_md *md, vela_branch_fn fn, void *context);

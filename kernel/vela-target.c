@@ -2108,31 +2108,80 @@ static bool branch_is_active(struct vela_pool *pool, u64 id)
 	return active;
 }
 
-/* create_volume <change id> <name> <size in sectors>: replies the new id. */
-static int msg_create_volume(struct vela_pool *pool, char **argv, u64 *reply,
-			     const char **why)
+/*
+ * The options the create messages take after their arguments, in any
+ * order: "no_autoactivate" (velactl activates the branch only by name) and
+ * "limit=<data blocks>" (as set_limit), so a branch never exists without
+ * them.
+ */
+struct create_options {
+	u32 flags;
+	u64 limit;
+};
+
+static int parse_create_options(unsigned int argc, char **argv, struct create_options *o,
+				const char **why)
 {
+	unsigned int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "no_autoactivate")) {
+			o->flags |= VELA_BRANCH_NO_AUTOACTIVATE;
+		} else if (!strncmp(argv[i], "limit=", 6)) {
+			if (parse_id(argv[i] + 6, &o->limit)) {
+				*why = "limit= takes a number of data blocks";
+				return -EINVAL;
+			}
+		} else {
+			*why = "unknown option (want no_autoactivate or limit=<data blocks>)";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The new branch's limit, in the same transaction as its creation. */
+static int apply_create_limit(struct vela_pool *pool, int r, u64 id,
+			      const struct create_options *o)
+{
+	if (r || !o->limit)
+		return r;
+	return vela_md_set_new_branch_limit(pool->md, id, o->limit);
+}
+
+/* create_volume <change id> <name> <size in sectors> [options]: replies the new id. */
+static int msg_create_volume(struct vela_pool *pool, unsigned int argc, char **argv,
+			     u64 *reply, const char **why)
+{
+	struct create_options o;
 	u64 size;
+	int r;
 
 	if (parse_id(argv[3], &size) || !size) {
 		*why = "the size must be a positive number of sectors";
 		return -EINVAL;
 	}
-	return vela_md_create_volume(pool->md, argv[2], size, 0, ktime_get_real_seconds(),
-				     reply);
+	r = parse_create_options(argc - 4, argv + 4, &o, why);
+	if (r)
+		return r;
+	r = vela_md_create_volume(pool->md, argv[2], size, o.flags, ktime_get_real_seconds(),
+				  reply);
+	return apply_create_limit(pool, r, *reply, &o);
 }
 
 /*
- * create_origin_volume <change id> <name> <origin dev> <origin id>: a volume
+ * create_origin_volume <change id> <name> <origin dev> <origin id> [options]: a volume
  * as large as the read-only origin device, reading its unmapped blocks
  * from it; the origin's size and fingerprint are recorded, with <origin id>
  * (1..63 printable characters) as its identity.  Replies the new id.
  */
-static int msg_create_origin_volume(struct vela_pool *pool, char **argv, u64 *reply,
-				    const char **why)
+static int msg_create_origin_volume(struct vela_pool *pool, unsigned int argc, char **argv,
+				    u64 *reply, const char **why)
 {
 	struct vela_md_origin origin = { .sample_count = VELA_ORIGIN_SAMPLES };
 	size_t len = strlen(argv[4]), i;
+	struct create_options o;
 	int r;
 
 	for (i = 0; i < len; i++)
@@ -2143,32 +2192,44 @@ static int msg_create_origin_volume(struct vela_pool *pool, char **argv, u64 *re
 		return -EINVAL;
 	}
 	memcpy(origin.id, argv[4], len);
+	r = parse_create_options(argc - 5, argv + 5, &o, why);
+	if (r)
+		return r;
+	origin.flags = o.flags;
 	r = origin_sample_path(argv[3], &origin);
 	if (r) {
 		*why = "cannot read the origin device (it must be at least 4 KiB)";
 		return r == -ENOENT || r == -ENXIO || r == -ENOTBLK ? -ENOENT : r;
 	}
-	return vela_md_create_origin_volume(pool->md, argv[2], &origin, ktime_get_real_seconds(),
-					    reply);
+	r = vela_md_create_origin_volume(pool->md, argv[2], &origin, ktime_get_real_seconds(),
+					 reply);
+	return apply_create_limit(pool, r, *reply, &o);
 }
 
-/* create_branch <change id> <parent id> <name>: replies the new id. */
-static int msg_create_branch(struct vela_pool *pool, char **argv, u64 *reply,
-			     const char **why)
+/* create_branch <change id> <parent id> <name> [options]: replies the new id. */
+static int msg_create_branch(struct vela_pool *pool, unsigned int argc, char **argv,
+			     u64 *reply, const char **why)
 {
+	struct create_options o;
 	u64 parent;
+	int r;
 
 	if (parse_id(argv[2], &parent)) {
 		*why = "the parent id is not a number";
 		return -EINVAL;
 	}
+	r = parse_create_options(argc - 4, argv + 4, &o, why);
+	if (r)
+		return r;
 	update_devices(pool, parent, &(struct device_update){ .shared = true });
-	return vela_md_create_branch(pool->md, parent, argv[3], 0, ktime_get_real_seconds(),
-				     reply);
+	r = vela_md_create_branch(pool->md, parent, argv[3], o.flags, ktime_get_real_seconds(),
+				  reply);
+	return apply_create_limit(pool, r, *reply, &o);
 }
 
 /* delete <change id> <id> */
-static int msg_delete(struct vela_pool *pool, char **argv, u64 *reply, const char **why)
+static int msg_delete(struct vela_pool *pool, unsigned int argc, char **argv,
+		      u64 *reply, const char **why)
 {
 	u64 id;
 	int r;
@@ -2186,7 +2247,8 @@ static int msg_delete(struct vela_pool *pool, char **argv, u64 *reply, const cha
 }
 
 /* rename <change id> <id> <new name> */
-static int msg_rename(struct vela_pool *pool, char **argv, u64 *reply, const char **why)
+static int msg_rename(struct vela_pool *pool, unsigned int argc, char **argv,
+		      u64 *reply, const char **why)
 {
 	u64 id;
 
@@ -2216,20 +2278,21 @@ static int set_read_only(struct vela_pool *pool, char **argv, bool read_only,
 	return r;
 }
 
-static int msg_set_read_only(struct vela_pool *pool, char **argv, u64 *reply,
-			     const char **why)
+static int msg_set_read_only(struct vela_pool *pool, unsigned int argc, char **argv,
+			     u64 *reply, const char **why)
 {
 	return set_read_only(pool, argv, true, why);
 }
 
-static int msg_set_writable(struct vela_pool *pool, char **argv, u64 *reply,
-			    const char **why)
+static int msg_set_writable(struct vela_pool *pool, unsigned int argc, char **argv,
+			    u64 *reply, const char **why)
 {
 	return set_read_only(pool, argv, false, why);
 }
 
 /* resize <change id> <id> <size in sectors>: growth only */
-static int msg_resize(struct vela_pool *pool, char **argv, u64 *reply, const char **why)
+static int msg_resize(struct vela_pool *pool, unsigned int argc, char **argv,
+		      u64 *reply, const char **why)
 {
 	u64 id, size;
 	int r;
@@ -2245,7 +2308,8 @@ static int msg_resize(struct vela_pool *pool, char **argv, u64 *reply, const cha
 }
 
 /* set_limit <change id> <id> <data blocks>: 0 removes the limit */
-static int msg_set_limit(struct vela_pool *pool, char **argv, u64 *reply, const char **why)
+static int msg_set_limit(struct vela_pool *pool, unsigned int argc, char **argv,
+			 u64 *reply, const char **why)
 {
 	u64 id, limit;
 	int r;
@@ -2262,8 +2326,8 @@ static int msg_set_limit(struct vela_pool *pool, char **argv, u64 *reply, const 
 }
 
 /* reserve_metadata_snap <change id>: replies the held view's root block */
-static int msg_reserve_metadata_snap(struct vela_pool *pool, char **argv, u64 *reply,
-				     const char **why)
+static int msg_reserve_metadata_snap(struct vela_pool *pool, unsigned int argc, char **argv,
+				     u64 *reply, const char **why)
 {
 	int r = vela_md_hold(pool->md, reply);
 
@@ -2273,8 +2337,8 @@ static int msg_reserve_metadata_snap(struct vela_pool *pool, char **argv, u64 *r
 }
 
 /* release_metadata_snap <change id> */
-static int msg_release_metadata_snap(struct vela_pool *pool, char **argv, u64 *reply,
-				     const char **why)
+static int msg_release_metadata_snap(struct vela_pool *pool, unsigned int argc, char **argv,
+				     u64 *reply, const char **why)
 {
 	int r = vela_md_release_hold(pool->md);
 
@@ -2287,21 +2351,23 @@ struct pool_message {
 	const char *verb;
 	unsigned int argc;	/* the verb included */
 	bool replies;
-	int (*handle)(struct vela_pool *pool, char **argv, u64 *reply, const char **why);
+	unsigned int optional;	/* trailing options it accepts */
+	int (*handle)(struct vela_pool *pool, unsigned int argc, char **argv, u64 *reply,
+		      const char **why);
 };
 
 static const struct pool_message pool_messages[] = {
-	{ "create_volume", 4, true, msg_create_volume },
-	{ "create_branch", 4, true, msg_create_branch },
-	{ "create_origin_volume", 5, true, msg_create_origin_volume },
-	{ "delete", 3, false, msg_delete },
-	{ "rename", 4, false, msg_rename },
-	{ "set_read_only", 3, false, msg_set_read_only },
-	{ "set_writable", 3, false, msg_set_writable },
-	{ "resize", 4, false, msg_resize },
-	{ "set_limit", 4, false, msg_set_limit },
-	{ "reserve_metadata_snap", 2, true, msg_reserve_metadata_snap },
-	{ "release_metadata_snap", 2, false, msg_release_metadata_snap },
+	{ "create_volume", 4, true, 2, msg_create_volume },
+	{ "create_branch", 4, true, 2, msg_create_branch },
+	{ "create_origin_volume", 5, true, 2, msg_create_origin_volume },
+	{ "delete", 3, false, 0, msg_delete },
+	{ "rename", 4, false, 0, msg_rename },
+	{ "set_read_only", 3, false, 0, msg_set_read_only },
+	{ "set_writable", 3, false, 0, msg_set_writable },
+	{ "resize", 4, false, 0, msg_resize },
+	{ "set_limit", 4, false, 0, msg_set_limit },
+	{ "reserve_metadata_snap", 2, true, 0, msg_reserve_metadata_snap },
+	{ "release_metadata_snap", 2, false, 0, msg_release_metadata_snap },
 };
 
 static const char *errno_reason(int r)
@@ -2320,6 +2386,118 @@ static const char *errno_reason(int r)
 	default:
 		return "metadata error";
 	}
+}
+
+/*
+ * list_branches <from id> [<rows>]: the branch table, read-only, in pages that always
+ * fit the reply buffer (libdevmapper re-issues a message whose reply
+ * overflowed).  The first line is "<change id> <next id>|-": ask again from
+ * <next id> while it is not "-", and start over if the change id moved.
+ * Then one line per branch, id order:
+ *
+ *   <id> <parent id>|- <depth> <size sectors> <ctime> <flags> <mapped blocks>
+ *   <exclusive blocks> <shared blocks> <limit blocks> <uuid> <name> <origin id>|-
+ *
+ * At most <rows> rows when given.  It changes nothing, so it works in every
+ * pool mode and takes no change id.
+ */
+#define LIST_HEADER_BYTES	48
+#define LIST_ROW_BYTES		512	/* the longest row is under 450 */
+
+static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned int argc,
+			     char **argv, char *result, unsigned int maxlen)
+{
+	struct vela_disk_branch rec;
+	u64 from, id, exclusive, shared, parent, rows = U64_MAX;
+	struct vela_md_info info;
+	unsigned int sz = LIST_HEADER_BYTES, len;
+	char header[LIST_HEADER_BYTES], parent_id[24];
+	char *row;
+	int r;
+
+	if (argc < 2 || argc > 3 || parse_id(argv[1], &from) ||
+	    (argc == 3 && (parse_id(argv[2], &rows) || !rows))) {
+		DMERR("%s: message list_branches takes the id to list from and a number of rows", dev);
+		return -EINVAL;
+	}
+	if (maxlen < LIST_HEADER_BYTES + 2 * LIST_ROW_BYTES) {
+		DMERR("%s: message list_branches: the reply buffer is too small", dev);
+		return -ENOBUFS;
+	}
+	row = kmalloc(LIST_ROW_BYTES, GFP_KERNEL);
+	if (!row)
+		return -ENOMEM;
+
+	mutex_lock(&pool->admin_lock);
+	vela_md_info(pool->md, &info);
+	for (; rows; rows--) {
+		r = vela_md_next_branch(pool->md, from, &id, &rec);
+		if (r)
+			break;
+		r = vela_md_branch_usage(pool->md, id, &exclusive, &shared);
+		if (r)
+			break;
+		parent = le64_to_cpu(rec.parent_id);
+		if (parent == VELA_NO_PARENT)
+			strscpy(parent_id, "-", sizeof(parent_id));
+		else
+			snprintf(parent_id, sizeof(parent_id), "%llu", parent);
+		len = scnprintf(row, LIST_ROW_BYTES,
+				"%llu %s %u %llu %llu %u %llu %llu %llu %llu %16phN %.*s %.*s\n",
+				id, parent_id,
+				le32_to_cpu(rec.depth), le64_to_cpu(rec.size_sectors),
+				le64_to_cpu(rec.ctime), le32_to_cpu(rec.flags),
+				le64_to_cpu(rec.mapped_blocks), exclusive, shared,
+				le64_to_cpu(rec.alloc_limit_blocks), rec.uuid,
+				(int)strnlen(rec.name, sizeof(rec.name)), rec.name,
+				rec.origin_id[0] ? (int)strnlen(rec.origin_id, sizeof(rec.origin_id)) : 1,
+				rec.origin_id[0] ? rec.origin_id : "-");
+		if (sz + len >= maxlen)
+			break;
+		memcpy(result + sz, row, len);
+		sz += len;
+		from = id + 1;
+	}
+	mutex_unlock(&pool->admin_lock);
+	kfree(row);
+
+	if (r && r != -ENODATA) {
+		DMERR("%s: message list_branches: reading the branch table failed (%d)", dev, r);
+		metadata_error(pool, "read", r);
+		return r;
+	}
+	if (r == -ENODATA || (!r && !rows && vela_md_next_branch(pool->md, from, &id, &rec)))
+		len = scnprintf(header, sizeof(header), "%llu -\n", info.change_id);
+	else
+		len = scnprintf(header, sizeof(header), "%llu %llu\n", info.change_id, from);
+	/* Close the gap between the header and the rows. */
+	memcpy(result, header, len);
+	memmove(result + len, result + LIST_HEADER_BYTES, sz - LIST_HEADER_BYTES);
+	result[len + sz - LIST_HEADER_BYTES] = '\0';
+	return 1;
+}
+
+/* find_branch <name>: replies the branch's id; read-only, like list_branches. */
+static int msg_find_branch(struct vela_pool *pool, const char *dev, unsigned int argc,
+			   char **argv, char *result, unsigned int maxlen)
+{
+	u64 id;
+	int r;
+
+	if (argc != 2) {
+		DMERR("%s: message find_branch takes one argument, a name", dev);
+		return -EINVAL;
+	}
+	r = vela_md_find_branch(pool->md, argv[1], &id);
+	if (r == -ENOENT)
+		return r;	/* an answer, not an error worth a log line */
+	if (r) {
+		DMERR("%s: message find_branch: reading the name index failed (%d)", dev, r);
+		metadata_error(pool, "read", r);
+		return r;
+	}
+	snprintf(result, maxlen, "%llu", id);
+	return 1;
 }
 
 /*
@@ -2342,6 +2520,10 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 	unsigned int i;
 	int r;
 
+	if (argc && !strcasecmp(argv[0], "list_branches"))
+		return msg_list_branches(pool, dev, argc, argv, result, maxlen);
+	if (argc && !strcasecmp(argv[0], "find_branch"))
+		return msg_find_branch(pool, dev, argc, argv, result, maxlen);
 	for (i = 0; argc && i < ARRAY_SIZE(pool_messages); i++)
 		if (!strcasecmp(argv[0], pool_messages[i].verb))
 			m = &pool_messages[i];
@@ -2349,8 +2531,9 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		DMERR("%s: unknown message '%s'", dev, argc ? argv[0] : "");
 		return -EINVAL;
 	}
-	if (argc != m->argc) {
-		DMERR("%s: message %s takes %u arguments", dev, m->verb, m->argc - 1);
+	if (argc < m->argc || argc > m->argc + m->optional) {
+		DMERR("%s: message %s takes %u arguments%s", dev, m->verb, m->argc - 1,
+		      m->optional ? " and options" : "");
 		return -EINVAL;
 	}
 	if (parse_id(argv[1], &change_id)) {
@@ -2375,7 +2558,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		r = -EIO;
 		why = "committing the pool's pending changes failed";
 	} else {
-		r = m->handle(pool, argv, &reply, &why);
+		r = m->handle(pool, argc, argv, &reply, &why);
 		if (!r) {
 			r = vela_md_commit(pool->md);
 			if (r)
@@ -2401,7 +2584,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 
 static struct target_type pool_target = {
 	.name = "vela-pool",
-	.version = {0, 6, 0},
+	.version = {0, 7, 0},
 	.module = THIS_MODULE,
 	.ctr = pool_ctr,
 	.dtr = pool_dtr,
@@ -2415,7 +2598,7 @@ static struct target_type pool_target = {
 
 static struct target_type branch_target = {
 	.name = "vela",
-	.version = {0, 6, 0},
+	.version = {0, 7, 0},
 	.module = THIS_MODULE,
 	.ctr = branch_ctr,
 	.dtr = branch_dtr,

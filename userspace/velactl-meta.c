@@ -15,30 +15,6 @@
 #include "bufio-user.h"
 #include "velactl.h"
 
-/* Parse "4k", "64K", "1m", "65536": bytes. */
-static int parse_size(const char *s, u64 *bytes)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	if (end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K':
-		v <<= 10;
-		end++;
-		break;
-	case 'm': case 'M':
-		v <<= 20;
-		end++;
-		break;
-	}
-	if (*end)
-		return -EINVAL;
-	*bytes = v;
-	return 0;
-}
-
 static struct block_device *open_dev(const char *path, bool read_only)
 {
 	struct block_device *bdev = vela_bdev_open_file(path, read_only);
@@ -109,11 +85,77 @@ static int refuse_signature(const char *what, const char *path, bool force)
 	}
 	if (r && !force) {
 		fprintf(stderr,
-			"velactl: %s device %s already holds %s; formatting would destroy it.\n"
-			"Use --force if you are sure.\n", what, path, desc);
+			"velactl: %s device %s already holds %s, and formatting would destroy it: use --force if you are sure\n",
+			what, path, desc);
 		return -1;
 	}
 	return 0;
+}
+
+int format_pool(const char *meta_path, const char *data_path, const char *name,
+		uint64_t block_bytes, bool force)
+{
+	struct vela_md_format_params p = { .pool_name = name };
+	struct block_device *meta = NULL, *data = NULL;
+	int r = EXIT_FAILURE;
+
+	if (refuse_signature("metadata", meta_path, force) ||
+	    refuse_signature("data", data_path, force))
+		return EXIT_FAILURE;
+	/* Leave no stale filesystem or PV signature for scanners to find. */
+	if (force && (wipe_signatures(meta_path) || wipe_signatures(data_path))) {
+		fprintf(stderr, "velactl: cannot erase the old signatures on %s or %s\n",
+			meta_path, data_path);
+		return EXIT_FAILURE;
+	}
+
+	meta = open_dev(meta_path, false);
+	if (IS_ERR(meta))
+		return EXIT_FAILURE;
+	data = open_dev(data_path, false);
+	if (IS_ERR(data))
+		goto out;
+
+	p.data_block_sectors = block_bytes >> SECTOR_SHIFT;
+	p.data_dev_size_sectors = vela_bdev_size(data) >> SECTOR_SHIFT;
+	p.data_nr_blocks = vela_bdev_size(data) / block_bytes;
+	p.now = time(NULL);
+	if (getrandom(p.uuid, sizeof(p.uuid), 0) != sizeof(p.uuid)) {
+		fprintf(stderr, "velactl: cannot get random bytes for the pool UUID\n");
+		goto out;
+	}
+	p.uuid[6] = (p.uuid[6] & 0x0f) | 0x40;
+	p.uuid[8] = (p.uuid[8] & 0x3f) | 0x80;
+	if (p.data_nr_blocks < 2) {
+		fprintf(stderr, "velactl: data device %s is too small: it holds %llu blocks of %llu bytes, at least 2 are needed\n",
+			data_path, p.data_nr_blocks, (unsigned long long)block_bytes);
+		goto out;
+	}
+	if (vela_bdev_size(meta) < 16 * VELA_BLOCK_SIZE) {
+		fprintf(stderr, "velactl: metadata device %s is too small: at least 64 KiB is needed\n",
+			meta_path);
+		goto out;
+	}
+	if (write_data_label(data, p.uuid, p.data_block_sectors)) {
+		fprintf(stderr, "velactl: cannot write the label on data device %s\n", data_path);
+		goto out;
+	}
+	r = vela_md_format(meta, &p);
+	if (r) {
+		fprintf(stderr, "velactl: cannot format metadata device %s: %s\n", meta_path,
+			strerror(-r));
+		r = EXIT_FAILURE;
+		goto out;
+	}
+	printf("formatted pool %s: metadata %s (%llu blocks of 4 KiB), data %s (%llu blocks of %llu KiB)\n",
+	       p.pool_name, meta_path, vela_bdev_size(meta) / VELA_BLOCK_SIZE, data_path,
+	       p.data_nr_blocks, (unsigned long long)block_bytes >> 10);
+	r = EXIT_SUCCESS;
+out:
+	if (!IS_ERR_OR_NULL(data))
+		vela_bdev_close(data);
+	vela_bdev_close(meta);
+	return r;
 }
 
 int cmd_format(int argc, char **argv)
@@ -126,12 +168,10 @@ int cmd_format(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *meta_path = NULL, *data_path = NULL;
-	struct vela_md_format_params p = { .pool_name = "vela" };
-	struct block_device *meta = NULL, *data = NULL;
-	u64 block_bytes = 64 << 10;
+	const char *meta_path = NULL, *data_path = NULL, *name = "vela";
+	uint64_t block_bytes = 64 << 10;
 	bool force = false;
-	int opt, r = EXIT_FAILURE;
+	int opt;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "m:d:b:n:f", options, NULL)) != -1) {
@@ -155,7 +195,7 @@ int cmd_format(int argc, char **argv)
 				usage_error("--name %s: want 1 to 63 of A-Z a-z 0-9 . _ + -", optarg);
 				return EXIT_USAGE;
 			}
-			p.pool_name = optarg;
+			name = optarg;
 			break;
 		case 'f':
 			force = true;
@@ -168,57 +208,7 @@ int cmd_format(int argc, char **argv)
 		usage_error("format needs --metadata DEV and --data DEV, and nothing else");
 		return EXIT_USAGE;
 	}
-	if (refuse_signature("metadata", meta_path, force) ||
-	    refuse_signature("data", data_path, force))
-		return EXIT_FAILURE;
-
-	meta = open_dev(meta_path, false);
-	if (IS_ERR(meta))
-		return EXIT_FAILURE;
-	data = open_dev(data_path, false);
-	if (IS_ERR(data))
-		goto out;
-
-	p.data_block_sectors = block_bytes >> SECTOR_SHIFT;
-	p.data_dev_size_sectors = vela_bdev_size(data) >> SECTOR_SHIFT;
-	p.data_nr_blocks = vela_bdev_size(data) / block_bytes;
-	p.now = time(NULL);
-	if (getrandom(p.uuid, sizeof(p.uuid), 0) != sizeof(p.uuid)) {
-		fprintf(stderr, "velactl: cannot get random bytes for the pool UUID\n");
-		goto out;
-	}
-	p.uuid[6] = (p.uuid[6] & 0x0f) | 0x40;
-	p.uuid[8] = (p.uuid[8] & 0x3f) | 0x80;
-	if (p.data_nr_blocks < 2) {
-		fprintf(stderr, "velactl: data device %s is too small: it holds %llu blocks of %llu bytes, at least 2 are needed\n",
-			data_path, p.data_nr_blocks, block_bytes);
-		goto out;
-	}
-	if (vela_bdev_size(meta) < 16 * VELA_BLOCK_SIZE) {
-		fprintf(stderr, "velactl: metadata device %s is too small: at least 64 KiB is needed\n",
-			meta_path);
-		goto out;
-	}
-	if (write_data_label(data, p.uuid, p.data_block_sectors)) {
-		fprintf(stderr, "velactl: cannot write the label on data device %s\n", data_path);
-		goto out;
-	}
-	r = vela_md_format(meta, &p);
-	if (r) {
-		fprintf(stderr, "velactl: cannot format metadata device %s: %s\n", meta_path,
-			strerror(-r));
-		r = EXIT_FAILURE;
-		goto out;
-	}
-	printf("formatted pool %s: metadata %s (%llu blocks of 4 KiB), data %s (%llu blocks of %llu KiB)\n",
-	       p.pool_name, meta_path, vela_bdev_size(meta) / VELA_BLOCK_SIZE, data_path,
-	       p.data_nr_blocks, block_bytes >> 10);
-	r = EXIT_SUCCESS;
-out:
-	if (!IS_ERR_OR_NULL(data))
-		vela_bdev_close(data);
-	vela_bdev_close(meta);
-	return r;
+	return format_pool(meta_path, data_path, name, block_bytes, force);
 }
 
 struct check_output {

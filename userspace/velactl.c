@@ -2,19 +2,25 @@
 /*
  * velactl: administer dm-vela pools and branches.
  *
- * Exit codes (docs/velactl.8): 0 success, 1 failure, 2 usage error.
+ * Exit codes (docs/velactl.8): 0 success, 1 failure, 2 usage error, and
+ * the EXIT_* codes in velactl.h that scripts test for.
  */
 
 #include <blkid.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <libdevmapper.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "velactl.h"
 
@@ -22,6 +28,7 @@ static const char *const vela_target_names[] = { "vela-pool", "vela" };
 
 struct command {
 	const char *name;
+	const char *alias;
 	const char *synopsis;
 	const char *help;
 	int (*run)(int argc, char **argv);
@@ -38,6 +45,65 @@ void usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\nTry 'velactl help' for the list of commands.\n", stderr);
+}
+
+int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("velactl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int parse_size(const char *s, uint64_t *bytes)
+{
+	static const char units[] = "kmgtp";
+	unsigned long long v;
+	const char *unit;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		unit = strchr(units, tolower((unsigned char)*end));
+		if (!unit || !*unit)
+			return -EINVAL;
+		end++;
+		/* "10G", "10GiB" and "10GB" all mean 10 * 2^30 here. */
+		if (!strcasecmp(end, "ib") || !strcasecmp(end, "b"))
+			end += strlen(end);
+		if (*end || v > (ULLONG_MAX >> (10 * (unit - units + 1))))
+			return -EINVAL;
+		v <<= 10 * (unit - units + 1);
+	}
+	*bytes = v;
+	return 0;
+}
+
+const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = bytes;
+	size_t i = 0;
+
+	if (exact || bytes < 1024) {
+		snprintf(buf, len, exact ? "%" PRIu64 : "%" PRIu64 "B", bytes);
+		return buf;
+	}
+	while (v >= 1024 && i + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, "%.1f%s", v, units[i]);
+	return buf;
 }
 
 /*
@@ -125,6 +191,50 @@ static void print_probe_value(blkid_probe pr, const char *name)
 
 	if (!blkid_probe_lookup_value(pr, name, &value, NULL))
 		printf(" %s=\"%s\"", name, value);
+}
+
+void probe_fs_type(const char *path, char *type, size_t len)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(path);
+	const char *value;
+
+	type[0] = '\0';
+	if (!pr)
+		return;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	if (!blkid_do_safeprobe(pr) && !blkid_probe_lookup_value(pr, "TYPE", &value, NULL))
+		snprintf(type, len, "%s", value);
+	blkid_free_probe(pr);
+}
+
+int wipe_signatures(const char *path)
+{
+	blkid_probe pr;
+	int fd, r = 0;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	pr = blkid_new_probe();
+	if (!pr || blkid_probe_set_device(pr, fd, 0, 0)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	while (!r && blkid_do_probe(pr) == 0)
+		if (blkid_do_wipe(pr, 0))
+			r = -EIO;
+	if (!r && fsync(fd))
+		r = -errno;
+out:
+	if (pr)
+		blkid_free_probe(pr);
+	close(fd);
+	return r;
 }
 
 static blkid_probe new_probe(const char *path)
@@ -221,29 +331,105 @@ static int cmd_probe(int argc, char **argv)
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "help", "help [COMMAND]", "Show the commands, or one command's usage.",
+	{ "help", NULL, "help [COMMAND]", "Show the commands, or one command's usage.",
 	  cmd_help },
-	{ "version", "version",
+	{ "version", NULL, "version",
 	  "Show velactl's version and the loaded kernel targets' versions.",
 	  cmd_version },
-	{ "format", "format --metadata DEV|FILE --data DEV|FILE [--block-size SIZE] [--name NAME] [--force]",
-	  "Format a pool on a metadata and a data device (or image files), from userspace.\n"
+	{ "init", NULL, "init POOL --metadata DEV --data DEV [--block-size SIZE] [--force]",
+	  "Make a pool on two devices and activate it.  Both devices are probed with\n"
+	  "libblkid first: a device with any signature (filesystem, LVM PV, partition\n"
+	  "table, RAID member, or an existing dm-vela pool) is refused unless --force\n"
+	  "is given, and a device that is mounted or open is always refused.\n"
+	  "SIZE is the data block size: a power of two from 4k to 1m (default 64k).",
+	  cmd_init },
+	{ "create", NULL,
+	  "create POOL/VOLUME (--size SIZE | --origin DEV) [--limit SIZE] [--no-autoactivate] [--json]",
+	  "Create a volume and activate it; print its device path.  --size makes an\n"
+	  "empty (thin) volume.  --origin makes a volume over a read-only external\n"
+	  "origin: DEV is read, never written, and never copied; it must not change\n"
+	  "while the volume or any branch of it exists (its size and sample blocks\n"
+	  "are verified at every activation).  --limit caps the data the volume may\n"
+	  "own alone.  --no-autoactivate: 'velactl activate POOL' and boot skip it.",
+	  cmd_create },
+	{ "create-branch", "branch",
+	  "create-branch POOL/PARENT NAME [--limit SIZE] [--no-autoactivate] [--json]",
+	  "Create a writable copy-on-write branch of a volume or of any branch, in\n"
+	  "constant time, and activate it; print its device path.  The parent may be\n"
+	  "in use: the branch holds every write to it completed before the command.",
+	  cmd_create_branch },
+	{ "list", "ls",
+	  "list [POOL] [--tree] [-o FIELD,...] [--json] [-H] [--bytes]",
+	  "List volumes and branches of every active pool, or of POOL.\n"
+	  "Fields: pool name id parent depth size path active mapped exclusive shared\n"
+	  "limit ctime open fstype origin protected autoactivate.\n"
+	  "Default: pool,name,parent,size,exclusive,shared,open,path.  mapped,\n"
+	  "exclusive and shared are exact: exclusive is what deleting the branch\n"
+	  "frees.  --tree shows lineage; -H prints no header and separates fields\n"
+	  "with tabs; --bytes prints exact byte counts; --json is always exact.",
+	  cmd_list },
+	{ "delete", "remove",
+	  "delete POOL/NAME [--recursive]",
+	  "Delete a volume or branch and its device.  Refused while its device is\n"
+	  "open, or while it has children unless --recursive (which deletes the whole\n"
+	  "subtree, children first, and refuses if any of it is open).",
+	  cmd_delete },
+	{ "rename", NULL, "rename POOL/NAME NEW-NAME",
+	  "Rename a volume or branch and its device.  Refused while the device is open.",
+	  cmd_rename },
+	{ "resize", NULL, "resize POOL/NAME --size SIZE",
+	  "Grow a volume or branch (and its device, online).  Shrinking is refused.",
+	  cmd_resize },
+	{ "protect", NULL, "protect POOL/NAME",
+	  "Make a branch read-only (a golden image): writes to it fail at once.",
+	  cmd_protect },
+	{ "unprotect", NULL, "unprotect POOL/NAME",
+	  "Make a protected branch writable again.",
+	  cmd_unprotect },
+	{ "limit", NULL, "limit POOL/NAME SIZE|none",
+	  "Cap the data a branch may own alone, so one runaway branch cannot fill the\n"
+	  "pool: past it, writes that need new space fail with ENOSPC on that branch\n"
+	  "only.  SIZE is rounded up to whole data blocks; none removes the cap.",
+	  cmd_limit },
+	{ "activate", NULL, "activate POOL | POOL/NAME | --all",
+	  "Activate a pool and every branch of it that autoactivates, or one branch\n"
+	  "by name (also one created with --no-autoactivate).  --all finds every pool\n"
+	  "on the machine by its superblock and rebuilds every device, with its\n"
+	  "name, size and lineage, from the pool's metadata alone.",
+	  cmd_activate },
+	{ "deactivate", NULL, "deactivate POOL | POOL/NAME | --all",
+	  "Remove a pool's devices (or one branch's), committing the metadata.\n"
+	  "Refused, with nothing removed, while any device of it is open.",
+	  cmd_deactivate },
+	{ "scan", NULL, "scan [--json]",
+	  "List the pools found on this machine's block devices, active or not.",
+	  cmd_scan },
+	{ "status", NULL, "status POOL [--json]",
+	  "Show a pool's mode, data and metadata use, needs_check and transaction id.",
+	  cmd_status },
+	{ "extend", NULL, "extend POOL --data|--metadata",
+	  "Grow the pool online into its data or metadata device after the device\n"
+	  "itself grew (lvextend, a larger partition, ...).",
+	  cmd_extend },
+	{ "format", NULL, "format --metadata DEV|FILE --data DEV|FILE [--block-size SIZE] [--name NAME] [--force]",
+	  "Format a pool on a metadata and a data device (or image files), from userspace,\n"
+	  "without activating it (init formats and activates).\n"
 	  "Refuses a device that carries any signature unless --force is given.\n"
 	  "SIZE is the data block size: 4k to 1m, a power of two (default 64k).",
 	  cmd_format },
-	{ "check", "check [-q] [--clear-needs-check | --held] DEV|FILE",
+	{ "check", NULL, "check [-q] [--clear-needs-check | --held] DEV|FILE",
 	  "Verify the metadata: checksums, tree structure, every reference count\n"
 	  "against a full walk, and the branch table.  With --held, check the view\n"
 	  "a live pool holds (reserve_metadata_snap): every tree and mapping, not\n"
 	  "the counts.  Exit 0 clean, 1 problems found, 2 usage error, 3 the device\n"
 	  "could not be opened or read.",
 	  cmd_check },
-	{ "dump", "dump [--mappings] [--held] DEV|FILE",
+	{ "dump", NULL, "dump [--mappings] [--held] DEV|FILE",
 	  "Print the metadata as JSON: the superblock and the branches with their\n"
 	  "lineage, and with --mappings every mapping.  With --held, from the view\n"
 	  "a live pool holds (reserve_metadata_snap).",
 	  cmd_dump },
-	{ "probe", "probe DEVICE",
+	{ "probe", NULL, "probe DEVICE",
 	  "Report any signature (filesystem, partition table, RAID, LVM, ...) on DEVICE.\n"
 	  "Exit 0 if there is none, 1 if there is one or DEVICE cannot be read.",
 	  cmd_probe },
@@ -254,9 +440,20 @@ static const struct command *find_command(const char *name)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		if (!strcmp(commands[i].name, name))
+		if (!strcmp(commands[i].name, name) ||
+		    (commands[i].alias && !strcmp(commands[i].alias, name)))
 			return &commands[i];
 	return NULL;
+}
+
+int show_command_help(const char *name)
+{
+	const struct command *cmd = find_command(name);
+
+	printf("usage: velactl %s\n\n%s\n", cmd->synopsis, cmd->help);
+	if (cmd->alias)
+		printf("Alias: %s\n", cmd->alias);
+	return EXIT_SUCCESS;
 }
 
 static int cmd_help(int argc, char **argv)
@@ -274,8 +471,7 @@ static int cmd_help(int argc, char **argv)
 			usage_error("unknown command '%s'", argv[1]);
 			return EXIT_USAGE;
 		}
-		printf("usage: velactl %s\n\n%s\n", cmd->synopsis, cmd->help);
-		return EXIT_SUCCESS;
+		return show_command_help(cmd->name);
 	}
 	printf("usage: velactl [-v] COMMAND [ARGS]\n"
 	       "       velactl --version\n\nCommands:\n");
@@ -321,6 +517,9 @@ int main(int argc, char **argv)
 		usage_error("unknown command '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	for (opt = optind + 1; opt < argc && strcmp(argv[opt], "--"); opt++)
+		if (!strcmp(argv[opt], "--help") || !strcmp(argv[opt], "-h"))
+			return show_command_help(cmd->name);
 	dm_log_with_errno_init(dm_log_quiet);
 	return cmd->run(argc - optind, argv + optind);
 }

@@ -6,14 +6,26 @@
 #ifndef VELACTL_H
 #define VELACTL_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "compat.h"
 
+/* Exit codes: scripts test for these (docs/velactl.8, EXIT STATUS). */
 #define EXIT_USAGE		2
 #define EXIT_UNREADABLE		3	/* check: the device could not be opened or read */
+#define EXIT_NOT_FOUND		4	/* no such pool, branch or device */
+#define EXIT_EXISTS		5	/* the name is taken */
+#define EXIT_BUSY		6	/* open, mounted, has children, or in use */
+#define EXIT_NO_SPACE		7	/* the pool (or the branch's limit) is full */
 
 __printf(1, 2) void usage_error(const char *fmt, ...);
+/* "velactl COMMAND --help": the command's usage, exit 0. */
+int show_command_help(const char *name);
+/* "velactl: <message>" on stderr; returns @code so callers can return it. */
+__printf(2, 3) int fail(int code, const char *fmt, ...);
 
 /*
  * libblkid: describe the first signature on @path in @desc ("ext4", ...).
@@ -21,10 +33,150 @@ __printf(1, 2) void usage_error(const char *fmt, ...);
  * probed.
  */
 int find_signature(const char *path, char *desc, size_t len);
+/* Erase every signature libblkid finds on @path (as wipefs -a): 0 or -errno. */
+int wipe_signatures(const char *path);
+/* The filesystem type libblkid sees on @path, or "" when none. */
+void probe_fs_type(const char *path, char *type, size_t len);
+
+/* Sizes: "64k", "10G", "512" (bytes); suffixes k m g t p, base 1024. */
+int parse_size(const char *s, uint64_t *bytes);
+/* "1.5GiB" (or the exact byte count when @exact). */
+const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len);
 
 /* Offline metadata commands (velactl-meta.c). */
 int cmd_format(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+/*
+ * Refuse a device that holds any signature (ours or libblkid's) unless
+ * @force, then format the pool; EXIT_* codes, the reason already printed.
+ */
+int format_pool(const char *meta_path, const char *data_path, const char *name,
+		uint64_t block_bytes, bool force);
+
+/* Pool and branch administration through the kernel (velactl-admin.c). */
+int cmd_init(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_create_branch(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_resize(int argc, char **argv);
+int cmd_protect(int argc, char **argv);
+int cmd_unprotect(int argc, char **argv);
+int cmd_limit(int argc, char **argv);
+int cmd_activate(int argc, char **argv);
+int cmd_deactivate(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_extend(int argc, char **argv);
+
+/* --- velactl-dm.c: pools and branches as device-mapper sees them ----- */
+
+#define VELA_DM_NAME_LEN	128	/* dm names are at most 127 bytes */
+#define VELA_MAX_POOL_NAME	63
+/* dm names: "@POOL" for the pool, "POOL@NAME" for a volume or branch. */
+#define VELA_DM_SEPARATOR	'@'
+/* dm UUIDs: "VELA-POOL-<pool uuid>", "VELA-BR-<pool uuid>-<branch id>". */
+#define VELA_DM_UUID_PREFIX	"VELA-"
+
+struct pool {
+	char name[VELA_MAX_POOL_NAME + 1];
+	char uuid[33];			/* hex */
+	char meta_path[PATH_MAX];	/* /dev/... */
+	char data_path[PATH_MAX];
+	uint32_t block_sectors;
+	bool active;			/* its pool device exists */
+	char dm_name[VELA_DM_NAME_LEN];
+	unsigned int major, minor;	/* of the pool device, when active */
+	int lock_fd;
+};
+
+/* One row of the kernel's branch table (list_branches). */
+struct branch {
+	uint64_t id;
+	uint64_t parent;		/* VELA_NO_PARENT for a volume */
+	uint32_t depth;
+	uint64_t size_sectors;
+	uint64_t ctime;
+	uint32_t flags;			/* VELA_BRANCH_* */
+	uint64_t mapped, exclusive, shared, limit;	/* data blocks */
+	char uuid[33];
+	char name[128];
+	char origin_id[64];		/* "" without an external origin */
+	/* Its device, filled by branch_device_state(). */
+	bool active;
+	int open_count;
+	unsigned int major, minor;
+};
+
+struct branch_list {
+	struct branch *v;
+	size_t n;
+	uint64_t change_id;
+};
+
+/* A pool's status line, parsed. */
+struct pool_status {
+	uint64_t generation, change_id;
+	uint64_t meta_used, meta_total, data_used, data_total;
+	uint64_t branches, pending_deletes;
+	char mode[32], needs_check[16], space_policy[32], discard[32], held_root[24];
+};
+
+bool valid_pool_name(const char *name);
+bool valid_branch_name(const char *pool, const char *name);
+/* Split "POOL/NAME"; 0 or EXIT_USAGE (printed). */
+int split_pool_branch(const char *arg, char *pool, size_t pool_len, const char **name);
+
+/* The dm-vela module is loaded and new enough: 0, or an EXIT_* (printed). */
+int check_kernel(void);
+
+/* Every pool on this machine: active ones and those found by scanning block devices. */
+int scan_pools(struct pool **pools, size_t *n);
+/* Pool @name: 0, -ENOENT, or -EEXIST when two have it (printed). */
+int lookup_pool(const char *name, struct pool *p);
+/* Find pool @name (printed error and EXIT_NOT_FOUND when there is none). */
+int find_pool(const char *name, struct pool *p);
+/* Serialise velactl instances on pool @p: held until exit. */
+int lock_pool(struct pool *p);
+/* Create the pool device from the pool's devices. */
+int activate_pool(struct pool *p);
+int pool_status(const struct pool *p, struct pool_status *st);
+
+/*
+ * An admin message "<verb> <change id> <args>": the change id is read from
+ * the status and the message retried while another tool moved it.  @reply
+ * (may be NULL) gets the kernel's reply.  Returns 0 or -errno.
+ */
+__printf(4, 5) int pool_admin(const struct pool *p, char *reply, size_t len,
+			      const char *verb_args, ...);
+int list_branches(const struct pool *p, struct branch_list *list);
+void free_branch_list(struct branch_list *list);
+/* One branch by id (one message, with its device state); -ENOENT if none. */
+int get_branch(const struct pool *p, uint64_t id, struct branch *b);
+/* The id of branch @name, looked up by the kernel; -ENOENT if none. */
+int find_branch_id(const struct pool *p, const char *name, uint64_t *id);
+const struct branch *branch_by_name(const struct branch_list *list, const char *name);
+const struct branch *branch_by_id(const struct branch_list *list, uint64_t id);
+/* Fill the device fields of every branch in @list. */
+void branch_device_state(const struct pool *p, struct branch_list *list);
+
+void branch_dm_name(const struct pool *p, const char *name, char *buf, size_t len);
+/* Create and resume @b's device; 0 or -errno, the reason printed. */
+int activate_branch(const struct pool *p, const struct branch *b);
+/* Remove @b's device (it must not be open); 0 or -errno, printed. */
+int deactivate_branch(const struct pool *p, const struct branch *b);
+int rename_branch_device(const struct pool *p, const char *old_name, const char *new_name);
+/* Reload @b's device with its current size. */
+int reload_branch(const struct pool *p, const struct branch *b);
+/* Reload the pool device with its devices' current sizes. */
+int reload_pool(struct pool *p);
+int deactivate_pool(struct pool *p);
+
+/* An identity for an external origin that activation can find again. */
+int origin_identity(const char *path, char *id, size_t len);
+/* The device with identity @id, for activation; 0 or -ENOENT. */
+int find_origin(const char *id, char *path, size_t len);
 
 #endif

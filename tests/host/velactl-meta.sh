@@ -25,7 +25,7 @@ ktap_expect_exit "check --held with --clear-needs-check is a usage error (2)" 2 
 	"$velactl" check --held --clear-needs-check "$m"
 ktap_expect_exit "dump --held without a held view says so (1)" 1 "no held metadata view" \
 	"$velactl" dump --held "$m"
-ktap_expect_exit "format refuses existing pool metadata" 1 "metadata device .* already holds dm-vela pool metadata; formatting would destroy it" \
+ktap_expect_exit "format refuses existing pool metadata" 1 "metadata device .* already holds dm-vela pool metadata, and formatting would destroy it" \
 	"$velactl" format --metadata "$m" --data "$tmp/other.img"
 truncate -s 64M "$tmp/other.img"
 ktap_expect_exit "format refuses an existing pool's data device" 1 "already holds dm-vela pool data" \

@@ -452,9 +452,42 @@ TEST(commits_move_the_generation_admin_changes_the_change_id)
 	EXPECT_EQ(b.generation, a.generation + 2);
 	EXPECT_EQ(b.change_id, a.change_id);
 	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
+	/* A limit set with the create is part of that one change. */
+	ASSERT_EQ(vela_md_set_new_branch_limit(p.md, br, 16), 0);
 	ASSERT_EQ(vela_md_rename_branch(p.md, br, "c"), 0);
 	ASSERT_EQ(vela_md_info(p.md, &b), 0);
 	EXPECT_EQ(b.change_id, a.change_id + 2);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+/* vela_md_next_branch pages through the branch table in id order. */
+TEST(next_branch_walks_the_table_in_id_order)
+{
+	struct vela_disk_branch rec;
+	u64 ids[3], id, from = 0;
+	struct pool p;
+	int n = 0;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, VELA_BRANCH_NO_AUTOACTIVATE, 1,
+					&ids[0]), 0);
+	ASSERT_EQ(vela_md_create_branch(p.md, ids[0], "b", 0, 1, &ids[1]), 0);
+	ASSERT_EQ(vela_md_create_branch(p.md, ids[1], "c", 0, 1, &ids[2]), 0);
+	ASSERT_EQ(vela_md_delete_branch(p.md, ids[1]), -ENOTEMPTY);
+	ASSERT_EQ(vela_md_delete_branch(p.md, ids[2]), 0);
+	while (!vela_md_next_branch(p.md, from, &id, &rec)) {
+		ASSERT_TRUE(n < 2);
+		EXPECT_EQ(id, ids[n]);
+		EXPECT_EQ(le64_to_cpu(rec.parent_id), n ? ids[0] : VELA_NO_PARENT);
+		EXPECT_EQ(le32_to_cpu(rec.depth), (u32)n);
+		n++;
+		from = id + 1;
+	}
+	EXPECT_EQ(n, 2);
+	EXPECT_EQ(vela_md_next_branch(p.md, ids[2], &id, &rec), -ENODATA);
+	ASSERT_EQ(vela_md_get_branch(p.md, ids[0], &rec), 0);
+	EXPECT_EQ(le32_to_cpu(rec.flags), VELA_BRANCH_NO_AUTOACTIVATE);
 	ASSERT_EQ(vela_md_commit(p.md), 0);
 	pool_destroy(&p);
 }

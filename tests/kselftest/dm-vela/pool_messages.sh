@@ -40,7 +40,7 @@ status_field() {
 }
 
 modprobe dm-vela
-ktap_plan 38
+ktap_plan 45
 ktap_check "velactl format on the NVMe namespaces" \
 	velactl format --metadata "$meta" --data "$data" --block-size 64k --name kself
 ktap_check "dmsetup create pool" dmsetup create pool --table "$table"
@@ -148,6 +148,35 @@ if [ "$(status_field 2)" = "$before" ] && [ "$before" = 12 ]; then
 else
 	ktap_fail "the reloaded pool sees the same metadata" "$(dmsetup status pool)"
 fi
+
+# Create options, and the read-only messages velactl lists and finds with.
+opt=$(dmsetup message pool 0 create_branch 12 1 opt no_autoactivate limit=16 2>&1)
+expect_message "an unknown create option is refused" "unknown option" \
+	create_branch 13 1 opt2 frobnicate
+rows=$(dmsetup message pool 0 list_branches 0)
+if [ "$(echo "$rows" | head -n 1)" = "13 -" ] && [ "$(echo "$rows" | wc -l)" = 4 ] &&
+   echo "$rows" | grep -q -E "^$opt 1 1 4194304 [0-9]+ 8 0 0 0 16 [0-9a-f]{32} opt -\$"; then
+	ktap_pass "list_branches: change id, no next page, 3 rows; create options set flags and limit"
+else
+	ktap_fail "list_branches: change id, no next page, 3 rows; create options set flags and limit" \
+		"create_branch replied: $opt" "$rows"
+fi
+page=$(dmsetup message pool 0 list_branches 0 1)
+if [ "$(echo "$page" | head -n 1)" = "13 2" ] && [ "$(echo "$page" | wc -l)" = 2 ] &&
+   echo "$page" | grep -q -E "^1 - 0 4194304 [0-9]+ 0 0 0 0 0 [0-9a-f]{32} prod -\$"; then
+	ktap_pass "list_branches FROM 1: one row and the next id"
+else
+	ktap_fail "list_branches FROM 1: one row and the next id" "$page"
+fi
+ktap_expect_exit "find_branch replies a name's id" 0 "^2\$" \
+	dmsetup message pool 0 find_branch golden-v2
+ktap_expect_exit "find_branch of a missing name fails" 1 "" \
+	dmsetup message pool 0 find_branch nobody
+expect_message "list_branches with a bad id is refused" "takes the id to list from" \
+	list_branches x
+
+ktap_expect_exit "a create with options moved the change id once" 0 "" \
+	test "$(status_field 2)" = 13
 ktap_check "dmsetup remove pool" dmsetup remove pool
 out=$(velactl check "$meta" 2>&1)
 if [ $? -eq 0 ] && velactl dump "$meta" | grep -q '"name": "golden-v2"'; then

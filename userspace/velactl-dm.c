@@ -1,0 +1,1111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * velactl-dm.c: pools and branches as device-mapper sees them.
+ *
+ * Nothing here is stored outside the pool.  A pool is found by its
+ * superblock on a block device (or by its active pool device), and its
+ * branches, names and lineage come from the kernel's branch table
+ * (list_branches), so `velactl activate --all` rebuilds every device after
+ * a reboot from the metadata alone.
+ *
+ * Names.  The pool device is "@POOL" and a branch device "POOL@NAME".
+ * Pool and branch names use A-Z a-z 0-9 . _ + - only, so '@' separates
+ * them unambiguously, and LVM (whose dm names are VG-LV over the same
+ * characters, without '@') can never produce one of ours.  dm UUIDs start
+ * with "VELA-", which the udev rules match.
+ *
+ * Concurrency.  Every command that changes a pool holds an exclusive
+ * flock on /run/vela/POOL.lock, so velactl instances queue.  Every admin
+ * message also carries the pool's change id, so a tool that does not take
+ * the lock (dmsetup) cannot be overwritten silently: the message fails with
+ * ESTALE and is retried on a fresh status.
+ *
+ * udev.  Devices are created with a udev cookie and the flags that keep
+ * blkid's by-uuid links and other scanners (LVM) off branch devices.  In a
+ * system without udev, libdevmapper either makes the nodes itself or
+ * velactl does (dm_mknodes), so /dev/mapper/<name> is there when a command
+ * returns either way.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libdevmapper.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <blkid.h>
+
+#include "vela-format.h"
+#include "velactl.h"
+
+#define LOCK_DIR		"/run/vela"
+#define ADMIN_RETRIES		8
+/* Target versions this velactl speaks: list_branches came with 0.7. */
+#define TARGET_MAJOR		0
+#define TARGET_MIN_MINOR	7
+
+static bool name_char_ok(char c, size_t i)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '+' ||
+	       (c == '-' && i > 0);
+}
+
+static bool valid_name(const char *name, size_t max)
+{
+	size_t len = strlen(name), i;
+
+	if (!len || len > max || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!name_char_ok(name[i], i))
+			return false;
+	return true;
+}
+
+bool valid_pool_name(const char *name)
+{
+	return valid_name(name, VELA_MAX_POOL_NAME);
+}
+
+/* The dm name "POOL@NAME" must fit too. */
+bool valid_branch_name(const char *pool, const char *name)
+{
+	return valid_name(name, VELA_NAME_LEN - 1) &&
+	       strlen(pool) + 1 + strlen(name) < VELA_DM_NAME_LEN;
+}
+
+int split_pool_branch(const char *arg, char *pool, size_t pool_len, const char **name)
+{
+	const char *slash = strchr(arg, '/');
+
+	if (!slash || slash == arg || !slash[1] || (size_t)(slash - arg) >= pool_len) {
+		usage_error("'%s': want POOL/NAME", arg);
+		return EXIT_USAGE;
+	}
+	memcpy(pool, arg, slash - arg);
+	pool[slash - arg] = '\0';
+	*name = slash + 1;
+	if (!valid_pool_name(pool)) {
+		usage_error("invalid pool name '%s': 1 to %d of A-Z a-z 0-9 . _ + - (not starting with -)",
+			    pool, VELA_MAX_POOL_NAME);
+		return EXIT_USAGE;
+	}
+	if (!valid_branch_name(pool, *name)) {
+		usage_error("invalid name '%s': 1 to 127 of A-Z a-z 0-9 . _ + - (not starting with -), and POOL@NAME at most 127 bytes",
+			    *name);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void hex_string(const uint8_t *bytes, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", bytes[i]);
+	out[2 * n] = '\0';
+}
+
+/* --- device-mapper tasks --------------------------------------------- */
+
+/*
+ * Run @dmt with a udev cookie and wait for udev (or libdevmapper's own node
+ * handling when udev is not running).  Returns 0 or -errno.
+ */
+static int run_task(struct dm_task *dmt, uint16_t udev_flags, bool cookie)
+{
+	uint32_t cookie_value = 0;
+	int ok, err;
+
+	if (cookie && !dm_task_set_cookie(dmt, &cookie_value, udev_flags))
+		return -EIO;
+	ok = dm_task_run(dmt);
+	err = ok ? 0 : dm_task_get_errno(dmt);
+	if (cookie)
+		dm_udev_wait(cookie_value);
+	if (!ok)
+		return err > 0 ? -err : -EIO;
+	return 0;
+}
+
+/* Keep udev's disk rules (by-uuid links) and other scanners (LVM) off. */
+#define VELA_UDEV_FLAGS	(DM_UDEV_DISABLE_DISK_RULES_FLAG | DM_UDEV_DISABLE_OTHER_RULES_FLAG)
+
+static void ensure_node(const char *name, bool present)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dm_dir(), name);
+	if (present && stat(path, &st))
+		dm_mknodes(name);
+	else if (!present && !lstat(path, &st))
+		unlink(path);
+}
+
+static int dm_simple(int type, const char *name, const char *newname, bool cookie)
+{
+	struct dm_task *dmt = dm_task_create(type);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) || (newname && !dm_task_set_newname(dmt, newname))) {
+		dm_task_destroy(dmt);
+		return -EINVAL;
+	}
+	if (type == DM_DEVICE_REMOVE)
+		dm_task_retry_remove(dmt);
+	r = run_task(dmt, VELA_UDEV_FLAGS, cookie);
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/* Create @name with one target and resume it; libdevmapper removes it again if the load fails. */
+static int dm_create(const char *name, const char *uuid, uint64_t len, const char *target,
+		     const char *params)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_CREATE);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) || !dm_task_set_uuid(dmt, uuid) ||
+	    !dm_task_add_target(dmt, 0, len, target, params)) {
+		dm_task_destroy(dmt);
+		return -EINVAL;
+	}
+	r = run_task(dmt, VELA_UDEV_FLAGS, true);
+	dm_task_destroy(dmt);
+	if (!r)
+		ensure_node(name, true);
+	return r;
+}
+
+/* Load a new table into @name, then suspend and resume it to swap it in. */
+static int dm_reload(const char *name, uint64_t len, const char *target, const char *params)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_RELOAD);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) || !dm_task_add_target(dmt, 0, len, target, params)) {
+		dm_task_destroy(dmt);
+		return -EINVAL;
+	}
+	r = run_task(dmt, 0, false);
+	dm_task_destroy(dmt);
+	if (!r)
+		r = dm_simple(DM_DEVICE_SUSPEND, name, NULL, false);
+	if (!r)
+		r = dm_simple(DM_DEVICE_RESUME, name, NULL, true);
+	return r;
+}
+
+struct dm_state {
+	bool exists;
+	int open_count;
+	unsigned int major, minor;
+};
+
+static int dm_state(const char *name, struct dm_state *s)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
+	struct dm_info info;
+	int r = -EIO;
+
+	memset(s, 0, sizeof(*s));
+	if (!dmt)
+		return -ENOMEM;
+	if (dm_task_set_name(dmt, name) && dm_task_run(dmt) && dm_task_get_info(dmt, &info)) {
+		s->exists = info.exists;
+		s->open_count = info.open_count;
+		s->major = info.major;
+		s->minor = info.minor;
+		r = 0;
+	}
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/* The first target's status or table parameters of @name, in @buf. */
+static int dm_params(const char *name, int type, char *buf, size_t len)
+{
+	struct dm_task *dmt = dm_task_create(type);
+	uint64_t start, length;
+	char *target, *params;
+	int r = -EIO;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (dm_task_set_name(dmt, name) && dm_task_run(dmt)) {
+		dm_get_next_target(dmt, NULL, &start, &length, &target, &params);
+		if (params) {
+			snprintf(buf, len, "%s", params);
+			r = 0;
+		}
+	} else {
+		r = dm_task_get_errno(dmt) > 0 ? -dm_task_get_errno(dmt) : -EIO;
+	}
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/* The target's reply to @message, in @reply. */
+static int dm_message(const char *name, const char *message, char *reply, size_t len)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
+	const char *response;
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) || !dm_task_set_sector(dmt, 0) ||
+	    !dm_task_set_message(dmt, message)) {
+		dm_task_destroy(dmt);
+		return -EINVAL;
+	}
+	r = run_task(dmt, 0, false);
+	if (!r && reply) {
+		response = dm_task_get_message_response(dmt);
+		snprintf(reply, len, "%s", response ? response : "");
+	}
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/* The loaded vela-pool target's version: 1 found, 0 not loaded, -errno. */
+static int target_version(uint32_t v[3])
+{
+	struct dm_versions *target, *last;
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST_VERSIONS);
+	int found = 0;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt)) {
+		dm_task_destroy(dmt);
+		return -EIO;
+	}
+	target = dm_task_get_versions(dmt);
+	do {
+		last = target;
+		if (!strcmp(target->name, "vela-pool")) {
+			memcpy(v, target->version, 3 * sizeof(v[0]));
+			found = 1;
+		}
+		target = (struct dm_versions *)((char *)target + target->next);
+	} while (last != target);
+	dm_task_destroy(dmt);
+	return found;
+}
+
+int check_kernel(void)
+{
+	uint32_t v[3];
+	int r = target_version(v);
+
+	if (r == 0 && system("modprobe dm-vela >/dev/null 2>&1") == 0)
+		r = target_version(v);
+	if (r < 0)
+		return fail(EXIT_FAILURE,
+			    "cannot reach device-mapper: load dm-mod and run velactl as root");
+	if (r == 0)
+		return fail(EXIT_FAILURE,
+			    "the dm-vela kernel module is not loaded and 'modprobe dm-vela' failed: install it (see README.md)");
+	if (v[0] != TARGET_MAJOR || v[1] < TARGET_MIN_MINOR)
+		return fail(EXIT_FAILURE,
+			    "the loaded dm-vela target is version %u.%u.%u, but velactl %s needs %d.%d or a later %d.x: install the matching module (dkms install dm-vela/%s) and reload it",
+			    v[0], v[1], v[2], VELA_PACKAGE_VERSION, TARGET_MAJOR,
+			    TARGET_MIN_MINOR, TARGET_MAJOR, VELA_PACKAGE_VERSION);
+	return 0;
+}
+
+/* --- finding pools ---------------------------------------------------- */
+
+static int read_sysfs(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+/* /dev/<kernel name> of block device @major:@minor. */
+static int dev_path(unsigned int major, unsigned int minor, char *path, size_t len)
+{
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+	char *base;
+
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major, minor);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	return snprintf(path, len, "/dev/%.*s", NAME_MAX, base ? base + 1 : target) < (int)len ?
+	       0 : -ENAMETOOLONG;
+}
+
+static bool is_vela_dm(const char *kname)
+{
+	char path[PATH_MAX], uuid[160];
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/dm/uuid", kname);
+	return !read_sysfs(path, uuid, sizeof(uuid)) &&
+	       !strncmp(uuid, VELA_DM_UUID_PREFIX, strlen(VELA_DM_UUID_PREFIX));
+}
+
+static bool has_holders(const char *kname)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	bool any = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/holders", kname);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while ((e = readdir(d)))
+		any |= e->d_name[0] != '.';
+	closedir(d);
+	return any;
+}
+
+/* The first 512 bytes of @path, bypassing the page cache. */
+static int read_label(const char *path, void *sector)
+{
+	void *buf;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_DIRECT | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (posix_memalign(&buf, 4096, 4096)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (pread(fd, buf, 4096, 0) != 4096)
+		r = -EIO;
+	else
+		memcpy(sector, buf, 512);
+	free(buf);
+	close(fd);
+	return r;
+}
+
+struct pool_set {
+	struct pool *v;
+	size_t n;
+	/* Data labels found, for pairing: pool uuid and path. */
+	struct found_data {
+		char uuid[33];
+		char path[PATH_MAX];
+		bool held;
+	} *data;
+	size_t n_data;
+	/* Devices already in use by an active pool device. */
+	char (*in_use)[16];
+	size_t n_in_use;
+};
+
+static struct pool *add_pool(struct pool_set *set)
+{
+	struct pool *v = realloc(set->v, (set->n + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	set->v = v;
+	memset(&v[set->n], 0, sizeof(v[0]));
+	v[set->n].lock_fd = -1;
+	return &v[set->n++];
+}
+
+static int note_in_use(struct pool_set *set, const char *majmin)
+{
+	char (*v)[16] = realloc(set->in_use, (set->n_in_use + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	set->in_use = v;
+	snprintf(v[set->n_in_use++], sizeof(v[0]), "%s", majmin);
+	return 0;
+}
+
+static bool in_use(const struct pool_set *set, const char *majmin)
+{
+	size_t i;
+
+	for (i = 0; i < set->n_in_use; i++)
+		if (!strcmp(set->in_use[i], majmin))
+			return true;
+	return false;
+}
+
+/* Active pools: dm devices with a "VELA-POOL-" UUID and their tables. */
+static int scan_active(struct pool_set *set)
+{
+	char path[PATH_MAX], uuid[160], name[VELA_DM_NAME_LEN], params[512];
+	unsigned int mmaj, mmin, dmaj, dmin, sectors;
+	struct dm_state st;
+	struct dirent *e;
+	struct pool *p;
+	DIR *d = opendir("/sys/block");
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "dm-", 3))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/dm/uuid", e->d_name);
+		if (read_sysfs(path, uuid, sizeof(uuid)) ||
+		    strncmp(uuid, VELA_DM_UUID_PREFIX "POOL-", 10))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/dm/name", e->d_name);
+		if (read_sysfs(path, name, sizeof(name)) || name[0] != VELA_DM_SEPARATOR)
+			continue;
+		if (dm_params(name, DM_DEVICE_TABLE, params, sizeof(params)) ||
+		    sscanf(params, "%u:%u %u:%u %u", &mmaj, &mmin, &dmaj, &dmin, &sectors) != 5 ||
+		    dm_state(name, &st) || !st.exists)
+			continue;
+		p = add_pool(set);
+		if (!p) {
+			closedir(d);
+			return -ENOMEM;
+		}
+		snprintf(p->name, sizeof(p->name), "%.*s", VELA_MAX_POOL_NAME, name + 1);
+		snprintf(p->uuid, sizeof(p->uuid), "%.32s", uuid + 10);
+		snprintf(p->dm_name, sizeof(p->dm_name), "%s", name);
+		dev_path(mmaj, mmin, p->meta_path, sizeof(p->meta_path));
+		dev_path(dmaj, dmin, p->data_path, sizeof(p->data_path));
+		p->block_sectors = sectors;
+		p->active = true;
+		p->major = st.major;
+		p->minor = st.minor;
+		snprintf(path, sizeof(path), "%u:%u", mmaj, mmin);
+		note_in_use(set, path);
+		snprintf(path, sizeof(path), "%u:%u", dmaj, dmin);
+		note_in_use(set, path);
+	}
+	closedir(d);
+	return 0;
+}
+
+static struct pool *pool_by_uuid(struct pool_set *set, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (!strcmp(set->v[i].uuid, uuid))
+			return &set->v[i];
+	return NULL;
+}
+
+/* One block device: is it a pool's metadata or data device? */
+static int scan_device(struct pool_set *set, const char *kname)
+{
+	char path[PATH_MAX], majmin[16], uuid[33];
+	const struct vela_superblock *sb;
+	const struct vela_data_label *label;
+	uint8_t sector[512];
+	struct found_data *fd;
+	struct pool *p;
+	bool held;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/dev", kname);
+	if (read_sysfs(path, majmin, sizeof(majmin)) || in_use(set, majmin) || is_vela_dm(kname))
+		return 0;
+	snprintf(path, sizeof(path), "/dev/%s", kname);
+	if (read_label(path, sector))
+		return 0;
+	sb = (const void *)sector;
+	label = (const void *)sector;
+	held = has_holders(kname);
+	if (le64_to_cpu(sb->magic) == VELA_SUPERBLOCK_MAGIC) {
+		hex_string(sb->uuid, sizeof(sb->uuid), uuid);
+		p = pool_by_uuid(set, uuid);
+		if (p && (p->active || held))
+			return 0;	/* a device stacked on the one we have */
+		if (!p) {
+			p = add_pool(set);
+			if (!p)
+				return -ENOMEM;
+		}
+		snprintf(p->name, sizeof(p->name), "%.*s", VELA_POOL_NAME_LEN - 1, sb->pool_name);
+		snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
+		snprintf(p->meta_path, sizeof(p->meta_path), "%s", path);
+		snprintf(p->dm_name, sizeof(p->dm_name), "%c%s", VELA_DM_SEPARATOR, p->name);
+		p->block_sectors = le32_to_cpu(sb->data_block_sectors);
+	} else if (le64_to_cpu(label->magic) == VELA_DATA_LABEL_MAGIC) {
+		fd = realloc(set->data, (set->n_data + 1) * sizeof(*fd));
+		if (!fd)
+			return -ENOMEM;
+		set->data = fd;
+		fd = &fd[set->n_data++];
+		hex_string(label->pool_uuid, sizeof(label->pool_uuid), fd->uuid);
+		snprintf(fd->path, sizeof(fd->path), "%s", path);
+		fd->held = held;
+	}
+	return 0;
+}
+
+int scan_pools(struct pool **pools, size_t *n)
+{
+	struct pool_set set = { 0 };
+	struct dirent *e;
+	size_t i, j;
+	DIR *d;
+	int r;
+
+	r = scan_active(&set);
+	d = opendir("/sys/class/block");
+	if (!r && !d)
+		r = -errno;
+	while (!r && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			r = scan_device(&set, e->d_name);
+	if (d)
+		closedir(d);
+	/* Pair each inactive pool with its data device, the unstacked one first. */
+	for (i = 0; !r && i < set.n; i++) {
+		if (set.v[i].active)
+			continue;
+		for (j = 0; j < set.n_data; j++) {
+			if (strcmp(set.data[j].uuid, set.v[i].uuid))
+				continue;
+			if (!set.v[i].data_path[0] || !set.data[j].held)
+				snprintf(set.v[i].data_path, sizeof(set.v[i].data_path), "%s",
+					 set.data[j].path);
+		}
+	}
+	free(set.data);
+	free(set.in_use);
+	if (r) {
+		free(set.v);
+		return r;
+	}
+	*pools = set.v;
+	*n = set.n;
+	return 0;
+}
+
+int lookup_pool(const char *name, struct pool *p)
+{
+	struct pool *pools;
+	size_t n, i, found = 0;
+	int r = scan_pools(&pools, &n);
+
+	if (r)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (strcmp(pools[i].name, name))
+			continue;
+		if (found++) {
+			fail(EXIT_FAILURE,
+			     "two pools are named '%s' (metadata on %s and %s): detach the devices of one before using either",
+			     name, p->meta_path, pools[i].meta_path);
+			r = -EEXIST;
+			break;
+		}
+		*p = pools[i];
+	}
+	free(pools);
+	return r ? r : (found ? 0 : -ENOENT);
+}
+
+int find_pool(const char *name, struct pool *p)
+{
+	int r = lookup_pool(name, p);
+
+	if (r == -ENOENT)
+		return fail(EXIT_NOT_FOUND,
+			    "no pool named '%s' on this machine: 'velactl scan' lists the pools found, 'velactl init' makes one",
+			    name);
+	if (r == -EEXIST)
+		return EXIT_FAILURE;
+	if (r)
+		return fail(EXIT_FAILURE, "cannot scan block devices for pools: %s", strerror(-r));
+	return 0;
+}
+
+int lock_pool(struct pool *p)
+{
+	char path[PATH_MAX];
+
+	if (mkdir(LOCK_DIR, 0700) && errno != EEXIST)
+		return fail(EXIT_FAILURE, "cannot create %s: %s", LOCK_DIR, strerror(errno));
+	snprintf(path, sizeof(path), LOCK_DIR "/%s.lock", p->name);
+	p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX))
+		return fail(EXIT_FAILURE, "cannot lock pool '%s' (%s): %s", p->name, path,
+			    strerror(errno));
+	return 0;
+}
+
+static int device_sectors(const char *path, uint64_t *sectors)
+{
+	char sys[PATH_MAX], buf[32];
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/size", major(st.st_rdev),
+		 minor(st.st_rdev));
+	if (read_sysfs(sys, buf, sizeof(buf)))
+		return -EIO;
+	*sectors = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+static int pool_table(const struct pool *p, uint64_t *len, char *params, size_t plen)
+{
+	int r = device_sectors(p->data_path, len);
+
+	if (!r)
+		snprintf(params, plen, "%s %s %u", p->meta_path, p->data_path, p->block_sectors);
+	return r;
+}
+
+int activate_pool(struct pool *p)
+{
+	char params[2 * PATH_MAX + 32], uuid[64];
+	struct dm_state st;
+	uint64_t len;
+	int r;
+
+	if (p->active)
+		return 0;
+	if (!p->data_path[0])
+		return fail(EXIT_NOT_FOUND,
+			    "pool '%s': its metadata is on %s but no device carries its data label (pool %s): attach the data device",
+			    p->name, p->meta_path, p->uuid);
+	r = pool_table(p, &len, params, sizeof(params));
+	if (r)
+		return fail(EXIT_FAILURE, "pool '%s': cannot size data device %s: %s", p->name,
+			    p->data_path, strerror(-r));
+	snprintf(uuid, sizeof(uuid), VELA_DM_UUID_PREFIX "POOL-%s", p->uuid);
+	r = dm_create(p->dm_name, uuid, len, "vela-pool", params);
+	if (r)
+		return fail(r == -EEXIST ? EXIT_EXISTS : EXIT_FAILURE,
+			    "pool '%s': cannot activate (metadata %s, data %s): %s; the kernel log (dmesg) says why",
+			    p->name, p->meta_path, p->data_path, strerror(-r));
+	if (!dm_state(p->dm_name, &st)) {
+		p->major = st.major;
+		p->minor = st.minor;
+	}
+	p->active = true;
+	return 0;
+}
+
+int reload_pool(struct pool *p)
+{
+	char params[2 * PATH_MAX + 32], status[512];
+	uint64_t len;
+	int r;
+
+	/* Keep the live table's features. */
+	r = dm_params(p->dm_name, DM_DEVICE_TABLE, status, sizeof(status));
+	if (!r)
+		r = device_sectors(p->data_path, &len);
+	if (r)
+		return r;
+	snprintf(params, sizeof(params), "%s", status);
+	return dm_reload(p->dm_name, len, "vela-pool", params);
+}
+
+int deactivate_pool(struct pool *p)
+{
+	int r = dm_simple(DM_DEVICE_REMOVE, p->dm_name, NULL, true);
+
+	if (!r) {
+		ensure_node(p->dm_name, false);
+		p->active = false;
+	}
+	return r;
+}
+
+int pool_status(const struct pool *p, struct pool_status *st)
+{
+	char params[512];
+	int r = dm_params(p->dm_name, DM_DEVICE_STATUS, params, sizeof(params));
+
+	if (r)
+		return r;
+	memset(st, 0, sizeof(*st));
+	if (sscanf(params, "%" SCNu64 " %" SCNu64 " %" SCNu64 "/%" SCNu64 " %" SCNu64 "/%" SCNu64
+		   " %" SCNu64 " %" SCNu64 " %31s %15s %31s %31s %23s",
+		   &st->generation, &st->change_id, &st->meta_used, &st->meta_total,
+		   &st->data_used, &st->data_total, &st->branches, &st->pending_deletes,
+		   st->mode, st->needs_check, st->space_policy, st->discard, st->held_root) != 13)
+		return -EPROTO;
+	return 0;
+}
+
+int pool_admin(const struct pool *p, char *reply, size_t len, const char *verb_args, ...)
+{
+	char args[1024], message[1100];
+	const char *space;
+	struct pool_status st;
+	va_list ap;
+	int r = 0, tries;
+
+	va_start(ap, verb_args);
+	vsnprintf(args, sizeof(args), verb_args, ap);
+	va_end(ap);
+	space = strchr(args, ' ');
+	for (tries = 0; tries < ADMIN_RETRIES; tries++) {
+		r = pool_status(p, &st);
+		if (r)
+			return r;
+		if (space)
+			snprintf(message, sizeof(message), "%.*s %" PRIu64 "%s",
+				 (int)(space - args), args, st.change_id, space);
+		else
+			snprintf(message, sizeof(message), "%s %" PRIu64, args, st.change_id);
+		r = dm_message(p->dm_name, message, reply, len);
+		if (r != -ESTALE)
+			break;
+	}
+	return r;
+}
+
+/* --- branches ---------------------------------------------------------- */
+
+static int parse_branch_row(const char *line, struct branch *b)
+{
+	char parent[24];
+	int n;
+
+	memset(b, 0, sizeof(*b));
+	n = sscanf(line, "%" SCNu64 " %23s %" SCNu32 " %" SCNu64 " %" SCNu64 " %" SCNu32
+		   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %32s %127s %63s",
+		   &b->id, parent, &b->depth, &b->size_sectors, &b->ctime, &b->flags,
+		   &b->mapped, &b->exclusive, &b->shared, &b->limit, b->uuid, b->name,
+		   b->origin_id);
+	if (n != 13)
+		return -EPROTO;
+	b->parent = strcmp(parent, "-") ? strtoull(parent, NULL, 10) : VELA_NO_PARENT;
+	if (!strcmp(b->origin_id, "-"))
+		b->origin_id[0] = '\0';
+	return 0;
+}
+
+/* One list_branches page: rows appended to @list, the next id in @next. */
+static int list_page(const struct pool *p, struct branch_list *list, uint64_t from,
+		     uint64_t rows, uint64_t *next, bool *more, uint64_t *change_id)
+{
+	static char reply[1 << 20];
+	char message[64], next_field[24], *line, *save;
+	struct branch *v;
+	int r;
+
+	snprintf(message, sizeof(message), "list_branches %" PRIu64 " %" PRIu64, from, rows);
+	r = dm_message(p->dm_name, message, reply, sizeof(reply));
+	if (r)
+		return r;
+	line = strtok_r(reply, "\n", &save);
+	if (!line || sscanf(line, "%" SCNu64 " %23s", change_id, next_field) != 2)
+		return -EPROTO;
+	*more = strcmp(next_field, "-");
+	*next = *more ? strtoull(next_field, NULL, 10) : 0;
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		v = realloc(list->v, (list->n + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		list->v = v;
+		r = parse_branch_row(line, &v[list->n]);
+		if (r)
+			return r;
+		list->n++;
+	}
+	return 0;
+}
+
+int list_branches(const struct pool *p, struct branch_list *list)
+{
+	uint64_t from, next, change_id, first_change = 0;
+	int r, tries;
+	bool more;
+
+	for (tries = 0; tries < ADMIN_RETRIES; tries++) {
+		memset(list, 0, sizeof(*list));
+		from = 0;
+		do {
+			r = list_page(p, list, from, UINT32_MAX, &next, &more, &change_id);
+			if (r)
+				break;
+			if (from == 0)
+				first_change = change_id;
+			from = next;
+		} while (more && change_id == first_change);
+		if (!r && change_id == first_change) {
+			list->change_id = change_id;
+			return 0;
+		}
+		free_branch_list(list);
+		if (r)
+			return r;
+	}
+	return -EAGAIN;
+}
+
+int get_branch(const struct pool *p, uint64_t id, struct branch *b)
+{
+	struct branch_list list = { 0 };
+	uint64_t next, change_id;
+	bool more;
+	int r = list_page(p, &list, id, 1, &next, &more, &change_id);
+
+	if (!r && (!list.n || list.v[0].id != id))
+		r = -ENOENT;
+	if (!r) {
+		branch_device_state(p, &list);
+		*b = list.v[0];
+	}
+	free_branch_list(&list);
+	return r;
+}
+
+int find_branch_id(const struct pool *p, const char *name, uint64_t *id)
+{
+	char message[160], reply[32];
+	int r;
+
+	snprintf(message, sizeof(message), "find_branch %s", name);
+	r = dm_message(p->dm_name, message, reply, sizeof(reply));
+	if (!r)
+		*id = strtoull(reply, NULL, 10);
+	return r;
+}
+
+void free_branch_list(struct branch_list *list)
+{
+	free(list->v);
+	list->v = NULL;
+	list->n = 0;
+}
+
+const struct branch *branch_by_name(const struct branch_list *list, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		if (!strcmp(list->v[i].name, name))
+			return &list->v[i];
+	return NULL;
+}
+
+const struct branch *branch_by_id(const struct branch_list *list, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		if (list->v[i].id == id)
+			return &list->v[i];
+	return NULL;
+}
+
+/* valid_branch_name() made sure the whole name fits. */
+void branch_dm_name(const struct pool *p, const char *name, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s%c%s", p->name, VELA_DM_SEPARATOR, name) >= (int)len)
+		buf[0] = '\0';
+}
+
+/*
+ * Is the dm device @name the device of branch @id of this pool?  Its UUID
+ * says so; a device of that name with another UUID is someone else's.
+ */
+static bool is_branch_device(const struct pool *p, const char *name, uint64_t id)
+{
+	char uuid[160], want[96], path[PATH_MAX];
+	struct dm_state st;
+
+	if (dm_state(name, &st) || !st.exists)
+		return false;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", st.major, st.minor);
+	snprintf(want, sizeof(want), VELA_DM_UUID_PREFIX "BR-%s-%" PRIu64, p->uuid, id);
+	return !read_sysfs(path, uuid, sizeof(uuid)) && !strcmp(uuid, want);
+}
+
+void branch_device_state(const struct pool *p, struct branch_list *list)
+{
+	char name[VELA_DM_NAME_LEN];
+	struct dm_state st;
+	struct branch *b;
+	size_t i;
+
+	for (i = 0; i < list->n; i++) {
+		b = &list->v[i];
+		branch_dm_name(p, b->name, name, sizeof(name));
+		b->active = p->active && is_branch_device(p, name, b->id) &&
+			    !dm_state(name, &st);
+		if (b->active) {
+			b->open_count = st.open_count;
+			b->major = st.major;
+			b->minor = st.minor;
+		}
+	}
+}
+
+int activate_branch(const struct pool *p, const struct branch *b)
+{
+	char name[VELA_DM_NAME_LEN], uuid[96], params[PATH_MAX + 64], origin[PATH_MAX];
+	int r;
+
+	branch_dm_name(p, b->name, name, sizeof(name));
+	snprintf(uuid, sizeof(uuid), VELA_DM_UUID_PREFIX "BR-%s-%" PRIu64, p->uuid, b->id);
+	snprintf(params, sizeof(params), "%u:%u %" PRIu64, p->major, p->minor, b->id);
+	if (b->origin_id[0]) {
+		r = find_origin(b->origin_id, origin, sizeof(origin));
+		if (r) {
+			fail(EXIT_NOT_FOUND,
+			     "%s/%s: its external origin '%s' is not on this machine: attach it, then run velactl activate %s/%s",
+			     p->name, b->name, b->origin_id, p->name, b->name);
+			return r;
+		}
+		snprintf(params + strlen(params), sizeof(params) - strlen(params), " %s", origin);
+	}
+	r = dm_create(name, uuid, b->size_sectors, "vela", params);
+	if (r)
+		fail(EXIT_FAILURE, "%s/%s: cannot create device %s/%s: %s; the kernel log (dmesg) says why",
+		     p->name, b->name, dm_dir(), name, strerror(-r));
+	return r;
+}
+
+int deactivate_branch(const struct pool *p, const struct branch *b)
+{
+	char name[VELA_DM_NAME_LEN];
+	int r;
+
+	branch_dm_name(p, b->name, name, sizeof(name));
+	r = dm_simple(DM_DEVICE_REMOVE, name, NULL, true);
+	if (r)
+		fail(r == -EBUSY ? EXIT_BUSY : EXIT_FAILURE,
+		     "%s/%s: cannot remove device %s/%s: %s%s", p->name, b->name, dm_dir(), name,
+		     strerror(-r), r == -EBUSY ? ": unmount it or stop what holds it open" : "");
+	else
+		ensure_node(name, false);
+	return r;
+}
+
+int rename_branch_device(const struct pool *p, const char *old_name, const char *new_name)
+{
+	char from[VELA_DM_NAME_LEN], to[VELA_DM_NAME_LEN];
+	int r;
+
+	branch_dm_name(p, old_name, from, sizeof(from));
+	branch_dm_name(p, new_name, to, sizeof(to));
+	r = dm_simple(DM_DEVICE_RENAME, from, to, true);
+	if (!r) {
+		ensure_node(from, false);
+		ensure_node(to, true);
+	}
+	return r;
+}
+
+int reload_branch(const struct pool *p, const struct branch *b)
+{
+	char name[VELA_DM_NAME_LEN], params[PATH_MAX + 64];
+	int r;
+
+	branch_dm_name(p, b->name, name, sizeof(name));
+	r = dm_params(name, DM_DEVICE_TABLE, params, sizeof(params));
+	if (!r)
+		r = dm_reload(name, b->size_sectors, "vela", params);
+	return r;
+}
+
+/* --- external origins -------------------------------------------------- */
+
+/*
+ * The identity recorded for an origin: "UUID=<uuid>" when libblkid finds
+ * one (a filesystem or other superblock), else "wwid=<wwid>" (NVMe and SCSI
+ * disks), else "path=<path>".  The kernel verifies the size and a
+ * fingerprint at every activation, so a wrong match is refused, not used.
+ */
+int origin_identity(const char *path, char *id, size_t len)
+{
+	char sys[PATH_MAX], value[256];
+	const char *uuid = NULL;
+	blkid_probe pr;
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	pr = blkid_new_probe_from_filename(path);
+	if (pr) {
+		blkid_probe_enable_superblocks(pr, 1);
+		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_UUID);
+		if (!blkid_do_safeprobe(pr) &&
+		    !blkid_probe_lookup_value(pr, "UUID", &uuid, NULL) &&
+		    strlen(uuid) + 6 < len) {
+			snprintf(id, len, "UUID=%s", uuid);
+			blkid_free_probe(pr);
+			return 0;
+		}
+		blkid_free_probe(pr);
+	}
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/wwid", major(st.st_rdev),
+		 minor(st.st_rdev));
+	if (!read_sysfs(sys, value, sizeof(value)) && value[0] && strlen(value) + 6 < len &&
+	    !strpbrk(value, " \t")) {
+		snprintf(id, len, "wwid=%s", value);
+		return 0;
+	}
+	if (strlen(path) + 6 >= len)
+		return -ENAMETOOLONG;
+	snprintf(id, len, "path=%s", path);
+	return 0;
+}
+
+int find_origin(const char *id, char *path, size_t len)
+{
+	char candidate[PATH_MAX], identity[64];
+	struct dirent *e;
+	DIR *d;
+
+	if (!strncmp(id, "path=", 5)) {
+		snprintf(path, len, "%s", id + 5);
+		return access(path, R_OK) ? -ENOENT : 0;
+	}
+	d = opendir("/sys/class/block");
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || is_vela_dm(e->d_name) || has_holders(e->d_name))
+			continue;
+		snprintf(candidate, sizeof(candidate), "/dev/%s", e->d_name);
+		if (origin_identity(candidate, identity, sizeof(identity)) ||
+		    strcmp(identity, id))
+			continue;
+		snprintf(path, len, "%s", candidate);
+		closedir(d);
+		return 0;
+	}
+	closedir(d);
+	return -ENOENT;
+}
