@@ -14,11 +14,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vela-format.h"
@@ -249,6 +251,7 @@ struct create_args {
 	const char *origin;
 	uint64_t limit;			/* bytes, 0: none */
 	bool no_autoactivate;
+	bool new_fs_uuid;
 	bool json;
 };
 
@@ -263,33 +266,95 @@ static void create_options(const struct pool *p, const struct create_args *a, ch
 			 bytes_to_blocks(p, a->limit));
 }
 
-/*
- * Activate the branch just created as @id, or delete it again, so the
- * command leaves both or neither.
- */
-static int activate_new(const struct pool *p, const char *name, uint64_t id, bool json)
+/* Run a filesystem tool (no shell), its stdout discarded: its exit status or -errno. */
+static int run_tool(char *const argv[])
 {
+	extern char **environ;
+	posix_spawn_file_actions_t actions;
+	int r, status;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	r = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
+	if (r)
+		return -r;
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
+}
+
+/*
+ * Give the filesystem on a new branch a UUID of its own.  Every branch of a
+ * filesystem carries its parent's UUID: by-uuid lookups then pick either,
+ * and XFS refuses to mount a second filesystem with a UUID already mounted.
+ * ext4: e2fsck -p first (a branch of a mounted parent needs its journal
+ * replayed before tune2fs changes the UUID), then tune2fs -U random.
+ * XFS: xfs_admin -U generate, which needs a clean log.
+ */
+static int give_new_fs_uuid(const struct pool *p, const char *name)
+{
+	char dm_name[VELA_DM_NAME_LEN], path[PATH_MAX], type[32];
+	int r;
+
+	branch_dm_name(p, name, dm_name, sizeof(dm_name));
+	snprintf(path, sizeof(path), "/dev/mapper/%s", dm_name);
+	probe_fs_type(path, type, sizeof(type));
+	if (!strcmp(type, "ext2") || !strcmp(type, "ext3") || !strcmp(type, "ext4")) {
+		r = run_tool((char *const[]){ "e2fsck", "-f", "-p", path, NULL });
+		if (r < 0 || r >= 4)
+			return fail(EXIT_FAILURE, "%s/%s: --new-fs-uuid: e2fsck -p %s failed (%d): check the parent's filesystem",
+				    p->name, name, path, r);
+		r = run_tool((char *const[]){ "tune2fs", "-U", "random", path, NULL });
+	} else if (!strcmp(type, "xfs")) {
+		r = run_tool((char *const[]){ "xfs_admin", "-U", "generate", path, NULL });
+		if (r)
+			return fail(EXIT_FAILURE, "%s/%s: --new-fs-uuid: xfs_admin -U generate failed (%d): if the parent was mounted, its log is dirty; branch it unmounted or frozen (xfs_freeze)",
+				    p->name, name, r);
+	} else {
+		return fail(EXIT_FAILURE, "%s/%s: --new-fs-uuid: no ext2/3/4 or XFS filesystem on the branch (found: %s)",
+			    p->name, name, type[0] ? type : "none");
+	}
+	if (r)
+		return fail(EXIT_FAILURE, "%s/%s: --new-fs-uuid: tune2fs -U random %s failed (%d)",
+			    p->name, name, path, r);
+	return 0;
+}
+
+/*
+ * Activate the branch just created as @id (and give its filesystem a new
+ * UUID if asked), or remove and delete it again, so the command leaves
+ * both or neither.
+ */
+static int activate_new(const struct pool *p, const char *name, uint64_t id,
+			const struct create_args *a)
+{
+	char dm_name[VELA_DM_NAME_LEN];
 	struct branch b;
 	int r = get_branch(p, id, &b);
 
 	if (!r)
 		r = activate_branch(p, &b);
-	if (r) {
-		if (pool_admin(p, NULL, 0, "delete %" PRIu64, id))
-			fail(EXIT_FAILURE, "%s/%s: could not be activated, and deleting it failed too: run 'velactl delete %s/%s'",
-			     p->name, name, p->name, name);
-		return fail(EXIT_FAILURE, "%s/%s: not created: its device could not be activated",
-			    p->name, name);
+	if (!r && a->new_fs_uuid) {
+		r = give_new_fs_uuid(p, name);
+		if (r && !deactivate_branch(p, &b))
+			r = EXIT_FAILURE;
+		else if (r)
+			r = -EBUSY;	/* the device stays: do not delete under it */
 	}
-	if (json) {
-		char dm_name[VELA_DM_NAME_LEN];
-
-		branch_dm_name(p, name, dm_name, sizeof(dm_name));
+	if (r) {
+		if (r == -EBUSY || pool_admin(p, NULL, 0, "delete %" PRIu64, id))
+			return fail(EXIT_FAILURE, "%s/%s: failed, and undoing it failed too: run 'velactl delete %s/%s'",
+				    p->name, name, p->name, name);
+		return fail(EXIT_FAILURE, "%s/%s: not created (see above)", p->name, name);
+	}
+	branch_dm_name(p, name, dm_name, sizeof(dm_name));
+	if (a->json)
 		printf("{\"schema\": %d, \"pool\": \"%s\", \"name\": \"%s\", \"id\": %" PRIu64
 		       ", \"path\": \"/dev/mapper/%s\"}\n", JSON_SCHEMA, p->name, name, id, dm_name);
-	} else {
-		print_device_path(p, name);
-	}
+	else
+		printf("/dev/mapper/%s\n", dm_name);
 	return 0;
 }
 
@@ -301,6 +366,7 @@ static int parse_create_args(int argc, char **argv, const char *command, bool br
 		{ "origin", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "no-autoactivate", no_argument, NULL, 'n' },
+		{ "new-fs-uuid", no_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -332,6 +398,13 @@ static int parse_create_args(int argc, char **argv, const char *command, bool br
 			break;
 		case 'n':
 			a->no_autoactivate = true;
+			break;
+		case 'u':
+			if (!branch) {
+				usage_error("%s: --new-fs-uuid is for create-branch", command);
+				return EXIT_USAGE;
+			}
+			a->new_fs_uuid = true;
 			break;
 		case 'j':
 			a->json = true;
@@ -386,7 +459,7 @@ int cmd_create(int argc, char **argv)
 			    p.name, name, a.origin);
 	if (r)
 		return admin_error(&p, "create", name, r);
-	return activate_new(&p, name, strtoull(reply, NULL, 10), a.json);
+	return activate_new(&p, name, strtoull(reply, NULL, 10), &a);
 }
 
 /*
@@ -444,7 +517,7 @@ int cmd_create_branch(int argc, char **argv)
 		       name, opts);
 	if (r)
 		return admin_error(&p, "create-branch", name, r);
-	return activate_new(&p, name, strtoull(reply, NULL, 10), a.json);
+	return activate_new(&p, name, strtoull(reply, NULL, 10), &a);
 }
 
 /* --- list ---------------------------------------------------------------- */

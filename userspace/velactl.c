@@ -353,10 +353,13 @@ static const struct command commands[] = {
 	  "own alone.  --no-autoactivate: 'velactl activate POOL' and boot skip it.",
 	  cmd_create },
 	{ "create-branch", "branch",
-	  "create-branch POOL/PARENT NAME [--limit SIZE] [--no-autoactivate] [--json]",
+	  "create-branch POOL/PARENT NAME [--limit SIZE] [--no-autoactivate] [--new-fs-uuid] [--json]",
 	  "Create a writable copy-on-write branch of a volume or of any branch, in\n"
 	  "constant time, and activate it; print its device path.  The parent may be\n"
-	  "in use: the branch holds every write to it completed before the command.",
+	  "in use: the branch holds every write to it completed before the command.\n"
+	  "--new-fs-uuid gives the branch's filesystem a UUID of its own (ext4:\n"
+	  "e2fsck -p then tune2fs -U random; XFS: xfs_admin -U generate), so it can\n"
+	  "be mounted beside its parent; if that fails, the branch is not created.",
 	  cmd_create_branch },
 	{ "list", "ls",
 	  "list [POOL] [--tree] [-o FIELD,...] [--json] [-H] [--bytes]",
