@@ -269,7 +269,6 @@ static void create_options(const struct pool *p, const struct create_args *a, ch
 /* Run a filesystem tool (no shell), its stdout discarded: its exit status or -errno. */
 static int run_tool(char *const argv[])
 {
-	extern char **environ;
 	posix_spawn_file_actions_t actions;
 	int r, status;
 	pid_t pid;
