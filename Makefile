@@ -19,6 +19,11 @@ KRELEASE = $(shell scripts/kernel-release $(KDIR))
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+# System integration (scripts/system/): where Debian keeps them, under
+# DESTDIR; they are not moved by PREFIX, as udev and systemd look only there.
+UDEVRULESDIR ?= /lib/udev/rules.d
+SYSTEMDUNITDIR ?= /lib/systemd/system
+BASHCOMPDIR ?= /usr/share/bash-completion/completions
 DESTDIR ?=
 
 export VELA_CACHE ?= /var/cache/dm-vela
@@ -188,11 +193,20 @@ install: all
 	install -D -m 0644 kernel/dm-vela.ko \
 		$(DESTDIR)/lib/modules/$(KRELEASE)/updates/dm-vela.ko
 	install -D -m 0755 userspace/velactl $(DESTDIR)$(SBINDIR)/velactl
+	install -D -m 0644 docs/velactl.8 $(DESTDIR)$(MANDIR)/man8/velactl.8
+	install -D -m 0644 scripts/system/56-dm-vela.rules $(DESTDIR)$(UDEVRULESDIR)/56-dm-vela.rules
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' scripts/system/dm-vela.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/dm-vela.service
+	install -D -m 0644 scripts/system/velactl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/velactl
 	[ -n "$(DESTDIR)" ] || depmod -a $(KRELEASE)
+	@[ -n "$(DESTDIR)" ] || echo "make install: enable boot activation with: systemctl enable dm-vela.service"
 
 uninstall:
 	rm -f $(DESTDIR)/lib/modules/$(KRELEASE)/updates/dm-vela.ko
-	rm -f $(DESTDIR)$(SBINDIR)/velactl
+	rm -f $(DESTDIR)$(SBINDIR)/velactl $(DESTDIR)$(MANDIR)/man8/velactl.8
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/56-dm-vela.rules $(DESTDIR)$(SYSTEMDUNITDIR)/dm-vela.service
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/velactl
 	[ -n "$(DESTDIR)" ] || depmod -a $(KRELEASE)
 
 clean:

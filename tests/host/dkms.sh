@@ -24,7 +24,7 @@ dkms() {
 	command dkms --dkmstree "$tmp/tree" --sourcetree "$tmp/src" "$@"
 }
 
-ktap_plan 6
+ktap_plan 8
 ktap_check "dkms add" dkms add "$tmp/export"
 ktap_check "dkms build -k $release" dkms build "dm-vela/$version" -k "$release"
 ko=$tmp/tree/dm-vela/$version/$release/$(uname -m)/module/dm-vela.ko
@@ -40,11 +40,29 @@ else
 fi
 dest=$tmp/destdir
 make -C "$top" -s install DESTDIR="$dest" PREFIX=/usr >"$tmp/install.log" 2>&1
-if [ -f "$dest/lib/modules/$release/updates/dm-vela.ko" ] && [ -x "$dest/usr/sbin/velactl" ]; then
-	ktap_pass "make install puts the module and velactl in place"
+if [ -f "$dest/lib/modules/$release/updates/dm-vela.ko" ] && [ -x "$dest/usr/sbin/velactl" ] &&
+   [ -f "$dest/usr/share/man/man8/velactl.8" ] && [ -f "$dest/lib/udev/rules.d/56-dm-vela.rules" ] &&
+   [ -f "$dest/usr/share/bash-completion/completions/velactl" ]; then
+	ktap_pass "make install puts the module, velactl, its man page, udev rule and completion in place"
 else
-	ktap_fail "make install puts the module and velactl in place" \
+	ktap_fail "make install puts the module, velactl, its man page, udev rule and completion in place" \
 		"$(cat "$tmp/install.log"; find "$dest" 2>&1)"
+fi
+unit=$dest/lib/systemd/system/dm-vela.service
+if grep -qx 'ExecStart=/usr/sbin/velactl activate --all' "$unit" 2>/dev/null &&
+   grep -qx 'ExecStop=/usr/sbin/velactl deactivate --all' "$unit" &&
+   grep -q '^Before=local-fs-pre.target' "$unit"; then
+	ktap_pass "the systemd unit activates before local filesystems, deactivates at shutdown"
+else
+	ktap_fail "the systemd unit activates before local filesystems" "$(cat "$unit" 2>&1)"
+fi
+if ! command -v systemd-analyze >/dev/null; then
+	ktap_skip "systemd-analyze verify accepts the unit" "systemd-analyze is not installed"
+elif out=$(cd "$dest" && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no --root="$dest" \
+	   "$unit" 2>&1) && ! echo "$out" | grep -q 'dm-vela.service'; then
+	ktap_pass "systemd-analyze verify accepts the unit"
+else
+	ktap_fail "systemd-analyze verify accepts the unit" "$out"
 fi
 make -C "$top" -s uninstall DESTDIR="$dest" PREFIX=/usr >"$tmp/uninstall.log" 2>&1
 if [ -z "$(find "$dest" -type f 2>/dev/null)" ]; then
