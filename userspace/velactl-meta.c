@@ -308,6 +308,9 @@ static int check_held(struct block_device *bdev, const struct check_output *out)
 	return EXIT_SUCCESS;
 }
 
+static int check_metadata(const char *path, struct check_output *out,
+			  struct vela_check_report *report, bool clear, bool held);
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -318,7 +321,7 @@ int cmd_check(int argc, char **argv)
 	};
 	struct check_output out = { 0 };
 	struct vela_check_report report = { .problem = print_problem, .context = &out };
-	struct block_device *bdev;
+	struct pool_metadata target;
 	bool clear = false, held = false;
 	int opt, r;
 
@@ -343,52 +346,66 @@ int cmd_check(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
-		usage_error("check takes one metadata DEV or FILE");
+		usage_error("check takes one metadata DEV or FILE, or a POOL");
 		return EXIT_USAGE;
 	}
-	out.path = argv[optind];
-	bdev = vela_bdev_open_file(out.path, !clear);
+	r = open_pool_metadata(argv[optind], &target, clear);
+	if (r)
+		return r;
+	r = check_metadata(target.path, &out, &report, clear, held || target.held);
+	close_pool_metadata(&target);
+	return r;
+}
+
+static int check_metadata(const char *path, struct check_output *out,
+			  struct vela_check_report *report, bool clear, bool held)
+{
+	struct block_device *bdev;
+	int r;
+
+	out->path = path;
+	bdev = vela_bdev_open_file(out->path, !clear);
 	if (IS_ERR(bdev)) {
-		if (!out.quiet)
-			fprintf(stderr, "velactl: cannot open %s: %s\n", out.path,
+		if (!out->quiet)
+			fprintf(stderr, "velactl: cannot open %s: %s\n", out->path,
 				strerror(-PTR_ERR(bdev)));
 		return EXIT_UNREADABLE;
 	}
 	if (held) {
-		r = check_held(bdev, &out);
+		r = check_held(bdev, out);
 		vela_bdev_close(bdev);
 		return r;
 	}
-	r = vela_check(bdev, &report);
+	r = vela_check(bdev, report);
 	if (r == -EILSEQ || r == -EOPNOTSUPP) {
 		/* The superblock itself is bad: a problem, not an unreadable device. */
-		if (!out.quiet)
-			printf("%s: no valid dm-vela superblock (%s)\n", out.path, strerror(-r));
+		if (!out->quiet)
+			printf("%s: no valid dm-vela superblock (%s)\n", out->path, strerror(-r));
 		vela_bdev_close(bdev);
 		return EXIT_FAILURE;
 	}
 	if (r) {
-		if (!out.quiet)
-			fprintf(stderr, "velactl: cannot read the metadata on %s: %s\n", out.path,
+		if (!out->quiet)
+			fprintf(stderr, "velactl: cannot read the metadata on %s: %s\n", out->path,
 				strerror(-r));
 		vela_bdev_close(bdev);
 		return EXIT_UNREADABLE;
 	}
-	if (report.nr_problems) {
-		if (!out.quiet)
-			printf("%s: %llu problem(s) found\n", out.path, report.nr_problems);
+	if (report->nr_problems) {
+		if (!out->quiet)
+			printf("%s: %llu problem(s) found\n", out->path, report->nr_problems);
 		vela_bdev_close(bdev);
 		return EXIT_FAILURE;
 	}
-	if (clear && clear_needs_check(bdev, out.path)) {
+	if (clear && clear_needs_check(bdev, out->path)) {
 		vela_bdev_close(bdev);
 		return EXIT_FAILURE;
 	}
-	if (!out.quiet)
+	if (!out->quiet)
 		printf("%s: clean: %llu branch(es), %llu metadata and %llu data blocks in use%s\n",
-		       out.path, report.nr_branches, report.nr_metadata_blocks_used,
-		       report.nr_data_blocks_used, clear ? "; needs_check cleared" :
-		       report.needs_check ? "; needs_check is set: the pool stays read-only until --clear-needs-check" : "");
+		       out->path, report->nr_branches, report->nr_metadata_blocks_used,
+		       report->nr_data_blocks_used, clear ? "; needs_check cleared" :
+		       report->needs_check ? "; needs_check is set: the pool stays read-only until --clear-needs-check" : "");
 	vela_bdev_close(bdev);
 	return EXIT_SUCCESS;
 }
@@ -465,6 +482,8 @@ static int dump_branch(void *context, u64 id, const struct vela_disk_branch *rec
 	return ds->error;
 }
 
+static int dump_metadata(const char *path, struct dump_state *ds, bool held);
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -473,8 +492,7 @@ int cmd_dump(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dump_state ds = { .first = true };
-	struct block_device *bdev;
-	struct vela_md_info info;
+	struct pool_metadata target;
 	bool held = false;
 	int opt, r;
 
@@ -488,26 +506,40 @@ int cmd_dump(int argc, char **argv)
 			return EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
-		usage_error("dump takes one metadata DEV or FILE");
+		usage_error("dump takes one metadata DEV or FILE, or a POOL");
 		return EXIT_USAGE;
 	}
-	bdev = open_dev(argv[optind], true);
+	r = open_pool_metadata(argv[optind], &target, false);
+	if (r)
+		return r;
+	r = dump_metadata(target.path, &ds, held || target.held);
+	close_pool_metadata(&target);
+	return r;
+}
+
+static int dump_metadata(const char *path, struct dump_state *ds, bool held)
+{
+	struct block_device *bdev;
+	struct vela_md_info info;
+	int r;
+
+	bdev = open_dev(path, true);
 	if (IS_ERR(bdev))
 		return EXIT_FAILURE;
-	ds.md = held ? vela_md_open_held(bdev) : vela_md_open(bdev, true);
-	if (held && PTR_ERR(ds.md) == -ENOENT) {
+	ds->md = held ? vela_md_open_held(bdev) : vela_md_open(bdev, true);
+	if (held && PTR_ERR(ds->md) == -ENOENT) {
 		fprintf(stderr, "velactl: no held metadata view on %s: reserve one with the pool's reserve_metadata_snap message\n",
-			argv[optind]);
+			path);
 		vela_bdev_close(bdev);
 		return EXIT_FAILURE;
 	}
-	if (IS_ERR(ds.md)) {
-		fprintf(stderr, "velactl: no valid dm-vela metadata on %s: %s\n", argv[optind],
-			strerror(-PTR_ERR(ds.md)));
+	if (IS_ERR(ds->md)) {
+		fprintf(stderr, "velactl: no valid dm-vela metadata on %s: %s\n", path,
+			strerror(-PTR_ERR(ds->md)));
 		vela_bdev_close(bdev);
 		return EXIT_FAILURE;
 	}
-	r = vela_md_info(ds.md, &info);
+	r = vela_md_info(ds->md, &info);
 	if (!r) {
 		printf("{\n  \"schema\": 1,\n  \"superblock\": {\"uuid\": \"");
 		print_uuid(info.uuid);
@@ -520,13 +552,13 @@ int cmd_dump(int argc, char **argv)
 		       info.data_nr_blocks, info.data_nr_free, info.pending_deletes,
 		       info.held_root, held ? "held" : "committed");
 		printf("  \"branches\": [");
-		r = vela_md_walk_branches(ds.md, dump_branch, &ds);
+		r = vela_md_walk_branches(ds->md, dump_branch, ds);
 		printf("\n  ]\n}\n");
 	}
 	if (r)
-		fprintf(stderr, "velactl: cannot read the metadata on %s: %s\n", argv[optind],
+		fprintf(stderr, "velactl: cannot read the metadata on %s: %s\n", path,
 			strerror(-r));
-	vela_md_close(ds.md);
+	vela_md_close(ds->md);
 	vela_bdev_close(bdev);
 	return r ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -174,6 +174,21 @@ int reload_branch(const struct pool *p, const struct branch *b);
 int reload_pool(struct pool *p);
 int deactivate_pool(struct pool *p);
 
+/*
+ * check and dump name a metadata device, an image, or a pool.  For a pool,
+ * @path becomes its metadata device; an active pool is read through a view
+ * it holds (reserve_metadata_snap, @held) until close_pool_metadata().
+ * @writing refuses an active pool.  0 or an EXIT_* code (printed).
+ */
+struct pool_metadata {
+	char path[PATH_MAX];
+	struct pool pool;
+	bool held;
+};
+
+int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing);
+void close_pool_metadata(struct pool_metadata *m);
+
 /* An identity for an external origin that activation can find again. */
 int origin_identity(const char *path, char *id, size_t len);
 /* The device with identity @id, for activation; 0 or -ENOENT. */

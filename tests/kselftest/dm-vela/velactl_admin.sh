@@ -36,7 +36,7 @@ refusals() {	# refusals COMMAND [ARGS after POOL/NAME]
 }
 
 modprobe dm-vela
-ktap_plan 88
+ktap_plan 94
 
 # --- init ---------------------------------------------------------------
 dd if=/dev/zero of="$meta" bs=1M count=4 2>/dev/null
@@ -212,6 +212,20 @@ ktap_expect_exit "extend without --data or --metadata is a usage error" 2 "want 
 ktap_expect_exit "extend --data with nothing to grow says so" 0 "nothing grew" \
 	velactl extend "$P" --data
 
+# --- check and dump by pool name ---------------------------------------------
+ktap_expect_exit "check POOL on an active pool reads a held view" 0 "held view consistent: 3 branch" \
+	velactl check "$P"
+if json '.schema == 1 and .superblock.view == "held" and (.branches | length) == 3' velactl dump "$P"; then
+	ktap_pass "dump POOL on an active pool: the held view as JSON"
+else
+	ktap_fail "dump POOL on an active pool: the held view as JSON" "$(cat /tmp/json.out /tmp/json.err)"
+fi
+ktap_expect_exit "...and the view is released afterwards" 0 "held view: +none" velactl status "$P"
+ktap_expect_exit "check --clear-needs-check refuses an active pool" 6 "deactivate it first" \
+	velactl check --clear-needs-check "$P"
 ktap_check "deactivate at the end" velactl deactivate "$P"
-ktap_check "the metadata checks clean" velactl check "$meta"
+ktap_expect_exit "check POOL on an inactive pool reads the device: clean" 0 "clean: 3 branch" \
+	velactl check "$P"
+ktap_expect_exit "dump POOL on an inactive pool reads the device" 0 '"view": "committed"' \
+	velactl dump "$P"
 ktap_finish
