@@ -65,7 +65,7 @@ UNIT_TEST_OBJS := $(UNIT_TEST_SRCS:%.c=build/obj/plain/%.o) \
 
 .PHONY: all module clean-module velactl deps test-deps check check-full demo \
 	install uninstall checkpatch clean libvela unit-tests kunit fuzz bench-meta \
-	test-tools bench-io
+	test-tools bench-io bench-create
 
 all: module velactl test-tools
 
@@ -153,6 +153,15 @@ build/bench/meta: build/obj/plain/bench/meta.o build/libvela.a
 
 bench-meta: libvela
 	bench/meta.sh
+
+# bench/populate: a fully mapped volume in a pool's metadata, for P4.
+build/bench/populate: build/obj/plain/bench/populate.o build/libvela.a
+	@mkdir -p $(dir $@)
+	$(CC) -pthread -o $@ $^
+
+# P4: velactl create-branch end to end, against dm-thin, in one VM boot.
+bench-create: test-deps all build/bench/populate
+	bench/create.sh
 
 # The I/O benchmark, in one VM boot (several minutes without KVM).
 bench-io: test-deps all

@@ -6,9 +6,12 @@
  * take its lock, read the branch table from the kernel, check what can be
  * checked before changing anything (names, children, open devices), then
  * change the metadata with one admin message and the devices after it.
- * When the device step fails, the metadata step is undone, so a failed
- * command leaves neither a branch without its device nor a device without
- * its branch.
+ * When the device step of a create or rename fails, the metadata step is
+ * undone, so a failed command leaves neither a branch without its device
+ * nor a device without its branch.  (A resize cannot be undone, as
+ * shrinking is refused; its error says how to bring the device up to size.)
+ * The checks run under the pool lock, which every velactl holds; a tool
+ * that bypasses it (dmsetup) is still caught by the kernel's own refusals.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,10 +134,10 @@ static int find_branch(const struct pool *p, const struct branch_list *list, con
 
 static void print_device_path(const struct pool *p, const char *name)
 {
-	char dm_name[VELA_DM_NAME_LEN];
+	char path[PATH_MAX];
 
-	branch_dm_name(p, name, dm_name, sizeof(dm_name));
-	printf("/dev/mapper/%s\n", dm_name);
+	branch_path(p, name, path, sizeof(path));
+	printf("%s\n", path);
 }
 
 static uint64_t bytes_to_blocks(const struct pool *p, uint64_t bytes)
@@ -218,6 +221,12 @@ int cmd_init(int argc, char **argv)
 	r = check_kernel();
 	if (r)
 		return r;
+	/* Two inits of one name queue here, and the second finds the first's pool. */
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	r = lock_pool(&p);
+	if (r)
+		return r;
 	r = lookup_pool(name, &p);
 	if (r == 0)
 		return fail(EXIT_EXISTS, "init: a pool named '%s' exists (metadata on %s): pick another name",
@@ -232,8 +241,6 @@ int cmd_init(int argc, char **argv)
 	if (r)
 		return r;
 	r = find_pool(name, &p);
-	if (!r)
-		r = lock_pool(&p);
 	if (!r)
 		r = activate_pool(&p);
 	if (r)
@@ -295,11 +302,10 @@ static int run_tool(char *const argv[])
  */
 static int give_new_fs_uuid(const struct pool *p, const char *name)
 {
-	char dm_name[VELA_DM_NAME_LEN], path[PATH_MAX], type[32];
+	char path[PATH_MAX], type[32];
 	int r;
 
-	branch_dm_name(p, name, dm_name, sizeof(dm_name));
-	snprintf(path, sizeof(path), "/dev/mapper/%s", dm_name);
+	branch_path(p, name, path, sizeof(path));
 	probe_fs_type(path, type, sizeof(type));
 	if (!strcmp(type, "ext2") || !strcmp(type, "ext3") || !strcmp(type, "ext4")) {
 		r = run_tool((char *const[]){ "e2fsck", "-f", "-p", path, NULL });
@@ -330,7 +336,7 @@ static int give_new_fs_uuid(const struct pool *p, const char *name)
 static int activate_new(const struct pool *p, const char *name, uint64_t id,
 			const struct create_args *a)
 {
-	char dm_name[VELA_DM_NAME_LEN];
+	char path[PATH_MAX];
 	struct branch b;
 	int r = get_branch(p, id, &b);
 
@@ -349,12 +355,12 @@ static int activate_new(const struct pool *p, const char *name, uint64_t id,
 				    p->name, name, p->name, name);
 		return fail(EXIT_FAILURE, "%s/%s: not created (see above)", p->name, name);
 	}
-	branch_dm_name(p, name, dm_name, sizeof(dm_name));
+	branch_path(p, name, path, sizeof(path));
 	if (a->json)
 		printf("{\"schema\": %d, \"pool\": \"%s\", \"name\": \"%s\", \"id\": %" PRIu64
-		       ", \"path\": \"/dev/mapper/%s\"}\n", JSON_SCHEMA, p->name, name, id, dm_name);
+		       ", \"path\": \"%s\"}\n", JSON_SCHEMA, p->name, name, id, path);
 	else
-		printf("/dev/mapper/%s\n", dm_name);
+		printf("%s\n", path);
 	return 0;
 }
 
@@ -572,14 +578,21 @@ static int select_fields(const char *spec, struct list_opts *o)
 		for (i = 0; i < NR_FIELDS; i++)
 			if (!strcmp(tok, fields[i].name))
 				break;
-		if (i == NR_FIELDS || o->nr_selected == NR_FIELDS) {
+		if (i == NR_FIELDS) {
 			usage_error("list: unknown field '%s' (see 'velactl help list')", tok);
+			free(copy);
+			return -EINVAL;
+		}
+		if (o->nr_selected == NR_FIELDS) {
+			usage_error("list: at most %zu fields", NR_FIELDS);
 			free(copy);
 			return -EINVAL;
 		}
 		o->selected[o->nr_selected++] = i;
 	}
 	free(copy);
+	if (!o->nr_selected)
+		usage_error("list: -o wants a comma-separated list of fields");
 	return o->nr_selected ? 0 : -EINVAL;
 }
 
@@ -595,7 +608,7 @@ static void fill_cell(const struct pool *p, const struct branch_list *list,
 		      unsigned int indent, struct cell *c)
 {
 	uint64_t block = (uint64_t)p->block_sectors << 9;
-	char dm_name[VELA_DM_NAME_LEN];
+	char path[PATH_MAX];
 	const struct branch *parent;
 	struct tm tm;
 	time_t t;
@@ -621,10 +634,9 @@ static void fill_cell(const struct pool *p, const struct branch_list *list,
 	} else if (!strcmp(f->name, "size")) {
 		c->number = b->size_sectors << 9;
 	} else if (!strcmp(f->name, "path")) {
-		branch_dm_name(p, b->name, dm_name, sizeof(dm_name));
 		c->is_null = !b->active;
-		snprintf(c->text, sizeof(c->text), "%s%s", b->active ? "/dev/mapper/" : "-",
-			 b->active ? dm_name : "");
+		if (b->active)
+			branch_path(p, b->name, c->text, sizeof(c->text));
 	} else if (!strcmp(f->name, "active")) {
 		c->number = b->active;
 	} else if (!strcmp(f->name, "mapped")) {
@@ -646,9 +658,8 @@ static void fill_cell(const struct pool *p, const struct branch_list *list,
 		c->is_null = !b->active;
 	} else if (!strcmp(f->name, "fstype")) {
 		if (b->active) {
-			branch_dm_name(p, b->name, dm_name, sizeof(dm_name));
-			snprintf(c->text, sizeof(c->text), "/dev/mapper/%s", dm_name);
-			probe_fs_type(c->text, c->text, sizeof(c->text));
+			branch_path(p, b->name, path, sizeof(path));
+			probe_fs_type(path, c->text, sizeof(c->text));
 		}
 		c->is_null = !c->text[0];
 	} else if (!strcmp(f->name, "origin")) {
@@ -1053,9 +1064,12 @@ int cmd_rename(int argc, char **argv)
 	}
 	if (t.b->active && rename_branch_device(&t.pool, t.name, new_name)) {
 		/* Put the name back, so name and device agree. */
-		pool_admin(&t.pool, NULL, 0, "rename %" PRIu64 " %s", t.b->id, t.name);
-		r = fail(EXIT_FAILURE, "rename %s/%s: its device could not be renamed; nothing changed",
-			 t.pool.name, t.name);
+		if (pool_admin(&t.pool, NULL, 0, "rename %" PRIu64 " %s", t.b->id, t.name))
+			r = fail(EXIT_FAILURE, "rename %s/%s: its device could not be renamed, and the branch is now called %s: run 'velactl deactivate %s/%s' and activate it again",
+				 t.pool.name, t.name, new_name, t.pool.name, new_name);
+		else
+			r = fail(EXIT_FAILURE, "rename %s/%s: its device could not be renamed; nothing changed",
+				 t.pool.name, t.name);
 		goto out;
 	}
 	printf("renamed %s/%s to %s/%s\n", t.pool.name, t.name, t.pool.name, new_name);
@@ -1183,8 +1197,10 @@ static int activate_one_pool(struct pool *p, const char *only)
 		return r;
 	if (only) {
 		r = find_branch(p, &list, only, &b);
-		if (!r && !b->active)
-			r = activate_branch(p, b) ? EXIT_FAILURE : 0;
+		if (!r && !b->active) {
+			r = activate_branch(p, b);
+			r = r == -ENOENT ? EXIT_NOT_FOUND : r ? EXIT_FAILURE : 0;
+		}
 		if (!r)
 			print_device_path(p, only);
 		free_branch_list(&list);
@@ -1277,8 +1293,12 @@ static int deactivate_one_pool(struct pool *p, const char *only)
 		return r;
 	if (only) {
 		r = find_branch(p, &list, only, &b);
-		if (!r && b->active && deactivate_branch(p, b))
-			r = EXIT_BUSY;
+		if (!r && b->active) {
+			r = deactivate_branch(p, b);
+			r = r == -EBUSY ? EXIT_BUSY : r ? EXIT_FAILURE : 0;
+		}
+		if (!r)
+			printf("%s/%s: inactive\n", p->name, only);
 		free_branch_list(&list);
 		return r;
 	}
@@ -1351,6 +1371,14 @@ int cmd_deactivate(int argc, char **argv)
 
 /* --- scan, status, extend ------------------------------------------------ */
 
+/* The pool UUID as dump prints it: 8-4-4-4-12 hex digits. */
+static const char *dashed_uuid(const char *hex, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+		 hex + 20);
+	return buf;
+}
+
 static bool json_flag(int argc, char **argv, const char *command, int *r)
 {
 	static const struct option options[] = {
@@ -1375,6 +1403,7 @@ static bool json_flag(int argc, char **argv, const char *command, int *r)
 int cmd_scan(int argc, char **argv)
 {
 	struct pool *pools;
+	char uuid[40];
 	size_t n, i;
 	bool json;
 	int r;
@@ -1396,7 +1425,8 @@ int cmd_scan(int argc, char **argv)
 		if (json) {
 			printf("%s\n  {\"name\": ", i ? "," : "");
 			json_string(pools[i].name);
-			printf(", \"uuid\": \"%s\", \"active\": %s, \"metadata\": ", pools[i].uuid,
+			printf(", \"uuid\": \"%s\", \"active\": %s, \"metadata\": ",
+			       dashed_uuid(pools[i].uuid, uuid, sizeof(uuid)),
 			       pools[i].active ? "true" : "false");
 			json_string(pools[i].meta_path);
 			printf(", \"data\": ");
@@ -1409,7 +1439,7 @@ int cmd_scan(int argc, char **argv)
 			printf("%-20s %-8s %-20s %-20s %s\n", pools[i].name,
 			       pools[i].active ? "active" : "inactive", pools[i].meta_path,
 			       pools[i].data_path[0] ? pools[i].data_path : "(missing)",
-			       pools[i].uuid);
+			       dashed_uuid(pools[i].uuid, uuid, sizeof(uuid)));
 		}
 	}
 	if (json)
@@ -1422,7 +1452,7 @@ static int print_status(const struct pool *p, bool json)
 {
 	struct pool_status st = { 0 };
 	uint64_t block = (uint64_t)p->block_sectors << 9;
-	char a[32], b[32];
+	char a[32], b[32], uuid[40];
 	int r = 0;
 
 	if (p->active) {
@@ -1434,11 +1464,14 @@ static int print_status(const struct pool *p, bool json)
 	if (json) {
 		printf("{\"schema\": %d, \"name\": ", JSON_SCHEMA);
 		json_string(p->name);
-		printf(", \"uuid\": \"%s\", \"active\": %s, \"metadata_device\": ", p->uuid,
-		       p->active ? "true" : "false");
+		printf(", \"uuid\": \"%s\", \"active\": %s, \"metadata_device\": ",
+		       dashed_uuid(p->uuid, uuid, sizeof(uuid)), p->active ? "true" : "false");
 		json_string(p->meta_path);
 		printf(", \"data_device\": ");
-		json_string(p->data_path);
+		if (p->data_path[0])
+			json_string(p->data_path);
+		else
+			printf("null");
 		printf(", \"block_size\": %" PRIu64, block);
 		if (p->active) {
 			printf(", \"mode\": \"%s\", \"needs_check\": %s", st.mode,
@@ -1461,7 +1494,8 @@ static int print_status(const struct pool *p, bool json)
 		return 0;
 	}
 	printf("pool:            %s\nuuid:            %s\nmetadata device: %s\ndata device:     %s\n"
-	       "block size:      %s\n", p->name, p->uuid, p->meta_path, p->data_path,
+	       "block size:      %s\n", p->name, dashed_uuid(p->uuid, uuid, sizeof(uuid)),
+	       p->meta_path, p->data_path[0] ? p->data_path : "(missing)",
 	       format_size(block, false, a, sizeof(a)));
 	if (!p->active) {
 		printf("mode:            inactive ('velactl activate %s')\n", p->name);
@@ -1528,10 +1562,12 @@ int cmd_extend(int argc, char **argv)
 		else
 			return EXIT_USAGE;
 	}
-	if (optind != argc - 1 || (!data && !meta)) {
-		usage_error("extend: want POOL --data and/or --metadata");
+	if (optind != argc - 1) {
+		usage_error("extend: want POOL [--data] [--metadata]");
 		return EXIT_USAGE;
 	}
+	if (!data && !meta)
+		data = meta = true;
 	r = open_pool(argv[optind], &p, false);
 	if (r)
 		return r;

@@ -859,10 +859,8 @@ int list_branches(const struct pool *p, struct branch_list *list)
 				first_change = change_id;
 			from = next;
 		} while (more && change_id == first_change);
-		if (!r && change_id == first_change) {
-			list->change_id = change_id;
+		if (!r && change_id == first_change)
 			return 0;
-		}
 		free_branch_list(list);
 		if (r)
 			return r;
@@ -930,6 +928,16 @@ const struct branch *branch_by_id(const struct branch_list *list, uint64_t id)
 void branch_dm_name(const struct pool *p, const char *name, char *buf, size_t len)
 {
 	if (snprintf(buf, len, "%s%c%s", p->name, VELA_DM_SEPARATOR, name) >= (int)len)
+		buf[0] = '\0';
+}
+
+/* The device node: under libdevmapper's directory (/dev/mapper, or $DM_DEV_DIR/mapper). */
+void branch_path(const struct pool *p, const char *name, char *buf, size_t len)
+{
+	char dm_name[VELA_DM_NAME_LEN];
+
+	branch_dm_name(p, name, dm_name, sizeof(dm_name));
+	if (snprintf(buf, len, "%s/%s", dm_dir(), dm_name) >= (int)len)
 		buf[0] = '\0';
 }
 
@@ -1096,7 +1104,8 @@ int find_origin(const char *id, char *path, size_t len)
 	if (!d)
 		return -errno;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || is_vela_dm(e->d_name) || has_holders(e->d_name))
+		/* Held devices count: an active branch holds its origin. */
+		if (e->d_name[0] == '.' || is_vela_dm(e->d_name))
 			continue;
 		snprintf(candidate, sizeof(candidate), "/dev/%s", e->d_name);
 		if (origin_identity(candidate, identity, sizeof(identity)) ||

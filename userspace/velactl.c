@@ -410,9 +410,10 @@ static const struct command commands[] = {
 	{ "status", NULL, "status POOL [--json]",
 	  "Show a pool's mode, data and metadata use, needs_check and transaction id.",
 	  cmd_status },
-	{ "extend", NULL, "extend POOL --data|--metadata",
-	  "Grow the pool online into its data or metadata device after the device\n"
-	  "itself grew (lvextend, a larger partition, ...).",
+	{ "extend", NULL, "extend POOL [--data] [--metadata]",
+	  "Grow the pool online into its data and metadata devices after the devices\n"
+	  "themselves grew (lvextend, a larger partition, ...): one reload picks up\n"
+	  "both; the flags say which growth to report.",
 	  cmd_extend },
 	{ "format", NULL, "format --metadata DEV|FILE --data DEV|FILE [--block-size SIZE] [--name NAME] [--force]",
 	  "Format a pool on a metadata and a data device (or image files), from userspace,\n"
@@ -420,17 +421,20 @@ static const struct command commands[] = {
 	  "Refuses a device that carries any signature unless --force is given.\n"
 	  "SIZE is the data block size: 4k to 1m, a power of two (default 64k).",
 	  cmd_format },
-	{ "check", NULL, "check [-q] [--clear-needs-check | --held] DEV|FILE",
+	{ "check", NULL, "check [-q] [--clear-needs-check | --held] DEV|FILE|POOL",
 	  "Verify the metadata: checksums, tree structure, every reference count\n"
 	  "against a full walk, and the branch table.  With --held, check the view\n"
 	  "a live pool holds (reserve_metadata_snap): every tree and mapping, not\n"
-	  "the counts.  Exit 0 clean, 1 problems found, 2 usage error, 3 the device\n"
-	  "could not be opened or read.",
+	  "the counts.  A POOL is found by scanning: an active one is checked through a\n"
+	  "view it holds for the duration (as --held), an inactive one directly.\n"
+	  "Exit 0 clean, 1 problems found, 2 usage error, 3 the device could not be\n"
+	  "opened or read, 6 --clear-needs-check on an active pool.",
 	  cmd_check },
-	{ "dump", NULL, "dump [--mappings] [--held] DEV|FILE",
+	{ "dump", NULL, "dump [--mappings] [--held] DEV|FILE|POOL",
 	  "Print the metadata as JSON: the superblock and the branches with their\n"
 	  "lineage, and with --mappings every mapping.  With --held, from the view\n"
-	  "a live pool holds (reserve_metadata_snap).",
+	  "a live pool holds (reserve_metadata_snap); a POOL name holds one itself\n"
+	  "when the pool is active.",
 	  cmd_dump },
 	{ "probe", NULL, "probe DEVICE",
 	  "Report any signature (filesystem, partition table, RAID, LVM, ...) on DEVICE.\n"

@@ -19,7 +19,7 @@
 #define EXIT_NOT_FOUND		4	/* no such pool, branch or device */
 #define EXIT_EXISTS		5	/* the name is taken */
 #define EXIT_BUSY		6	/* open, mounted, has children, or in use */
-#define EXIT_NO_SPACE		7	/* the pool (or the branch's limit) is full */
+#define EXIT_NO_SPACE		7	/* the pool's metadata is down to its reserve */
 
 __printf(1, 2) void usage_error(const char *fmt, ...);
 /* "velactl COMMAND --help": the command's usage, exit 0. */
@@ -113,7 +113,6 @@ struct branch {
 struct branch_list {
 	struct branch *v;
 	size_t n;
-	uint64_t change_id;
 };
 
 /* A pool's status line, parsed. */
@@ -163,6 +162,7 @@ const struct branch *branch_by_id(const struct branch_list *list, uint64_t id);
 void branch_device_state(const struct pool *p, struct branch_list *list);
 
 void branch_dm_name(const struct pool *p, const char *name, char *buf, size_t len);
+void branch_path(const struct pool *p, const char *name, char *buf, size_t len);
 /* Create and resume @b's device; 0 or -errno, the reason printed. */
 int activate_branch(const struct pool *p, const struct branch *b);
 /* Remove @b's device (it must not be open); 0 or -errno, printed. */

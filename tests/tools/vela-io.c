@@ -28,6 +28,10 @@
  *	then fdatasync: the power-cut test's durable state.
  *   vela-io save STATE OFFSET BYTES FILE
  *	copy BYTES of STATE at OFFSET into FILE.
+ *   vela-io time COMMAND [ARGS]...
+ *	run COMMAND (its stdout to /dev/null) and print its wall-clock time in
+ *	milliseconds with microsecond precision on stdout (busybox has no
+ *	clock finer than 10 ms); exit with its status.
  *   vela-io either DEV OLD NEW
  *	every 512-byte sector of DEV equals OLD's or NEW's (a batch cut short
  *	before its flush); prints how many sectors hold the new data.
@@ -40,9 +44,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <linux/fs.h>
 
 #define ALIGN_BYTES	4096
@@ -371,8 +377,34 @@ static int do_seqcheck(char **argv)
 	return r;
 }
 
+static int do_time(char **argv)
+{
+	struct timespec t0, t1;
+	int status, devnull;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid = fork();
+	if (pid < 0)
+		die("cannot fork for", argv[0]);
+	if (!pid) {
+		devnull = open("/dev/null", O_WRONLY);
+		if (devnull >= 0)
+			dup2(devnull, STDOUT_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		die("cannot wait for", argv[0]);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("%.3f\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && !strcmp(argv[1], "time"))
+		return do_time(argv + 2);
 	if (argc == 7 && !strcmp(argv[1], "write"))
 		return do_write(argv + 2);
 	if (argc >= 4 && argc % 2 == 0 && !strcmp(argv[1], "verify"))
@@ -399,6 +431,7 @@ int main(int argc, char **argv)
 			"       vela-io batch DEV|- ORACLE|- SEED COUNT BLOCK_BYTES\n"
 			"       vela-io load STATE OFFSET FILE\n"
 			"       vela-io save STATE OFFSET BYTES FILE\n"
-			"       vela-io either DEV OLD NEW\n");
+			"       vela-io either DEV OLD NEW\n"
+			"       vela-io time COMMAND [ARGS]...\n");
 	return 2;
 }

@@ -37,7 +37,10 @@ write() {	# write BRANCH SEED: 1 MiB of data at an offset chosen by SEED, flushe
 modprobe dm-vela
 case ${VELA_REBOOT_PHASE:?} in
 build)
+	# The origin carries a filesystem, so velactl records it by its UUID
+	# and must find it again by scanning, held by the branches over it.
 	dd if=/dev/urandom of="$origin" bs=1M count=16 conv=fsync 2>/dev/null
+	mkfs.ext4 -q -F "$origin"
 	velactl init "$P" --metadata "$meta" --data "$data" --block-size 64k --force >/dev/null &&
 	velactl create "$P/prod" --size 128M >/dev/null &&
 	velactl create "$P/replica" --origin "$origin" >/dev/null &&
@@ -47,6 +50,7 @@ build)
 	velactl create-branch "$P/golden" ci-2 --no-autoactivate >/dev/null && write ci-2 4 &&
 	velactl create-branch "$P/ci-1" ci-1-fix >/dev/null && write ci-1-fix 5 &&
 	velactl create-branch "$P/replica" replica-test >/dev/null && write replica-test 6 &&
+	velactl create-branch "$P/replica" replica-ro >/dev/null &&
 	velactl protect "$P/golden" &&
 	write prod 7 || { echo "BUILD-FAILED"; exit 1; }
 	sums >/tmp/manifest
@@ -61,11 +65,11 @@ verify)
 	dd if="$state" bs=1M count=1 2>/dev/null | tr -d '\000' >/tmp/state
 	sed '/^---$/,$d' /tmp/state >/tmp/manifest
 	sed '1,/^---$/d' /tmp/state >/tmp/list.want
-	ktap_plan 7
+	ktap_plan 8
 	ktap_expect_exit "nothing of the pool is active after the power-off" 0 "" \
 		sh -c "! dmsetup ls | grep -q '@'"
-	ktap_expect_exit "velactl activate --all finds the pool and activates 6 devices" 0 \
-		"pool $P: active, 6 devices activated" velactl activate --all
+	ktap_expect_exit "velactl activate --all finds the pool and activates 7 devices" 0 \
+		"pool $P: active, 7 devices activated" velactl activate --all
 	ktap_expect_exit "the --no-autoactivate branch stayed inactive" 0 "^ci-2 +no\$" \
 		velactl list "$P" -o name,active
 	ktap_expect_exit "it activates by name" 0 "/dev/mapper/$P@ci-2" velactl activate "$P/ci-2"
@@ -75,7 +79,8 @@ verify)
 	sums >/tmp/manifest.got
 	ktap_expect_exit "every device's content is identical ($(wc -l </tmp/manifest) devices)" 0 "" \
 		sh -c "diff /tmp/manifest /tmp/manifest.got"
-	ktap_diag "origin identity: $(velactl list "$P" -H -o name,origin | grep '^replica	')"
+	ktap_expect_exit "the origin was recorded by its filesystem UUID" 0 "^replica.UUID=" \
+		velactl list "$P" -H -o name,origin
 	ktap_expect_exit "the golden branch is still protected" 1 "" sh -c \
 		"dd if=/dev/zero of=/dev/mapper/$P@golden bs=4k count=1 oflag=direct 2>/dev/null"
 	velactl deactivate "$P" >/dev/null && velactl check "$meta" >/dev/null || ktap_fail "clean deactivate and check"

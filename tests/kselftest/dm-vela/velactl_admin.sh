@@ -207,8 +207,8 @@ ktap_expect_exit "the volume's data survived deactivation" 0 "" same_as_vol "/de
 ktap_expect_exit "activate of a missing pool exits 4" 4 "no pool named" velactl activate nopool
 
 # --- extend -------------------------------------------------------------------
-ktap_expect_exit "extend without --data or --metadata is a usage error" 2 "want POOL" \
-	velactl extend "$P"
+ktap_expect_exit "extend: a second pool is a usage error" 2 "want POOL" \
+	velactl extend "$P" other
 ktap_expect_exit "extend --data with nothing to grow says so" 0 "nothing grew" \
 	velactl extend "$P" --data
 
