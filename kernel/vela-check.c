@@ -313,54 +313,97 @@ static int check_space_map(struct checker *c, struct vela_sm *sm)
 	return r ? r : visit_tree(c, &sm->overflow_info, sm->overflow_root, no_values);
 }
 
-int vela_check(struct block_device *bdev, struct vela_check_report *report)
+/*
+ * Every tree from the superblock: references to metadata blocks (nodes and
+ * the superblock) and data blocks (mappings and data block 0), the branch
+ * table's structure and lineage.  Not the space maps' own trees.
+ */
+static int walk_trees(struct checker *c)
 {
-	struct checker c = { .report = report };
 	int r;
 
+	vela_md_trees(c->md, &c->t);
+	c->meta_nr_blocks = vela_sm_nr_blocks(vela_md_metadata_sm(c->md));
+	c->data_nr_blocks = vela_sm_nr_blocks(vela_md_data_sm(c->md));
+
+	/* Block 0 is the superblock; data block 0 is the data-device label. */
+	r = ref_meta(c, VELA_SUPERBLOCK_LOCATION, "superblock");
+	if (r >= 0)
+		r = vela_u64map_add(&c->data_refs, 0, 1);
+	if (!r)
+		r = visit_tree(c, c->t.branch, c->t.branch_table_root, branch_value);
+	if (!r)
+		r = visit_tree(c, c->t.name, c->t.name_index_root, name_value);
+	if (!r)
+		r = visit_tree(c, c->t.delete_queue, c->t.delete_queue_root, pending_value);
+	if (!r && c->t.held_root)
+		r = visit_tree(c, c->t.branch, c->t.held_root, held_branch_value);
+	if (!r)
+		check_lineage(c);
+	c->report->nr_branches = c->nr_branches;
+	c->report->needs_check = c->t.flags & VELA_SB_FLAG_NEEDS_CHECK;
+	return r;
+}
+
+static void checker_init(struct checker *c, struct vela_check_report *report)
+{
+	memset(c, 0, sizeof(*c));
+	c->report = report;
 	report->nr_problems = 0;
+	vela_u64map_init(&c->meta_refs);
+	vela_u64map_init(&c->data_refs);
+	vela_u64map_init(&c->count_memo);
+}
+
+static void checker_exit(struct checker *c)
+{
+	kfree(c->branches);
+	kfree(c->branch_ids);
+	vela_u64map_exit(&c->count_memo);
+	vela_u64map_exit(&c->data_refs);
+	vela_u64map_exit(&c->meta_refs);
+	vela_md_close(c->md);
+}
+
+int vela_check(struct block_device *bdev, struct vela_check_report *report)
+{
+	struct checker c;
+	int r;
+
+	checker_init(&c, report);
 	c.md = vela_md_open(bdev, true);
 	if (IS_ERR(c.md))
 		return PTR_ERR(c.md);
-	vela_md_trees(c.md, &c.t);
-	c.meta_nr_blocks = vela_sm_nr_blocks(vela_md_metadata_sm(c.md));
-	c.data_nr_blocks = vela_sm_nr_blocks(vela_md_data_sm(c.md));
-	vela_u64map_init(&c.meta_refs);
-	vela_u64map_init(&c.data_refs);
-	vela_u64map_init(&c.count_memo);
-
-	/* Block 0 is the superblock; data block 0 is the data-device label. */
-	r = ref_meta(&c, VELA_SUPERBLOCK_LOCATION, "superblock");
-	if (r >= 0)
-		r = vela_u64map_add(&c.data_refs, 0, 1);
+	r = walk_trees(&c);
 	if (!r)
 		r = check_space_map(&c, vela_md_metadata_sm(c.md));
 	if (!r)
 		r = check_space_map(&c, vela_md_data_sm(c.md));
 	if (!r)
-		r = visit_tree(&c, c.t.branch, c.t.branch_table_root, branch_value);
-	if (!r)
-		r = visit_tree(&c, c.t.name, c.t.name_index_root, name_value);
-	if (!r)
-		r = visit_tree(&c, c.t.delete_queue, c.t.delete_queue_root, pending_value);
-	if (!r && c.t.held_root)
-		r = visit_tree(&c, c.t.branch, c.t.held_root, held_branch_value);
-	if (!r) {
-		check_lineage(&c);
 		r = compare_counts(&c, vela_md_metadata_sm(c.md), &c.meta_refs, "metadata",
 				   &report->nr_metadata_blocks_used);
-	}
 	if (!r)
 		r = compare_counts(&c, vela_md_data_sm(c.md), &c.data_refs, "data",
 				   &report->nr_data_blocks_used);
-	report->nr_branches = c.nr_branches;
-	report->needs_check = c.t.flags & VELA_SB_FLAG_NEEDS_CHECK;
+	checker_exit(&c);
+	return r;
+}
 
-	kfree(c.branches);
-	kfree(c.branch_ids);
-	vela_u64map_exit(&c.count_memo);
-	vela_u64map_exit(&c.data_refs);
-	vela_u64map_exit(&c.meta_refs);
-	vela_md_close(c.md);
+int vela_repair(struct block_device *src, struct block_device *dst,
+		struct vela_check_report *report)
+{
+	struct checker c;
+	int r;
+
+	checker_init(&c, report);
+	c.md = vela_md_open_trees(src);
+	if (IS_ERR(c.md))
+		return PTR_ERR(c.md);
+	r = walk_trees(&c);
+	if (!r && report->nr_problems)
+		r = -EUCLEAN;
+	if (!r)
+		r = vela_md_rebuild(c.md, dst, &c.meta_refs, &c.data_refs);
+	checker_exit(&c);
 	return r;
 }

@@ -36,4 +36,18 @@ struct vela_check_report {
 
 int vela_check(struct block_device *bdev, struct vela_check_report *report);
 
+/*
+ * Repair: rebuild the space maps from a full walk, onto a new device.
+ * Walks @src's trees as vela_check() does, without reading its space maps
+ * (they may be what is damaged), then writes @dst: the same trees at the
+ * same block numbers, space maps holding exactly the references found,
+ * needs_check cleared.  @src is never written.  Damage in the trees
+ * themselves (a bad node, a broken branch table) cannot be rebuilt from a
+ * walk: it is reported through @report and the result is -EUCLEAN, with
+ * @dst untouched.  Other errors: -ENOSPC (@dst smaller than @src's
+ * metadata), or the I/O error.
+ */
+int vela_repair(struct block_device *src, struct block_device *dst,
+		struct vela_check_report *report);
+
 #endif

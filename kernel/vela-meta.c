@@ -55,6 +55,8 @@ struct vela_md {
 	 * are valid while it has not moved.
 	 */
 	u64 change_seq;
+	/* Opened for repair: the space maps are not read (they may be what is broken). */
+	bool trees_only;
 	struct vela_u64map usage_seq;		/* branch id -> change_seq + 1 */
 	struct vela_u64map usage_exclusive;	/* branch id -> exclusive blocks */
 	u8 uuid[16];
@@ -391,12 +393,24 @@ static int read_superblock(struct vela_md *md, bool *read_only)
 	}
 
 	vela_tm_init(&md->tm, md->bm, le64_to_cpu(sb->generation));
-	r = vela_sm_open(&md->metadata_sm, &md->tm, &sb->metadata_sm,
-			 le64_to_cpu(sb->metadata_nr_blocks));
+	if (md->trees_only) {
+		/* Sizes only: nothing will ask for a count. */
+		vela_sm_init_new(&md->metadata_sm, &md->tm, le64_to_cpu(sb->metadata_nr_blocks));
+		vela_sm_init_new(&md->data_sm, &md->tm, le64_to_cpu(sb->data_nr_blocks));
+		r = 0;
+	} else {
+		r = vela_sm_open(&md->metadata_sm, &md->tm, &sb->metadata_sm,
+				 le64_to_cpu(sb->metadata_nr_blocks));
+		if (r)
+			goto out;
+		r = vela_sm_open(&md->data_sm, &md->tm, &sb->data_sm,
+				 le64_to_cpu(sb->data_nr_blocks));
+		if (r)
+			vela_sm_exit(&md->metadata_sm);
+	}
 	if (r)
 		goto out;
 	vela_tm_set_sm(&md->tm, &md->metadata_sm);
-	r = vela_sm_open(&md->data_sm, &md->tm, &sb->data_sm, le64_to_cpu(sb->data_nr_blocks));
 	if (!r)
 		r = vela_btree_walk(&md->branch_info, md->cur.branch_table_root, count_entry,
 				    &md->cur.nr_branches);
@@ -413,7 +427,8 @@ out:
 	return r;
 }
 
-static struct vela_md *md_open(struct block_device *bdev, bool read_only, bool held_view)
+static struct vela_md *md_open(struct block_device *bdev, bool read_only, bool held_view,
+			       bool trees_only)
 {
 	struct vela_md *md = md_alloc(bdev);
 	int r;
@@ -422,6 +437,7 @@ static struct vela_md *md_open(struct block_device *bdev, bool read_only, bool h
 		return md;
 	md->read_only = read_only;
 	md->held_view = held_view;
+	md->trees_only = trees_only;
 	r = read_superblock(md, &md->read_only);
 	if (r) {
 		vela_tm_exit(&md->tm);
@@ -434,12 +450,103 @@ static struct vela_md *md_open(struct block_device *bdev, bool read_only, bool h
 
 struct vela_md *vela_md_open(struct block_device *bdev, bool read_only)
 {
-	return md_open(bdev, read_only, false);
+	return md_open(bdev, read_only, false, false);
 }
 
 struct vela_md *vela_md_open_held(struct block_device *bdev)
 {
-	return md_open(bdev, true, true);
+	return md_open(bdev, true, true, false);
+}
+
+struct vela_md *vela_md_open_trees(struct block_device *bdev)
+{
+	return md_open(bdev, true, false, true);
+}
+
+/* Count every reference in @refs (block -> count) into @sm. */
+static int add_counts(struct vela_sm *sm, const struct vela_u64map *refs)
+{
+	struct vela_u64map_entry *e;
+	u64 n, i, k;
+	int r = vela_u64map_sorted(refs, &e, &n);
+
+	if (r)
+		return r;
+	for (i = 0; !r && i < n; i++)
+		for (k = 0; !r && k < (u64)e[i].value; k++)
+			r = vela_sm_inc(sm, e[i].key);
+	kvfree(e);
+	return r;
+}
+
+/* Copy every B-tree node in @refs from @src to the same place in @md. */
+static int copy_tree_blocks(struct vela_md *src, struct vela_md *md,
+			    const struct vela_u64map *refs)
+{
+	struct vela_block *from, *to;
+	struct vela_u64map_entry *e;
+	u64 n, i;
+	int r = vela_u64map_sorted(refs, &e, &n);
+
+	if (r)
+		return r;
+	for (i = 0; !r && i < n; i++) {
+		if (e[i].key == VELA_SUPERBLOCK_LOCATION)
+			continue;
+		r = vela_bm_read_lock(src->bm, e[i].key, &vela_btree_node_type, &from);
+		if (r)
+			break;
+		r = vela_bm_write_lock_zero(md->bm, e[i].key, &vela_btree_node_type, &to);
+		if (!r) {
+			memcpy(vela_block_data(to), vela_block_data(from), VELA_BLOCK_SIZE);
+			vela_bm_unlock(to);
+		}
+		vela_bm_unlock(from);
+	}
+	kvfree(e);
+	return r;
+}
+
+int vela_md_rebuild(struct vela_md *src, struct block_device *dst,
+		    const struct vela_u64map *meta_refs, const struct vela_u64map *data_refs)
+{
+	struct vela_md *md = md_alloc(dst);
+	u64 nr_meta;
+	int r;
+
+	if (IS_ERR(md))
+		return PTR_ERR(md);
+	nr_meta = vela_bm_nr_blocks(md->bm);
+	if (nr_meta < vela_sm_nr_blocks(&src->metadata_sm)) {
+		r = -ENOSPC;
+		goto out;
+	}
+	/* Every copied block is from src's last commit or before: still valid. */
+	vela_tm_init(&md->tm, md->bm, src->tm.generation);
+	vela_sm_init_new(&md->metadata_sm, &md->tm, nr_meta);
+	vela_tm_set_sm(&md->tm, &md->metadata_sm);
+	vela_sm_init_new(&md->data_sm, &md->tm, vela_sm_nr_blocks(&src->data_sm));
+	memcpy(md->uuid, src->uuid, sizeof(md->uuid));
+	memcpy(md->pool_name, src->pool_name, sizeof(md->pool_name));
+	md->data_block_sectors = src->data_block_sectors;
+	md->ctime = src->ctime;
+	md->cur = src->committed;
+	md->cur.flags &= ~VELA_SB_FLAG_NEEDS_CHECK;
+
+	/*
+	 * The counts go in as deltas before anything is allocated, so the
+	 * space maps' own blocks, allocated at commit, avoid every tree block.
+	 */
+	r = copy_tree_blocks(src, md, meta_refs);
+	if (!r)
+		r = add_counts(&md->metadata_sm, meta_refs);
+	if (!r)
+		r = add_counts(&md->data_sm, data_refs);
+	if (!r)
+		r = __commit(md);
+out:
+	md_free(md);
+	return r;
 }
 
 void vela_md_close(struct vela_md *md)

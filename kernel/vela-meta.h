@@ -68,6 +68,20 @@ struct vela_md *vela_md_open(struct block_device *bdev, bool read_only);
  * -ENOENT when nothing is held.
  */
 struct vela_md *vela_md_open_held(struct block_device *bdev);
+/*
+ * Read-only, without reading the space maps: the source of a repair, whose
+ * space maps may be what is broken.  Only the trees may be walked.
+ */
+struct vela_md *vela_md_open_trees(struct block_device *bdev);
+/*
+ * Repair's last step: write a new pool on @dst with @src's superblock
+ * fields and trees (every B-tree node in @meta_refs copied to the same
+ * block number) and space maps holding exactly @meta_refs and @data_refs
+ * (block -> references, as a full walk found them).  needs_check is
+ * cleared.  -ENOSPC when @dst is smaller than @src's metadata.
+ */
+int vela_md_rebuild(struct vela_md *src, struct block_device *dst,
+		    const struct vela_u64map *meta_refs, const struct vela_u64map *data_refs);
 void vela_md_close(struct vela_md *md);
 
 int vela_md_commit(struct vela_md *md);

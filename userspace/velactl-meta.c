@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vela-check.h"
 #include "bufio-user.h"
@@ -561,4 +564,126 @@ static int dump_metadata(const char *path, struct dump_state *ds, bool held)
 	vela_md_close(ds->md);
 	vela_bdev_close(bdev);
 	return r ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Two paths that name one file or one device. */
+static bool same_target(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) || stat(b, &sb))
+		return false;
+	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
+		return sa.st_rdev == sb.st_rdev;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* A new image file as large as @source; -EEXIST when @path exists. */
+static int create_image(const char *path, const char *source)
+{
+	struct block_device *src = vela_bdev_open_file(source, true);
+	u64 size;
+	int fd;
+
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	size = vela_bdev_size(src);
+	vela_bdev_close(src);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, size)) {
+		close(fd);
+		unlink(path);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+static int repair_into(const char *source, const char *target, bool force)
+{
+	struct check_output out = { .path = source };
+	struct vela_check_report report = { .problem = print_problem, .context = &out };
+	struct block_device *src, *dst;
+	bool created;
+	int r;
+
+	if (same_target(source, target)) {
+		usage_error("repair never writes in place: name a new device or image as TARGET");
+		return EXIT_USAGE;
+	}
+	r = create_image(target, source);
+	created = !r;
+	if (r == -EEXIST && refuse_signature("repair target", target, force))
+		return EXIT_FAILURE;
+	if (r && r != -EEXIST) {
+		fprintf(stderr, "velactl: cannot create %s: %s\n", target, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	src = open_dev(source, true);
+	dst = IS_ERR(src) ? src : open_dev(target, false);
+	r = IS_ERR(dst) ? PTR_ERR(dst) : vela_repair(src, dst, &report);
+	if (!IS_ERR(dst))
+		vela_bdev_close(dst);
+	if (!IS_ERR(src))
+		vela_bdev_close(src);
+	/* A failed repair leaves no half-written image behind. */
+	if (r && created)
+		unlink(target);
+	switch (r) {
+	case 0:
+		break;
+	case -EILSEQ:
+	case -EOPNOTSUPP:
+		fprintf(stderr, "velactl: %s: no valid dm-vela superblock: nothing to repair from\n",
+			source);
+		return EXIT_FAILURE;
+	case -EUCLEAN:
+		fprintf(stderr, "velactl: %s: the trees themselves are damaged (%llu problem(s) above); repair rebuilds the space maps only, so %s was not written\n",
+			source, report.nr_problems, target);
+		return EXIT_FAILURE;
+	case -ENOSPC:
+		fprintf(stderr, "velactl: %s is smaller than the metadata on %s: use a larger target\n",
+			target, source);
+		return EXIT_FAILURE;
+	default:
+		fprintf(stderr, "velactl: repairing %s into %s failed: %s\n", source, target,
+			strerror(-r));
+		return EXIT_FAILURE;
+	}
+	out.path = target;
+	r = check_metadata(target, &out, &report, false, false);
+	if (r)
+		return r;
+	printf("repaired into %s; %s was not changed.  To use it, replace the pool's metadata device with it (for example dd if=%s of=%s bs=1M conv=fsync while the pool is inactive), so that only one device carries the pool\n",
+	       target, source, target, source);
+	return EXIT_SUCCESS;
+}
+
+int cmd_repair(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct pool_metadata source;
+	bool force = false;
+	int opt, r;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "f", options, NULL)) != -1) {
+		if (opt != 'f')
+			return EXIT_USAGE;
+		force = true;
+	}
+	if (optind != argc - 2) {
+		usage_error("repair takes a SOURCE (metadata DEV, FILE or inactive POOL) and a new TARGET");
+		return EXIT_USAGE;
+	}
+	r = open_pool_metadata(argv[optind], &source, true);
+	if (!r)
+		r = repair_into(source.path, argv[optind + 1], force);
+	close_pool_metadata(&source);
+	return r;
 }

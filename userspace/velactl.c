@@ -436,6 +436,14 @@ static const struct command commands[] = {
 	  "a live pool holds (reserve_metadata_snap); a POOL name holds one itself\n"
 	  "when the pool is active.",
 	  cmd_dump },
+	{ "repair", NULL, "repair [--force] SOURCE TARGET",
+	  "Rebuild the space maps from a full walk of the trees, writing a new\n"
+	  "metadata device or image, never in place.  SOURCE is a metadata device,\n"
+	  "an image or an inactive POOL; it is only read, and its space maps are not\n"
+	  "read at all.  TARGET is a new image file (created as large as SOURCE) or a\n"
+	  "device without a signature (--force overrides).  The result is checked.\n"
+	  "Damage in the trees themselves is reported, and nothing is written.",
+	  cmd_repair },
 	{ "probe", NULL, "probe DEVICE",
 	  "Report any signature (filesystem, partition table, RAID, LVM, ...) on DEVICE.\n"
 	  "Exit 0 if there is none, 1 if there is one or DEVICE cannot be read.",

@@ -47,6 +47,7 @@ const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len);
 int cmd_format(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
 /*
  * Refuse a device that holds any signature (ours or libblkid's) unless
  * @force, then format the pool; EXIT_* codes, the reason already printed.
