@@ -1222,61 +1222,6 @@ static int activate_one_pool(struct pool *p, const char *only)
 	return failed ? EXIT_FAILURE : 0;
 }
 
-int cmd_activate(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 }
-	};
-	char pool_name[VELA_MAX_POOL_NAME + 1];
-	const char *only = NULL;
-	struct pool *pools, p;
-	bool all = false;
-	size_t n, i;
-	int opt, r, worst = 0;
-
-	optind = 0;
-	while ((opt = next_option(argc, argv, "a", options, "activate")) != -1) {
-		if (opt != 'a')
-			return EXIT_USAGE;
-		all = true;
-	}
-	if ((all && optind != argc) || (!all && optind != argc - 1)) {
-		usage_error("activate: want POOL, POOL/NAME or --all");
-		return EXIT_USAGE;
-	}
-	if (!all) {
-		if (strchr(argv[optind], '/')) {
-			r = split_pool_branch(argv[optind], pool_name, sizeof(pool_name), &only);
-		} else if (!valid_pool_name(argv[optind])) {
-			usage_error("activate: invalid pool name '%s'", argv[optind]);
-			r = EXIT_USAGE;
-		} else {
-			snprintf(pool_name, sizeof(pool_name), "%s", argv[optind]);
-			r = 0;
-		}
-		if (!r)
-			r = check_kernel();
-		if (!r)
-			r = find_pool(pool_name, &p);
-		return r ? r : activate_one_pool(&p, only);
-	}
-	r = check_kernel();
-	if (r)
-		return r;
-	if (scan_pools(&pools, &n))
-		return fail(EXIT_FAILURE, "cannot scan block devices for pools");
-	for (i = 0; i < n; i++) {
-		r = activate_one_pool(&pools[i], NULL);
-		if (r && !worst)
-			worst = r;
-	}
-	if (!n)
-		printf("no pools found\n");
-	free(pools);
-	return worst;
-}
-
 static int deactivate_one_pool(struct pool *p, const char *only)
 {
 	struct branch_list list;
@@ -1323,7 +1268,12 @@ static int deactivate_one_pool(struct pool *p, const char *only)
 	return r;
 }
 
-int cmd_deactivate(int argc, char **argv)
+/*
+ * activate and deactivate: "POOL", "POOL/NAME" or "--all" (every pool found
+ * by scanning), each pool handed to @one with the branch name or NULL.
+ */
+static int for_pools(int argc, char **argv, const char *command,
+		     int (*one)(struct pool *p, const char *only))
 {
 	static const struct option options[] = {
 		{ "all", no_argument, NULL, 'a' },
@@ -1337,36 +1287,55 @@ int cmd_deactivate(int argc, char **argv)
 	int opt, r, worst = 0;
 
 	optind = 0;
-	while ((opt = next_option(argc, argv, "a", options, "deactivate")) != -1) {
+	while ((opt = next_option(argc, argv, "a", options, command)) != -1) {
 		if (opt != 'a')
 			return EXIT_USAGE;
 		all = true;
 	}
 	if ((all && optind != argc) || (!all && optind != argc - 1)) {
-		usage_error("deactivate: want POOL, POOL/NAME or --all");
+		usage_error("%s: want POOL, POOL/NAME or --all", command);
 		return EXIT_USAGE;
+	}
+	if (!all) {
+		if (strchr(argv[optind], '/')) {
+			r = split_pool_branch(argv[optind], pool_name, sizeof(pool_name), &only);
+		} else if (!valid_pool_name(argv[optind])) {
+			usage_error("%s: invalid pool name '%s'", command, argv[optind]);
+			r = EXIT_USAGE;
+		} else {
+			snprintf(pool_name, sizeof(pool_name), "%s", argv[optind]);
+			r = 0;
+		}
+		if (!r)
+			r = check_kernel();
+		if (!r)
+			r = find_pool(pool_name, &p);
+		return r ? r : one(&p, only);
 	}
 	r = check_kernel();
 	if (r)
 		return r;
-	if (!all) {
-		if (strchr(argv[optind], '/'))
-			r = split_pool_branch(argv[optind], pool_name, sizeof(pool_name), &only);
-		else
-			snprintf(pool_name, sizeof(pool_name), "%s", argv[optind]);
-		if (!r)
-			r = find_pool(pool_name, &p);
-		return r ? r : deactivate_one_pool(&p, only);
-	}
 	if (scan_pools(&pools, &n))
 		return fail(EXIT_FAILURE, "cannot scan block devices for pools");
 	for (i = 0; i < n; i++) {
-		r = deactivate_one_pool(&pools[i], NULL);
+		r = one(&pools[i], NULL);
 		if (r && !worst)
 			worst = r;
 	}
+	if (!n)
+		printf("no pools found\n");
 	free(pools);
 	return worst;
+}
+
+int cmd_activate(int argc, char **argv)
+{
+	return for_pools(argc, argv, "activate", activate_one_pool);
+}
+
+int cmd_deactivate(int argc, char **argv)
+{
+	return for_pools(argc, argv, "deactivate", deactivate_one_pool);
 }
 
 /* --- scan, status, extend ------------------------------------------------ */

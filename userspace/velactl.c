@@ -289,8 +289,8 @@ static int cmd_probe(int argc, char **argv)
 	blkid_probe pr;
 	int r;
 
-	if (argc != 2) {
-		usage_error("probe takes exactly one DEVICE");
+	if (argc != 2 || argv[1][0] == '-') {
+		usage_error("probe takes exactly one DEVICE, and no options");
 		return EXIT_USAGE;
 	}
 	pr = new_probe(argv[1]);

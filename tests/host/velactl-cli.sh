@@ -13,7 +13,8 @@ truncate -s 16M "$tmp/zero.img"
 truncate -s 16M "$tmp/ext4.img"
 mkfs.ext4 -q -F "$tmp/ext4.img"
 
-ktap_plan 13
+commands=$("$velactl" help | sed -n 's/^  \([a-z-]*\).*/\1/p')
+ktap_plan $((13 + 2 * $(echo "$commands" | wc -w)))
 ktap_expect_exit "--version prints the package version" 0 "^velactl $version\$" "$velactl" --version
 ktap_expect_exit "help lists the commands" 0 "probe DEVICE" "$velactl" help
 ktap_expect_exit "--help is help" 0 "^usage: velactl" "$velactl" --help
@@ -27,4 +28,11 @@ ktap_expect_exit "probe without a device is a usage error" 2 "exactly one DEVICE
 ktap_expect_exit "probe of a missing device names it" 1 "cannot open $tmp/missing" "$velactl" probe "$tmp/missing"
 ktap_expect_exit "probe of a blank image finds nothing" 0 "no signature found" "$velactl" probe "$tmp/zero.img"
 ktap_expect_exit "probe of an ext4 image reports ext4" 1 'TYPE="ext4"' "$velactl" probe "$tmp/ext4.img"
+# Every command: its own --help, and a bad option is a usage error (exit 2)
+# that names it, before anything touches a device or the kernel.
+for c in $commands; do
+	ktap_expect_exit "$c --help shows its usage" 0 "^usage: velactl $c" "$velactl" "$c" --help
+	ktap_expect_exit "$c --frobnicate is a usage error" 2 "frobnicate|takes no arguments|unknown command|no options" \
+		"$velactl" "$c" --frobnicate
+done
 ktap_finish

@@ -36,7 +36,7 @@ refusals() {	# refusals COMMAND [ARGS after POOL/NAME]
 }
 
 modprobe dm-vela
-ktap_plan 94
+ktap_plan 106
 
 # --- init ---------------------------------------------------------------
 dd if=/dev/zero of="$meta" bs=1M count=4 2>/dev/null
@@ -154,6 +154,9 @@ ktap_expect_exit "...writes to it fail" 1 "" sh -c \
 	"dd if=/dev/zero of=/dev/mapper/$P@golden bs=4k count=1 oflag=direct 2>/dev/null"
 ktap_expect_exit "...and list shows it" 0 "^golden +yes\$" velactl list "$P" -o name,protected
 ktap_check "unprotect makes it writable again" velactl unprotect "$P/golden"
+refusals unprotect
+refusals limit 1G
+refusals resize --size 1G
 ktap_expect_exit "limit: a bad size is a usage error" 2 "want a size" velactl limit "$P/vol" lots
 ktap_check "limit none removes the cap" velactl limit "$P/ci-1" none
 ktap_expect_exit "...and list shows no limit" 0 "^ci-1 +-\$" velactl list "$P" -o name,limit
