@@ -886,3 +886,151 @@ int vela_btree_count(struct vela_btree_info *info, u64 root, struct vela_u64map 
 	*count = 0;
 	return root ? count_rec(info, root, 0, memo, count) : 0;
 }
+
+/*
+ * Structural diff.  Two cursors walk the trees in key order, each item
+ * being either a leaf entry or a whole unexpanded subtree with a lower bound
+ * on its keys (the separator key; for a first child, its parent's bound).
+ * When both cursors stand at the same subtree block, every entry before it
+ * has been compared in both trees and the subtree holds the same entries in
+ * both: it is skipped unread.  Otherwise the item that starts first is
+ * expanded (a subtree) or compared (an entry).  Only the paths that differ
+ * are read: the cost follows the differences, not the size of the trees.
+ */
+struct diff_frame {
+	struct vela_block *blk;
+	u32 next;		/* the next item of this node */
+	u64 low;		/* a lower bound on the node's keys */
+};
+
+struct diff_cursor {
+	struct vela_btree_info *info;
+	struct diff_frame stack[VELA_BTREE_MAX_DEPTH];
+	int depth;		/* frames in use */
+	u64 *visits;
+	u64 *nodes_read;
+};
+
+struct diff_item {
+	bool subtree;
+	u64 low;		/* the entry's key, or the subtree's lower bound */
+	u64 block;		/* subtree */
+	const void *value;	/* entry */
+};
+
+static int cursor_push(struct diff_cursor *c, u64 b, u64 low)
+{
+	struct diff_frame *f;
+	int r;
+
+	if (c->depth >= VELA_BTREE_MAX_DEPTH)
+		return -EILSEQ;
+	r = spend_visit(c->info, c->visits);
+	if (r)
+		return r;
+	f = &c->stack[c->depth];
+	r = vela_tm_read_lock(c->info->tm, b, &vela_btree_node_type, &f->blk);
+	if (r)
+		return r;
+	r = check_leaf_fits(c->info, data_of(f->blk), b);
+	if (r) {
+		vela_tm_unlock(c->info->tm, f->blk);
+		return r;
+	}
+	f->next = 0;
+	f->low = low;
+	c->depth++;
+	(*c->nodes_read)++;
+	return 0;
+}
+
+static void cursor_release(struct diff_cursor *c)
+{
+	while (c->depth)
+		vela_tm_unlock(c->info->tm, c->stack[--c->depth].blk);
+}
+
+/* The current item; false at the end of the tree. */
+static bool cursor_peek(struct diff_cursor *c, struct diff_item *item)
+{
+	struct vela_node_header *n;
+	struct diff_frame *f;
+
+	while (c->depth) {
+		f = &c->stack[c->depth - 1];
+		n = data_of(f->blk);
+		if (f->next < nr_entries(n)) {
+			item->subtree = !is_leaf(n);
+			item->low = item->subtree && !f->next ? f->low : key_at(n, f->next);
+			if (item->subtree)
+				item->block = child_at(n, f->next);
+			else
+				item->value = value_at(n, f->next);
+			return true;
+		}
+		vela_tm_unlock(c->info->tm, f->blk);
+		c->depth--;
+	}
+	return false;
+}
+
+static void cursor_skip(struct diff_cursor *c)
+{
+	c->stack[c->depth - 1].next++;
+}
+
+/* Replace the current subtree item by its node's items. */
+static int cursor_expand(struct diff_cursor *c, const struct diff_item *item)
+{
+	cursor_skip(c);
+	return cursor_push(c, item->block, item->low);
+}
+
+int vela_btree_diff(struct vela_btree_info *info, u64 root_a, u64 root_b,
+		    vela_btree_diff_fn fn, void *context, u64 *nodes_read)
+{
+	u64 visits = 2 * visit_budget(info), unused = 0;
+	struct diff_cursor a = { .info = info, .visits = &visits };
+	struct diff_cursor b = { .info = info, .visits = &visits };
+	struct diff_item ia, ib;
+	bool more_a, more_b;
+	u32 vs = info->value_type.size;
+	int r = 0;
+
+	a.nodes_read = b.nodes_read = nodes_read ? nodes_read : &unused;
+	if (root_a == root_b)
+		return 0;
+	if (root_a)
+		r = cursor_push(&a, root_a, 0);
+	if (!r && root_b)
+		r = cursor_push(&b, root_b, 0);
+	while (!r) {
+		more_a = cursor_peek(&a, &ia);
+		more_b = cursor_peek(&b, &ib);
+		if (!more_a && !more_b)
+			break;
+		if (more_a && more_b && ia.subtree && ib.subtree && ia.block == ib.block) {
+			cursor_skip(&a);	/* one subtree, in both */
+			cursor_skip(&b);
+		} else if (more_a && ia.subtree && (!more_b || ia.low <= ib.low)) {
+			r = cursor_expand(&a, &ia);
+		} else if (more_b && ib.subtree && (!more_a || ib.low <= ia.low)) {
+			r = cursor_expand(&b, &ib);
+		} else if (more_a && (!more_b || ia.low < ib.low)) {
+			r = fn(context, ia.low, ia.value, NULL);
+			cursor_skip(&a);
+		} else if (more_b && (!more_a || ib.low < ia.low)) {
+			r = fn(context, ib.low, NULL, ib.value);
+			cursor_skip(&b);
+		} else {
+			/* One key in both trees. */
+			if (memcmp(ia.value, ib.value, vs))
+				r = fn(context, ia.low, ia.value, ib.value);
+			cursor_skip(&a);
+			cursor_skip(&b);
+		}
+	}
+	cursor_release(&a);
+	cursor_release(&b);
+	return r;
+}

@@ -99,6 +99,19 @@ int vela_btree_visit(struct vela_btree_info *info, u64 root, struct vela_btree_v
 int vela_btree_count(struct vela_btree_info *info, u64 root, struct vela_u64map *memo,
 		     u64 *count);
 
+/*
+ * The entries in which two trees of one type differ, in key order:
+ * @fn(key, value in @root_a or NULL, value in @root_b or NULL) for every key
+ * present in one tree only or with different values.  Subtrees the trees
+ * share (the same block) are skipped unread, so the cost grows with the
+ * differences, not with the trees; *@nodes_read (may be NULL) is increased
+ * by the nodes it read.  A non-zero return from @fn stops it.
+ */
+typedef int (*vela_btree_diff_fn)(void *context, u64 key, const void *value_a,
+				  const void *value_b);
+int vela_btree_diff(struct vela_btree_info *info, u64 root_a, u64 root_b,
+		    vela_btree_diff_fn fn, void *context, u64 *nodes_read);
+
 int vela_btree_clone(struct vela_btree_info *info, u64 root);
 int vela_btree_delete(struct vela_btree_info *info, u64 root);
 /*

@@ -1214,6 +1214,79 @@ int vela_md_walk_mappings(struct vela_md *md, u64 id, vela_mapping_fn fn, void *
 	return r;
 }
 
+/* Coalesces the keys a B-tree diff reports into ranges of logical blocks. */
+struct range_diff {
+	vela_range_fn fn;
+	void *context;
+	u64 begin, end;		/* the range being built; empty when equal */
+};
+
+static int diff_key(void *context, u64 key, const void *a, const void *b)
+{
+	struct range_diff *rd = context;
+	int r = 0;
+
+	if (rd->begin != rd->end && key == rd->end) {
+		rd->end++;
+		return 0;
+	}
+	if (rd->begin != rd->end)
+		r = rd->fn(rd->context, rd->begin, rd->end);
+	rd->begin = key;
+	rd->end = key + 1;
+	return r;
+}
+
+static int diff_roots(struct vela_md *md, u64 root_a, u64 root_b, vela_range_fn fn,
+		      void *context, u64 *nodes_read)
+{
+	struct range_diff rd = { .fn = fn, .context = context };
+	int r = vela_btree_diff(&md->mapping_info, root_a, root_b, diff_key, &rd, nodes_read);
+
+	if (!r && rd.begin != rd.end)
+		r = fn(context, rd.begin, rd.end);
+	return r;
+}
+
+int vela_md_diff(struct vela_md *md, u64 id_a, u64 id_b, vela_range_fn fn, void *context,
+		 u64 *nodes_read)
+{
+	struct vela_disk_branch a, b;
+	int r;
+
+	down_read(&md->lock);
+	r = __get_branch(md, id_a, &a);
+	if (!r)
+		r = __get_branch(md, id_b, &b);
+	if (!r)
+		r = diff_roots(md, le64_to_cpu(a.mapping_root), le64_to_cpu(b.mapping_root), fn,
+			       context, nodes_read);
+	up_read(&md->lock);
+	return r;
+}
+
+int vela_md_diff_since_branch_point(struct vela_md *md, u64 id, bool parent_side,
+				    vela_range_fn fn, void *context, u64 *nodes_read)
+{
+	struct vela_disk_branch rec, parent;
+	u64 other;
+	int r;
+
+	down_read(&md->lock);
+	r = __get_branch(md, id, &rec);
+	if (!r && le64_to_cpu(rec.parent_id) == VELA_NO_PARENT)
+		r = -EINVAL;	/* a volume has no branch point */
+	if (!r && parent_side)
+		r = __get_branch(md, le64_to_cpu(rec.parent_id), &parent);
+	if (!r) {
+		other = parent_side ? le64_to_cpu(parent.mapping_root) :
+				      le64_to_cpu(rec.mapping_root);
+		r = diff_roots(md, le64_to_cpu(rec.base_root), other, fn, context, nodes_read);
+	}
+	up_read(&md->lock);
+	return r;
+}
+
 int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock)
 {
 	struct vela_disk_branch rec;

@@ -154,6 +154,25 @@ int vela_md_reclaim(struct vela_md *md, u64 max, u64 *pending);
 typedef int (*vela_mapping_fn)(void *context, u64 lblock, u64 pblock);
 int vela_md_walk_mappings(struct vela_md *md, u64 id, vela_mapping_fn fn, void *context);
 int vela_md_lookup(struct vela_md *md, u64 id, u64 lblock, u64 *pblock, bool *shared);
+
+/*
+ * Diff: the ranges [@begin, @end) of logical blocks whose mappings differ,
+ * in order, from the structure of the trees (shared subtrees are skipped
+ * unread: the cost follows the differences).  A block mapped on one side
+ * only, or to different data blocks, differs; a block rewritten since it
+ * was shared differs even if it holds the same bytes.  *@nodes_read (may
+ * be NULL) is increased by the tree nodes read.
+ */
+typedef int (*vela_range_fn)(void *context, u64 begin, u64 end);
+int vela_md_diff(struct vela_md *md, u64 id_a, u64 id_b, vela_range_fn fn, void *context,
+		 u64 *nodes_read);
+/*
+ * What branch @id changed since its branch point (its tree against its
+ * base), or with @parent_side what its parent changed since (the parent's
+ * tree against the same base).  -EINVAL for a volume.
+ */
+int vela_md_diff_since_branch_point(struct vela_md *md, u64 id, bool parent_side,
+				    vela_range_fn fn, void *context, u64 *nodes_read);
 /* Never sleeps on metadata I/O or the lock: -EWOULDBLOCK instead. */
 int vela_md_lookup_try(struct vela_md *md, u64 id, u64 lblock, u64 *pblock);
 int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock);

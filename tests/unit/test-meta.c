@@ -817,3 +817,97 @@ TEST(repair_refuses_damaged_trees_and_small_devices)
 	vela_bdev_close(dst);
 	vela_bdev_close(p.bdev);
 }
+
+/* Ranges reported by a diff, with the blocks they cover. */
+struct ranges {
+	u64 n, blocks, last_end;
+	u64 begin[64], end[64];
+	bool ordered;
+};
+
+static int note_range(void *context, u64 begin, u64 end)
+{
+	struct ranges *rs = context;
+
+	if (rs->n && begin <= rs->last_end)
+		rs->ordered = false;	/* overlapping, unsorted or not coalesced */
+	if (rs->n < ARRAY_SIZE(rs->begin)) {
+		rs->begin[rs->n] = begin;
+		rs->end[rs->n] = end;
+	}
+	rs->n++;
+	rs->blocks += end - begin;
+	rs->last_end = end;
+	return 0;
+}
+
+static void ranges_init(struct ranges *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->ordered = true;
+}
+
+/*
+ * diff between branches and against the branch point, on both sides:
+ * the child writes 100-109 and 500, discards 700; the parent writes 105
+ * (a conflict) and 900-901 after the branch point; a sibling changes
+ * nothing.
+ */
+TEST(diff_reports_ranges_since_the_branch_point_on_both_sides)
+{
+	u64 vol, child, sibling, i, freed, nodes = 0;
+	struct ranges rs;
+	struct pool p;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 24, 0, 1, &vol), 0);
+	for (i = 0; i < 2000; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "child", 0, 1, &child), 0);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "sibling", 0, 1, &sibling), 0);
+	for (i = 100; i < 110; i++)
+		map_new(&p, child, i);
+	map_new(&p, child, 500);
+	ASSERT_EQ(vela_md_unmap(p.md, child, 700, &freed), 0);
+	map_new(&p, vol, 105);
+	map_new(&p, vol, 900);
+	map_new(&p, vol, 901);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+
+	ranges_init(&rs);
+	ASSERT_EQ(vela_md_diff_since_branch_point(p.md, child, false, note_range, &rs, &nodes), 0);
+	ASSERT_EQ(rs.n, 3);
+	EXPECT_TRUE(rs.ordered);
+	EXPECT_EQ(rs.begin[0], 100);
+	EXPECT_EQ(rs.end[0], 110);
+	EXPECT_EQ(rs.begin[1], 500);
+	EXPECT_EQ(rs.end[1], 501);
+	EXPECT_EQ(rs.begin[2], 700);
+	EXPECT_EQ(rs.end[2], 701);
+
+	ranges_init(&rs);
+	ASSERT_EQ(vela_md_diff_since_branch_point(p.md, child, true, note_range, &rs, NULL), 0);
+	ASSERT_EQ(rs.n, 2);
+	EXPECT_EQ(rs.begin[0], 105);
+	EXPECT_EQ(rs.end[0], 106);
+	EXPECT_EQ(rs.begin[1], 900);
+	EXPECT_EQ(rs.end[1], 902);
+
+	ranges_init(&rs);
+	ASSERT_EQ(vela_md_diff_since_branch_point(p.md, sibling, false, note_range, &rs, NULL),
+		  0);
+	EXPECT_EQ(rs.n, 0);
+
+	/* child against the parent: both sides' changes, coalesced. */
+	ranges_init(&rs);
+	ASSERT_EQ(vela_md_diff(p.md, vol, child, note_range, &rs, NULL), 0);
+	EXPECT_TRUE(rs.ordered);
+	EXPECT_EQ(rs.blocks, 10 + 1 + 1 + 2);
+	ranges_init(&rs);
+	ASSERT_EQ(vela_md_diff(p.md, child, child, note_range, &rs, NULL), 0);
+	EXPECT_EQ(rs.n, 0);
+	EXPECT_EQ(vela_md_diff_since_branch_point(p.md, vol, false, note_range, &rs, NULL),
+		  -EINVAL);
+	EXPECT_EQ(vela_md_diff(p.md, vol, 999, note_range, &rs, NULL), -ENOENT);
+	pool_destroy(&p);
+}

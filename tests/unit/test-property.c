@@ -2,7 +2,7 @@
 /*
  * Model-based property test of the exception store.
  *
- * Random sequences of map, unmap, lookup, create-branch, delete-branch,
+ * Random sequences of map, unmap, lookup, diff, create-branch, delete-branch,
  * reclaim, commit, abort, power cut, and commit interrupted by a failing
  * device, run against the real metadata code on a memory device with a
  * volatile write cache, and against an in-memory model.  A power cut drops
@@ -226,6 +226,40 @@ static void do_lookup(struct prop *p, int s)
 	}
 }
 
+/* A diff's ranges, checked against the model's maps as they come. */
+struct diff_against_model {
+	const u32 *a, *b;
+	u64 next;		/* every block before it was checked */
+};
+
+static int diff_range(void *context, u64 begin, u64 end)
+{
+	struct diff_against_model *d = context;
+	u64 l;
+
+	ASSERT_TRUE(begin >= d->next && begin < end && end <= LBLOCKS);
+	for (l = d->next; l < begin; l++)
+		ASSERT_EQ(d->a[l], d->b[l]);
+	for (l = begin; l < end; l++)
+		ASSERT_NE(d->a[l], d->b[l]);
+	d->next = end;
+	return 0;
+}
+
+/* Diff two random live branches: exactly the blocks the model says differ. */
+static void do_diff(struct prop *p, int s)
+{
+	struct diff_against_model d = { .a = p->cur.b[s].map };
+	int t = random_live(p, &p->cur);
+	u64 l;
+
+	p->ops++;
+	d.b = p->cur.b[t].map;
+	ASSERT_EQ(vela_md_diff(p->md, p->cur.b[s].id, p->cur.b[t].id, diff_range, &d, NULL), 0);
+	for (l = d.next; l < LBLOCKS; l++)
+		ASSERT_EQ(d.a[l], d.b[l]);
+}
+
 static void do_delete(struct prop *p, int s)
 {
 	int r = vela_md_delete_branch(p->md, p->cur.b[s].id);
@@ -366,8 +400,10 @@ static void run_seed(u64 seed, u64 nr_ops)
 			do_map(&p, s);
 		else if (dice < 500)
 			do_unmap(&p, s);
-		else if (dice < 650)
+		else if (dice < 620)
 			do_lookup(&p, s);
+		else if (dice < 650)
+			do_diff(&p, s);
 		else if (dice < 750)
 			create(&p, rnd(&p) % 8 ? s : -1);
 		else if (dice < 830)
