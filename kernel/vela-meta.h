@@ -173,6 +173,40 @@ int vela_md_diff(struct vela_md *md, u64 id_a, u64 id_b, vela_range_fn fn, void 
  */
 int vela_md_diff_since_branch_point(struct vela_md *md, u64 id, bool parent_side,
 				    vela_range_fn fn, void *context, u64 *nodes_read);
+
+/*
+ * Merge a branch into its parent, in the metadata only: references move,
+ * no data is copied, and the caller commits the whole merge as one
+ * transaction (before or after, never a mix).
+ * - THREE_WAY: the parent takes every block the child changed since the
+ *   branch point; if the parent changed any of them too, nothing changes
+ *   and -ECANCELED is returned with the conflicts counted (and reported
+ *   to @conflict_fn as ranges, which may be NULL).
+ * - CHILD_WINS: the same, conflicts taking the child's version.
+ * - REPLACE: the parent becomes exactly the child (rollback, promotion).
+ * A merge whose parent did not change since the branch point is a
+ * fast-forward: the parent becomes the child.  Afterwards the child's
+ * branch point is the merge point, so a second merge takes only what
+ * changed since.  Other branches keep their trees and branch points.
+ * @dry_run counts and reports without changing anything.  -EINVAL for a
+ * volume (no parent).
+ */
+enum vela_merge_strategy {
+	VELA_MERGE_THREE_WAY,
+	VELA_MERGE_CHILD_WINS,
+	VELA_MERGE_REPLACE,
+};
+
+struct vela_merge_result {
+	u64 taken;		/* blocks the child changed since the branch point */
+	u64 conflicts;		/* of those, blocks the parent changed too */
+	bool fast_forward;	/* the parent had not changed */
+	u64 nodes_read;		/* tree nodes the diffs read */
+};
+
+int vela_md_merge(struct vela_md *md, u64 child_id, enum vela_merge_strategy strategy,
+		  bool dry_run, vela_range_fn conflict_fn, void *context,
+		  struct vela_merge_result *result);
 /* Never sleeps on metadata I/O or the lock: -EWOULDBLOCK instead. */
 int vela_md_lookup_try(struct vela_md *md, u64 id, u64 lblock, u64 *pblock);
 int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock);

@@ -911,3 +911,183 @@ TEST(diff_reports_ranges_since_the_branch_point_on_both_sides)
 	EXPECT_EQ(vela_md_diff(p.md, vol, 999, note_range, &rs, NULL), -ENOENT);
 	pool_destroy(&p);
 }
+
+/* The data block @id maps at @lblock, or 0 when unmapped. */
+static u64 mapped_at(struct vela_md *md, u64 id, u64 lblock)
+{
+	u64 pblock;
+	bool shared;
+	int r = vela_md_lookup(md, id, lblock, &pblock, &shared);
+
+	if (r == -ENODATA)
+		return 0;
+	EXPECT_EQ(r, 0);
+	return pblock;
+}
+
+static u64 nr_differences(struct vela_md *md, u64 a, u64 b)
+{
+	struct ranges rs;
+
+	ranges_init(&rs);
+	EXPECT_EQ(vela_md_diff(md, a, b, note_range, &rs, NULL), 0);
+	return rs.blocks;
+}
+
+/* A volume of 1000 mapped blocks with a child and a sibling. */
+static void merge_setup(struct pool *p, u64 *vol, u64 *child, u64 *sibling)
+{
+	u64 i;
+
+	pool_create(p);
+	ASSERT_EQ(vela_md_create_volume(p->md, "v", 1 << 24, 0, 1, vol), 0);
+	for (i = 0; i < 1000; i++)
+		map_new(p, *vol, i);
+	ASSERT_EQ(vela_md_create_branch(p->md, *vol, "child", 0, 1, child), 0);
+	ASSERT_EQ(vela_md_create_branch(p->md, *vol, "sibling", 0, 1, sibling), 0);
+	ASSERT_EQ(vela_md_commit(p->md), 0);
+}
+
+TEST(merge_three_way_takes_the_childs_changes_and_keeps_the_parents)
+{
+	u64 vol, child, sibling, freed, c10, c11, p20, s10, i;
+	static u64 sibling_map[1000];
+	struct vela_merge_result res;
+	struct vela_md_info before, after;
+	struct ranges rs;
+	struct pool p;
+
+	merge_setup(&p, &vol, &child, &sibling);
+	s10 = mapped_at(p.md, sibling, 10);
+	for (i = 0; i < 1000; i++)
+		sibling_map[i] = mapped_at(p.md, sibling, i);
+	c10 = map_new(&p, child, 10);
+	c11 = map_new(&p, child, 11);
+	map_new(&p, child, 2000);		/* beyond what the parent maps */
+	ASSERT_EQ(vela_md_unmap(p.md, child, 12, &freed), 0);
+	p20 = map_new(&p, vol, 20);		/* the parent's own change */
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &before), 0);
+
+	/* A dry run reports and changes nothing. */
+	ASSERT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, true, NULL, NULL, &res), 0);
+	EXPECT_EQ(res.taken, 4);
+	EXPECT_EQ(res.conflicts, 0);
+	EXPECT_FALSE(res.fast_forward);
+	ASSERT_EQ(vela_md_info(p.md, &after), 0);
+	EXPECT_EQ(after.change_id, before.change_id);
+	EXPECT_EQ(mapped_at(p.md, vol, 10), s10);
+
+	ranges_init(&rs);
+	ASSERT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, false, note_range, &rs, &res),
+		  0);
+	EXPECT_EQ(rs.n, 0);
+	EXPECT_EQ(mapped_at(p.md, vol, 10), c10);
+	EXPECT_EQ(mapped_at(p.md, vol, 11), c11);
+	EXPECT_EQ(mapped_at(p.md, vol, 12), 0);
+	EXPECT_NE(mapped_at(p.md, vol, 2000), 0);
+	EXPECT_EQ(mapped_at(p.md, vol, 20), p20);	/* kept */
+	for (i = 0; i < 1000; i++)			/* the sibling saw nothing */
+		EXPECT_EQ(mapped_at(p.md, sibling, i), sibling_map[i]);
+	EXPECT_EQ(nr_differences(p.md, vol, child), 1);	/* block 20 only */
+	ASSERT_EQ(vela_md_info(p.md, &after), 0);
+	EXPECT_EQ(after.change_id, before.change_id + 1);
+
+	/* The branch point moved: nothing left to take; new work is taken alone. */
+	ASSERT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, true, NULL, NULL, &res), 0);
+	EXPECT_EQ(res.taken, 0);
+	map_new(&p, child, 30);
+	ASSERT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, false, NULL, NULL, &res), 0);
+	EXPECT_EQ(res.taken, 1);
+	EXPECT_EQ(mapped_at(p.md, vol, 30), mapped_at(p.md, child, 30));
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+TEST(merge_conflicts_refuse_three_way_and_child_wins_takes_them)
+{
+	u64 vol, child, sibling, c5, c6, p6;
+	struct vela_merge_result res;
+	struct ranges rs;
+	struct pool p;
+
+	merge_setup(&p, &vol, &child, &sibling);
+	c5 = map_new(&p, child, 5);
+	c6 = map_new(&p, child, 6);
+	map_new(&p, child, 7);
+	p6 = map_new(&p, vol, 6);
+	map_new(&p, vol, 7);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+
+	ranges_init(&rs);
+	EXPECT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, false, note_range, &rs, &res),
+		  -ECANCELED);
+	EXPECT_EQ(res.conflicts, 2);
+	ASSERT_EQ(rs.n, 1);
+	EXPECT_EQ(rs.begin[0], 6);
+	EXPECT_EQ(rs.end[0], 8);
+	/* Refused: nothing changed. */
+	EXPECT_EQ(mapped_at(p.md, vol, 6), p6);
+	EXPECT_NE(mapped_at(p.md, vol, 5), c5);
+
+	ASSERT_EQ(vela_md_merge(p.md, child, VELA_MERGE_CHILD_WINS, false, NULL, NULL, &res), 0);
+	EXPECT_EQ(res.conflicts, 2);
+	EXPECT_EQ(mapped_at(p.md, vol, 5), c5);
+	EXPECT_EQ(mapped_at(p.md, vol, 6), c6);
+	EXPECT_EQ(nr_differences(p.md, vol, child), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+TEST(merge_replace_rolls_back_and_fast_forward_promotes)
+{
+	u64 vol, child, sibling, snap, s3;
+	struct vela_merge_result res;
+	struct pool p;
+
+	merge_setup(&p, &vol, &child, &sibling);
+	/* Fast-forward: the parent did not change since the branch point. */
+	map_new(&p, child, 3);
+	ASSERT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, false, NULL, NULL, &res), 0);
+	EXPECT_TRUE(res.fast_forward);
+	EXPECT_EQ(nr_differences(p.md, vol, child), 0);
+
+	/* Rollback: a snapshot of the volume, changes, then replace. */
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "snap", 0, 1, &snap), 0);
+	s3 = mapped_at(p.md, sibling, 3);
+	map_new(&p, vol, 1);
+	map_new(&p, vol, 500);
+	ASSERT_EQ(vela_md_merge(p.md, snap, VELA_MERGE_REPLACE, false, NULL, NULL, &res), 0);
+	EXPECT_EQ(nr_differences(p.md, vol, snap), 0);
+	EXPECT_EQ(mapped_at(p.md, sibling, 3), s3);	/* other children untouched */
+	EXPECT_EQ(vela_md_merge(p.md, vol, VELA_MERGE_REPLACE, false, NULL, NULL, &res), -EINVAL);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	/* Deleting everything frees everything: no reference was lost. */
+	ASSERT_EQ(vela_md_delete_branch(p.md, snap), 0);
+	ASSERT_EQ(vela_md_delete_branch(p.md, child), 0);
+	ASSERT_EQ(vela_md_delete_branch(p.md, sibling), 0);
+	ASSERT_EQ(vela_md_delete_branch(p.md, vol), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+/* A merge is one change: a power cut before its commit leaves no trace. */
+TEST(merge_is_atomic_across_a_power_cut)
+{
+	u64 vol, child, sibling, before10, c10;
+	struct vela_merge_result res;
+	struct pool p;
+
+	merge_setup(&p, &vol, &child, &sibling);
+	c10 = map_new(&p, child, 10);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	before10 = mapped_at(p.md, vol, 10);
+	ASSERT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, false, NULL, NULL, &res), 0);
+	pool_cut(&p, 0);
+	EXPECT_EQ(mapped_at(p.md, vol, 10), before10);
+	ASSERT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, false, NULL, NULL, &res), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_cut(&p, 0);
+	EXPECT_EQ(mapped_at(p.md, vol, 10), c10);
+	pool_destroy(&p);
+}

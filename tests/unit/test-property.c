@@ -2,7 +2,8 @@
 /*
  * Model-based property test of the exception store.
  *
- * Random sequences of map, unmap, lookup, diff, create-branch, delete-branch,
+ * Random sequences of map, unmap, lookup, diff, merge (every strategy),
+ * create-branch, delete-branch,
  * reclaim, commit, abort, power cut, and commit interrupted by a failing
  * device, run against the real metadata code on a memory device with a
  * volatile write cache, and against an in-memory model.  A power cut drops
@@ -33,6 +34,7 @@ struct mbranch {
 	u64 id;
 	int parent;		/* slot, or -1 */
 	u32 map[LBLOCKS];	/* data block, 0 when unmapped */
+	u32 base[LBLOCKS];	/* the map at the branch point (the last merge) */
 };
 
 struct model {
@@ -46,6 +48,7 @@ struct prop {
 	struct model cur, committed;
 	u64 rng;
 	u64 ops, cuts, torn, commits, interrupted, reopen_checks;
+	u64 merges, refused_merges;
 };
 
 static u64 rnd(struct prop *p)
@@ -165,10 +168,12 @@ static int create(struct prop *p, int parent)
 	if (parent < 0) {
 		ASSERT_EQ(vela_md_create_volume(p->md, name, LBLOCKS * 128, 0, p->ops, &id), 0);
 		memset(p->cur.b[s].map, 0, sizeof(p->cur.b[s].map));
+		memset(p->cur.b[s].base, 0, sizeof(p->cur.b[s].base));
 	} else {
 		ASSERT_EQ(vela_md_create_branch(p->md, p->cur.b[parent].id, name, 0, p->ops,
 						&id), 0);
 		memcpy(p->cur.b[s].map, p->cur.b[parent].map, sizeof(p->cur.b[s].map));
+		memcpy(p->cur.b[s].base, p->cur.b[parent].map, sizeof(p->cur.b[s].base));
 	}
 	p->cur.b[s].live = true;
 	p->cur.b[s].id = id;
@@ -258,6 +263,45 @@ static void do_diff(struct prop *p, int s)
 	ASSERT_EQ(vela_md_diff(p->md, p->cur.b[s].id, p->cur.b[t].id, diff_range, &d, NULL), 0);
 	for (l = d.next; l < LBLOCKS; l++)
 		ASSERT_EQ(d.a[l], d.b[l]);
+}
+
+/* Merge a branch into its parent with a random strategy, as the model says. */
+static void do_merge(struct prop *p, int s)
+{
+	struct mbranch *child = &p->cur.b[s], *parent;
+	enum vela_merge_strategy strategy = rnd(p) % 3;
+	u64 taken = 0, conflicts = 0;
+	struct vela_merge_result res;
+	bool ff = true, cc, pc;
+	int l, r;
+
+	if (child->parent < 0)
+		return;
+	parent = &p->cur.b[child->parent];
+	p->ops++;
+	for (l = 0; l < LBLOCKS; l++) {
+		cc = child->map[l] != child->base[l];
+		pc = parent->map[l] != child->base[l];
+		taken += cc;
+		conflicts += cc && pc;
+		ff &= !pc;
+	}
+	r = vela_md_merge(p->md, child->id, strategy, false, NULL, NULL, &res);
+	EXPECT_EQ(res.conflicts, conflicts);
+	if (strategy == VELA_MERGE_THREE_WAY && conflicts) {
+		ASSERT_EQ(r, -ECANCELED);
+		p->refused_merges++;
+		return;
+	}
+	ASSERT_EQ(r, 0);
+	p->merges++;
+	EXPECT_EQ(res.taken, taken);
+	EXPECT_EQ(res.fast_forward, ff);
+	for (l = 0; l < LBLOCKS; l++)
+		if (strategy == VELA_MERGE_REPLACE || ff || child->map[l] != child->base[l])
+			parent->map[l] = child->map[l];
+	memcpy(child->base, child->map, sizeof(child->base));
+	p->cur.change_id++;
 }
 
 static void do_delete(struct prop *p, int s)
@@ -400,8 +444,10 @@ static void run_seed(u64 seed, u64 nr_ops)
 			do_map(&p, s);
 		else if (dice < 500)
 			do_unmap(&p, s);
-		else if (dice < 620)
+		else if (dice < 600)
 			do_lookup(&p, s);
+		else if (dice < 620)
+			do_merge(&p, s);
 		else if (dice < 650)
 			do_diff(&p, s);
 		else if (dice < 750)
@@ -424,11 +470,12 @@ static void run_seed(u64 seed, u64 nr_ops)
 	verify(&p, &p.committed, true);
 	vela_md_close(p.md);
 	check_clean(&p);
-	unit_diag("seed %llu: %llu operations, %llu commits, %llu power cuts (%llu torn writes, %llu interrupted commits), %llu clean checks; chain depth %d, fan of %d branches",
+	unit_diag("seed %llu: %llu operations, %llu commits, %llu power cuts (%llu torn writes, %llu interrupted commits), %llu clean checks; chain depth %d, fan of %d branches; %llu merges, %llu refused for conflicts",
 		  (unsigned long long)seed, (unsigned long long)p.ops,
 		  (unsigned long long)p.commits, (unsigned long long)p.cuts,
 		  (unsigned long long)p.torn, (unsigned long long)p.interrupted,
-		  (unsigned long long)p.reopen_checks, max_depth, fan);
+		  (unsigned long long)p.reopen_checks, max_depth, fan,
+		  (unsigned long long)p.merges, (unsigned long long)p.refused_merges);
 	vela_bdev_close(p.bdev);
 }
 
