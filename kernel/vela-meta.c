@@ -1414,12 +1414,12 @@ int vela_md_merge(struct vela_md *md, u64 child_id, enum vela_merge_strategy str
 		goto out;
 	result->fast_forward = !parent_changes.n;
 	result->taken = child_changes.n;
+	if (dry_run)
+		goto out;	/* counted and reported, conflicts or not */
 	if (strategy == VELA_MERGE_THREE_WAY && result->conflicts) {
 		r = -ECANCELED;
 		goto out;
 	}
-	if (dry_run)
-		goto out;
 
 	md->change_seq++;
 	if (strategy == VELA_MERGE_REPLACE || result->fast_forward) {

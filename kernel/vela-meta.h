@@ -188,8 +188,9 @@ int vela_md_diff_since_branch_point(struct vela_md *md, u64 id, bool parent_side
  * fast-forward: the parent becomes the child.  Afterwards the child's
  * branch point is the merge point, so a second merge takes only what
  * changed since.  Other branches keep their trees and branch points.
- * @dry_run counts and reports without changing anything.  -EINVAL for a
- * volume (no parent).
+ * @dry_run counts and reports without changing anything, and returns 0
+ * even when a three-way merge would be refused.  -EINVAL for a volume (no
+ * parent).
  */
 enum vela_merge_strategy {
 	VELA_MERGE_THREE_WAY,

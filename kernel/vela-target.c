@@ -235,6 +235,7 @@ struct vela_pool {
 	struct vela_md *md;
 	struct vela_pool_features features;
 	struct mutex admin_lock;	/* one admin message at a time */
+	char reply_text[64];		/* a message's text reply; under admin_lock */
 
 	/*
 	 * See "Commit" above.  Lock order: pools_lock, admin_lock,
@@ -2325,6 +2326,71 @@ static int msg_set_limit(struct vela_pool *pool, unsigned int argc, char **argv,
 	return r;
 }
 
+/*
+ * merge <change id> <child id> three_way|child_wins|replace [dry_run]:
+ * the child's changes since its branch point into its parent, in the
+ * metadata only (vela_md_merge()).  The parent's device must be suspended
+ * or absent: the kernel cannot see whether it is open or mounted, and a
+ * filesystem must not see its blocks change under it.  The child's writes
+ * are drained first.  Replies "<taken> <conflicts> <fast forward 0|1>".
+ */
+static int msg_merge(struct vela_pool *pool, unsigned int argc, char **argv,
+		     u64 *reply, const char **why)
+{
+	static const char *const strategies[] = {
+		[VELA_MERGE_THREE_WAY] = "three_way",
+		[VELA_MERGE_CHILD_WINS] = "child_wins",
+		[VELA_MERGE_REPLACE] = "replace",
+	};
+	struct vela_merge_result res;
+	struct vela_disk_branch rec;
+	struct branch_c *bc;
+	bool dry_run = false, parent_live = false;
+	u64 child, parent;
+	int strategy, r;
+
+	if (parse_id(argv[2], &child)) {
+		*why = "the branch id is not a number";
+		return -EINVAL;
+	}
+	for (strategy = ARRAY_SIZE(strategies) - 1; strategy >= 0; strategy--)
+		if (!strcmp(argv[3], strategies[strategy]))
+			break;
+	if (strategy < 0 || (argc == 5 && strcmp(argv[4], "dry_run"))) {
+		*why = "want a strategy (three_way, child_wins or replace) and optionally dry_run";
+		return -EINVAL;
+	}
+	dry_run = argc == 5;
+	r = vela_md_get_branch(pool->md, child, &rec);
+	if (r)
+		return r;
+	parent = le64_to_cpu(rec.parent_id);
+	if (parent == VELA_NO_PARENT) {
+		*why = "a volume has no parent to merge into";
+		return -EINVAL;
+	}
+	mutex_lock(&pool->devs_lock);
+	list_for_each_entry(bc, &pool->branch_devs, list)
+		parent_live |= bc->id == parent && !dm_suspended(bc->ti);
+	mutex_unlock(&pool->devs_lock);
+	if (parent_live && !dry_run) {
+		*why = "the parent's device is live: suspend or remove it first";
+		return -EBUSY;
+	}
+	if (!dry_run) {
+		/* Both sides share blocks afterwards: no exclusive fast path. */
+		update_devices(pool, child, &(struct device_update){ .shared = true });
+		update_devices(pool, parent, &(struct device_update){ .shared = true });
+	}
+	r = vela_md_merge(pool->md, child, strategy, dry_run, NULL, NULL, &res);
+	if (r == -ECANCELED)
+		*why = "conflicts: the parent changed blocks the child changed too (use child_wins or replace)";
+	if (!r)
+		snprintf(pool->reply_text, sizeof(pool->reply_text), "%llu %llu %d", res.taken,
+			 res.conflicts, res.fast_forward);
+	return r;
+}
+
 /* reserve_metadata_snap <change id>: replies the held view's root block */
 static int msg_reserve_metadata_snap(struct vela_pool *pool, unsigned int argc, char **argv,
 				     u64 *reply, const char **why)
@@ -2368,6 +2434,7 @@ static const struct pool_message pool_messages[] = {
 	{ "set_limit", 4, false, 0, msg_set_limit },
 	{ "reserve_metadata_snap", 2, true, 0, msg_reserve_metadata_snap },
 	{ "release_metadata_snap", 2, false, 0, msg_release_metadata_snap },
+	{ "merge", 4, true, 1, msg_merge },
 };
 
 static const char *errno_reason(int r)
@@ -2517,6 +2584,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 	const char *why = NULL;
 	struct vela_md_info info;
 	u64 change_id, reply = 0;
+	char text[sizeof(pool->reply_text)];
 	unsigned int i;
 	int r;
 
@@ -2542,6 +2610,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 	}
 	mutex_lock(&pool->admin_lock);
 	down_write(&pool->share_lock);
+	pool->reply_text[0] = '\0';
 	vela_md_info(pool->md, &info);
 	if (pool_mode(pool) >= POOL_READ_ONLY) {
 		r = -EROFS;
@@ -2567,6 +2636,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		if (r)
 			vela_md_abort(pool->md);
 	}
+	strscpy(text, pool->reply_text, sizeof(text));
 	up_write(&pool->share_lock);
 	mutex_unlock(&pool->admin_lock);
 
@@ -2578,13 +2648,16 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 	queue_work(pool->commit_wq, &pool->reclaim_work);
 	if (!m->replies)
 		return 0;
-	snprintf(result, maxlen, "%llu", reply);
+	if (text[0])
+		snprintf(result, maxlen, "%s", text);
+	else
+		snprintf(result, maxlen, "%llu", reply);
 	return 1;
 }
 
 static struct target_type pool_target = {
 	.name = "vela-pool",
-	.version = {0, 7, 0},
+	.version = {0, 8, 0},
 	.module = THIS_MODULE,
 	.ctr = pool_ctr,
 	.dtr = pool_dtr,
@@ -2598,7 +2671,7 @@ static struct target_type pool_target = {
 
 static struct target_type branch_target = {
 	.name = "vela",
-	.version = {0, 7, 0},
+	.version = {0, 8, 0},
 	.module = THIS_MODULE,
 	.ctr = branch_ctr,
 	.dtr = branch_dtr,

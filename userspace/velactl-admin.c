@@ -13,6 +13,8 @@
  * The checks run under the pool lock, which every velactl holds; a tool
  * that bypasses it (dmsetup) is still caught by the kernel's own refusals.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -149,13 +151,75 @@ static uint64_t bytes_to_blocks(const struct pool *p, uint64_t bytes)
 
 /* --- init ---------------------------------------------------------------- */
 
-/* A device someone holds (mounted, in a table, in an array) cannot be formatted. */
+/* The first line of a small file, without its newline ("" when unreadable). */
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+/*
+ * A process with @dev open (a database on a raw device, a dd): its pid in
+ * @pid and its name in @comm.  O_EXCL does not see plain opens, so look
+ * through /proc/PID/fd as fuser does.
+ */
+static bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len)
+{
+	char path[PATH_MAX], fd_dir[64];
+	struct dirent *p, *f;
+	struct stat st;
+	DIR *procs, *fds;
+	bool found = false;
+
+	procs = opendir("/proc");
+	if (!procs)
+		return false;
+	while (!found && (p = readdir(procs))) {
+		if (!isdigit((unsigned char)p->d_name[0]) || atoi(p->d_name) == getpid())
+			continue;
+		snprintf(fd_dir, sizeof(fd_dir), "/proc/%.20s/fd", p->d_name);
+		fds = opendir(fd_dir);
+		if (!fds)
+			continue;
+		while (!found && (f = readdir(fds))) {
+			snprintf(path, sizeof(path), "%s/%s", fd_dir, f->d_name);
+			found = f->d_name[0] != '.' && !stat(path, &st) && S_ISBLK(st.st_mode) &&
+				st.st_rdev == dev;
+		}
+		closedir(fds);
+		if (found) {
+			*pid = atoi(p->d_name);
+			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
+			read_line(path, comm, len);
+		}
+	}
+	closedir(procs);
+	return found;
+}
+
+/*
+ * A device someone holds (mounted, in a table, in an array) or has open
+ * cannot be formatted.
+ */
 static int refuse_in_use(const char *what, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	char comm[64] = "?";
+	struct stat st;
+	pid_t pid;
 
 	if (fd >= 0) {
 		close(fd);
+		if (!stat(path, &st) && S_ISBLK(st.st_mode) &&
+		    opened_by_process(st.st_rdev, &pid, comm, sizeof(comm)))
+			return fail(EXIT_BUSY, "%s device %s is open by process %d (%s): stop it first",
+				    what, path, (int)pid, comm);
 		return 0;
 	}
 	if (errno == EBUSY)
@@ -1609,4 +1673,182 @@ void close_pool_metadata(struct pool_metadata *m)
 		fail(EXIT_FAILURE, "pool '%s': releasing its metadata view failed: %s; send release_metadata_snap",
 		     m->pool.name, strerror(-r));
 	m->held = false;
+}
+
+/* --- merge ------------------------------------------------------------------ */
+
+static const char *const merge_strategies[][2] = {
+	{ "three-way", "three_way" },
+	{ "child-wins", "child_wins" },
+	{ "replace", "replace" },
+};
+
+/* --delete-child: the child went into its parent; remove it too. */
+static int delete_merged_child(struct target *t, bool json)
+{
+	int r;
+
+	if (t->b->active && t->b->open_count)
+		return fail(EXIT_BUSY, "%s/%s is open: merged, but not deleted", t->pool.name,
+			    t->name);
+	if (t->b->active && deactivate_branch(&t->pool, t->b))
+		return EXIT_BUSY;
+	r = pool_admin(&t->pool, NULL, 0, "delete %" PRIu64, t->b->id);
+	if (r)
+		return admin_error(&t->pool, "delete", t->name, r);
+	if (!json)
+		printf("deleted %s/%s\n", t->pool.name, t->name);
+	return 0;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "into", required_argument, NULL, 'i' },
+		{ "strategy", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "delete-child", no_argument, NULL, 'd' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	bool dry_run = false, delete_child = false, force = false, json = false, ff;
+	const char *into = NULL, *strategy = "three_way", *label = "three-way";
+	char reply[64], path[PATH_MAX], fs[32] = "";
+	const struct branch *parent;
+	unsigned long long taken, conflicts;
+	struct target t;
+	int opt, r, ffi;
+	size_t i;
+
+	optind = 0;
+	while ((opt = next_option(argc, argv, "", options, "merge")) != -1) {
+		switch (opt) {
+		case 'i':
+			into = optarg;
+			break;
+		case 's':
+			for (i = 0; i < ARRAY_SIZE(merge_strategies); i++)
+				if (!strcmp(optarg, merge_strategies[i][0]))
+					break;
+			if (i == ARRAY_SIZE(merge_strategies)) {
+				usage_error("merge: --strategy %s: want three-way, child-wins or replace",
+					    optarg);
+				return EXIT_USAGE;
+			}
+			label = merge_strategies[i][0];
+			strategy = merge_strategies[i][1];
+			break;
+		case 'n':
+			dry_run = true;
+			break;
+		case 'd':
+			delete_child = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage_error("merge: want POOL/CHILD");
+		return EXIT_USAGE;
+	}
+	r = open_target(argv[optind], &t);
+	if (r)
+		goto out;
+	parent = branch_by_id(&t.list, t.b->parent);
+	if (!parent) {
+		r = fail(EXIT_USAGE, "merge %s/%s: it is a volume, with no parent to merge into",
+			 t.pool.name, t.name);
+		goto out;
+	}
+	if (into && strcmp(into, parent->name)) {
+		r = fail(EXIT_USAGE, "merge %s/%s: --into accepts only its parent, %s",
+			 t.pool.name, t.name, parent->name);
+		goto out;
+	}
+	/* The kernel cannot see open counts: refuse an open parent here. */
+	if (parent->active && parent->open_count && !dry_run) {
+		r = fail(EXIT_BUSY, "merge %s/%s: the parent %s/%s is open (mounted or in use), and a merge changes its blocks under it: unmount or close it first",
+			 t.pool.name, t.name, t.pool.name, parent->name);
+		goto out;
+	}
+	r = pool_admin(&t.pool, reply, sizeof(reply), "merge %" PRIu64 " %s dry_run", t.b->id,
+		       strategy);
+	if (r || sscanf(reply, "%llu %llu %d", &taken, &conflicts, &ffi) != 3) {
+		r = admin_error(&t.pool, "merge", t.name, r ? r : -EPROTO);
+		goto out;
+	}
+	ff = ffi;
+	/* A block-level three-way merge of a filesystem is a state nobody wrote. */
+	for (i = 0; !ff && !force && strcmp(strategy, "replace") && i < 2 && !fs[0]; i++) {
+		const struct branch *b = i ? parent : t.b;
+
+		if (!b->active)
+			continue;
+		branch_path(&t.pool, b->name, path, sizeof(path));
+		probe_fs_type(path, fs, sizeof(fs));
+	}
+	if (fs[0]) {
+		r = fail(EXIT_FAILURE, "merge %s/%s: %s holds %s, and both sides changed since the branch point: a block-level %s merge of a filesystem or database is corruption.  Use --strategy replace (the parent becomes the child), or --force if the data is raw blocks and you know it is safe",
+			 t.pool.name, t.name, t.pool.name, fs, label);
+		goto out;
+	}
+	if (json)
+		printf("{\"schema\": 1, \"pool\": \"%s\", \"child\": \"%s\", \"parent\": \"%s\", \"strategy\": \"%s\", \"dry_run\": %s, \"taken\": %llu, \"conflicts\": %llu, \"fast_forward\": %s, ",
+		       t.pool.name, t.name, parent->name, label, dry_run ? "true" : "false",
+		       taken, conflicts, ff ? "true" : "false");
+	if (!strcmp(strategy, "three_way") && conflicts) {
+		if (!json)
+			fprintf(stderr, "velactl: merge %s/%s: refused: %llu block(s) changed on both sides since the branch point (offset, length):\n",
+				t.pool.name, t.name, conflicts);
+		print_merge_conflicts(&t.pool, t.name, json);
+		if (json)
+			printf(", \"merged\": false}\n");
+		else
+			fprintf(stderr, "Nothing changed.  Use --strategy child-wins to take the child's version of these, or replace.\n");
+		r = EXIT_CONFLICT;
+		goto out;
+	}
+	if (dry_run) {
+		if (json)
+			printf("\"merged\": false}\n");
+		else
+			printf("would merge %s/%s into %s: %llu block(s) taken, %llu conflict(s)%s\n",
+			       t.pool.name, t.name, parent->name, taken, conflicts,
+			       ff ? ", fast-forward" : "");
+		goto out;
+	}
+	if (parent->active && suspend_branch(&t.pool, parent, true)) {
+		r = fail(EXIT_FAILURE, "merge %s/%s: cannot suspend the parent's device", t.pool.name,
+			 t.name);
+		goto out;
+	}
+	r = pool_admin(&t.pool, reply, sizeof(reply), "merge %" PRIu64 " %s", t.b->id, strategy);
+	if (parent->active && suspend_branch(&t.pool, parent, false))
+		fail(EXIT_FAILURE, "merge %s/%s: resuming the parent's device failed: run 'dmsetup resume'",
+		     t.pool.name, t.name);
+	if (r) {
+		r = r == -ECANCELED ? fail(EXIT_CONFLICT, "merge %s/%s: the parent changed meanwhile: conflicts; nothing changed",
+					   t.pool.name, t.name) :
+				      admin_error(&t.pool, "merge", t.name, r);
+		goto out;
+	}
+	if (json)
+		printf("\"merged\": true}\n");
+	else
+		printf("merged %s/%s into %s: %llu block(s) taken, %llu conflict(s)%s%s\n",
+		       t.pool.name, t.name, parent->name, taken, conflicts,
+		       conflicts ? " (the child's version)" : "", ff ? ", fast-forward" : "");
+	if (delete_child)
+		r = delete_merged_child(&t, json);
+out:
+	close_target(&t);
+	return r;
 }

@@ -37,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -48,9 +50,9 @@
 
 #define LOCK_DIR		"/run/vela"
 #define ADMIN_RETRIES		8
-/* Target versions this velactl speaks: list_branches came with 0.7. */
+/* Target versions this velactl speaks: merge came with 0.8. */
 #define TARGET_MAJOR		0
-#define TARGET_MIN_MINOR	7
+#define TARGET_MIN_MINOR	8
 
 static bool name_char_ok(char c, size_t i)
 {
@@ -1031,6 +1033,25 @@ int rename_branch_device(const struct pool *p, const char *old_name, const char 
 		ensure_node(to, true);
 	}
 	return r;
+}
+
+int suspend_branch(const struct pool *p, const struct branch *b, bool suspend)
+{
+	char name[VELA_DM_NAME_LEN], path[PATH_MAX];
+	int r, fd;
+
+	branch_dm_name(p, b->name, name, sizeof(name));
+	r = dm_simple(suspend ? DM_DEVICE_SUSPEND : DM_DEVICE_RESUME, name, NULL, !suspend);
+	if (r || suspend)
+		return r;
+	/* Its blocks changed underneath: drop what the page cache holds of them. */
+	branch_path(p, b->name, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ioctl(fd, BLKFLSBUF, 0);
+		close(fd);
+	}
+	return 0;
 }
 
 int reload_branch(const struct pool *p, const struct branch *b)

@@ -436,6 +436,27 @@ static const struct command commands[] = {
 	  "a live pool holds (reserve_metadata_snap); a POOL name holds one itself\n"
 	  "when the pool is active.",
 	  cmd_dump },
+	{ "diff", NULL, "diff POOL/A [POOL/B] [--json] [--bytes]",
+	  "The byte ranges in which two volumes or branches differ, or with one\n"
+	  "branch, what it changed since its branch point (its last merge), and\n"
+	  "the total.  Computed from the metadata trees, skipping what they share,\n"
+	  "so its cost follows the differences; an active pool is read through a\n"
+	  "view it holds for the duration.  A block rewritten since it was shared\n"
+	  "differs even if it holds the same bytes.",
+	  cmd_diff },
+	{ "merge", NULL,
+	  "merge POOL/CHILD [--into PARENT] [--strategy three-way|child-wins|replace] [--dry-run] [--delete-child] [--force] [--json]",
+	  "Bring a branch's changes into its parent, in the metadata only: no data\n"
+	  "is copied, and a power cut leaves the state before or after it.\n"
+	  "three-way (default): the parent takes every block the child changed since\n"
+	  "the branch point; if the parent changed any of them too, nothing changes\n"
+	  "and the conflicting ranges are listed (exit 8).  child-wins: conflicts take\n"
+	  "the child's version.  replace: the parent becomes exactly the child\n"
+	  "(rollback, promotion).  If the parent did not change, any strategy is a\n"
+	  "fast-forward.  The parent must not be open: its device is suspended for the\n"
+	  "merge.  On a filesystem or database only fast-forward and replace run\n"
+	  "without --force.  Afterwards the child's branch point is the merge point.",
+	  cmd_merge },
 	{ "repair", NULL, "repair [--force] SOURCE TARGET",
 	  "Rebuild the space maps from a full walk of the trees, writing a new\n"
 	  "metadata device or image, never in place.  SOURCE is a metadata device,\n"

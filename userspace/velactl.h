@@ -20,6 +20,7 @@
 #define EXIT_EXISTS		5	/* the name is taken */
 #define EXIT_BUSY		6	/* open, mounted, has children, or in use */
 #define EXIT_NO_SPACE		7	/* the pool's metadata is down to its reserve */
+#define EXIT_CONFLICT		8	/* merge refused: both sides changed the same blocks */
 
 __printf(1, 2) void usage_error(const char *fmt, ...);
 /* "velactl COMMAND --help": the command's usage, exit 0. */
@@ -48,6 +49,8 @@ int cmd_format(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_repair(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 /*
  * Refuse a device that holds any signature (ours or libblkid's) unless
  * @force, then format the pool; EXIT_* codes, the reason already printed.
@@ -169,6 +172,8 @@ int activate_branch(const struct pool *p, const struct branch *b);
 /* Remove @b's device (it must not be open); 0 or -errno, printed. */
 int deactivate_branch(const struct pool *p, const struct branch *b);
 int rename_branch_device(const struct pool *p, const char *old_name, const char *new_name);
+/* Suspend (flushing it) or resume @b's device, dropping its page cache on resume. */
+int suspend_branch(const struct pool *p, const struct branch *b, bool suspend);
 /* Reload @b's device with its current size. */
 int reload_branch(const struct pool *p, const struct branch *b);
 /* Reload the pool device with its devices' current sizes. */
@@ -189,6 +194,9 @@ struct pool_metadata {
 
 int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing);
 void close_pool_metadata(struct pool_metadata *m);
+
+/* The ranges a three-way merge of @child_name would conflict on (pool locked). */
+int print_merge_conflicts(const struct pool *p, const char *child_name, bool json);
 
 /* An identity for an external origin that activation can find again. */
 int origin_identity(const char *path, char *id, size_t len);

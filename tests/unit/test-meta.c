@@ -1019,6 +1019,9 @@ TEST(merge_conflicts_refuse_three_way_and_child_wins_takes_them)
 	map_new(&p, vol, 7);
 	ASSERT_EQ(vela_md_commit(p.md), 0);
 
+	/* A dry run counts the conflicts and succeeds. */
+	ASSERT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, true, NULL, NULL, &res), 0);
+	EXPECT_EQ(res.conflicts, 2);
 	ranges_init(&rs);
 	EXPECT_EQ(vela_md_merge(p.md, child, VELA_MERGE_THREE_WAY, false, note_range, &rs, &res),
 		  -ECANCELED);

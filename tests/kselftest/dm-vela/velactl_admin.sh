@@ -36,7 +36,7 @@ refusals() {	# refusals COMMAND [ARGS after POOL/NAME]
 }
 
 modprobe dm-vela
-ktap_plan 106
+ktap_plan 107
 
 # --- init ---------------------------------------------------------------
 dd if=/dev/zero of="$meta" bs=1M count=4 2>/dev/null
@@ -59,6 +59,11 @@ ktap_expect_exit "init refuses a device that is in use, even with --force" 6 \
 	"metadata device $meta is in use" \
 	velactl init "$P" --metadata "$meta" --data "$data" --force
 dmsetup remove holder
+exec 4<"$meta"
+ktap_expect_exit "init refuses a device a process has open, naming the process" 6 \
+	"metadata device $meta is open by process [0-9]+" \
+	velactl init "$P" --metadata "$meta" --data "$data" --force
+exec 4<&-
 ktap_expect_exit "init --force formats and activates the pool" 0 "pool $P: .*active" \
 	velactl init "$P" --metadata "$meta" --data "$data" --block-size 64k --force
 ktap_expect_exit "init refuses a pool name that exists (exit 5)" 5 "a pool named '$P' exists" \

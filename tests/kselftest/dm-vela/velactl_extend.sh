@@ -1,0 +1,55 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# velactl extend: the pool grows online into its data and metadata devices
+# after they grew.  The devices are dm-linear slices (32 MiB of metadata,
+# 64 MiB of data) that are reloaded larger, as lvextend would; a volume
+# stays active and keeps its data throughout.  Then an out-of-data-space
+# pool returns to rw through extend.
+# Devices: $VELA_DISK_meta, $VELA_DISK_data.
+. "$(dirname "$0")/../../lib/ktap.sh"
+
+meta=${VELA_DISK_meta:?}
+data=${VELA_DISK_data:?}
+P=ext
+
+grow() {	# grow NAME SECTORS DEV: reload the linear device larger, online
+	dmsetup suspend "$1" && dmsetup reload "$1" --table "0 $2 linear $3 0" &&
+		dmsetup resume "$1"
+}
+
+modprobe dm-vela
+ktap_plan 8
+dmsetup create emeta --table "0 65536 linear $meta 0" && dmsetup mknodes emeta
+dmsetup create edata --table "0 131072 linear $data 0" && dmsetup mknodes edata
+velactl init "$P" --metadata /dev/mapper/emeta --data /dev/mapper/edata --force >/dev/null
+velactl create "$P/vol" --size 256M >/dev/null
+dd if=/dev/urandom of=/tmp/first.img bs=1M count=16 2>/dev/null
+dd if=/tmp/first.img of="/dev/mapper/$P@vol" bs=1M oflag=direct 2>/dev/null
+
+ktap_expect_exit "status: 64 MiB of data" 0 '"data_total": 67108864' velactl status "$P" --json
+grow edata 262144 "$data"
+ktap_expect_exit "extend --data picks up 128 MiB, online" 0 "data 1024 -> 2048 blocks" \
+	velactl extend "$P" --data
+ktap_expect_exit "status: 128 MiB of data" 0 '"data_total": 134217728' velactl status "$P" --json
+grow emeta 131072 "$meta"
+ktap_expect_exit "extend --metadata picks up 64 MiB" 0 "metadata 8192 -> 16384 blocks" \
+	velactl extend "$P" --metadata
+ktap_expect_exit "the volume kept its data" 0 "" sh -c \
+	"head -c 16777216 /dev/mapper/$P@vol | cmp -s - /tmp/first.img"
+
+# Fill the data device (writes fail at once with error_if_no_space): the
+# pool runs out of space; extend, which keeps the table's features, brings
+# it back.
+dmsetup suspend "@$P" && dmsetup reload "@$P" --table \
+	"0 $(blockdev --getsz /dev/mapper/edata) vela-pool /dev/mapper/emeta /dev/mapper/edata 128 1 error_if_no_space" &&
+	dmsetup resume "@$P"
+dd if=/dev/urandom of="/dev/mapper/$P@vol" bs=1M count=200 seek=16 oflag=direct 2>/dev/null
+ktap_expect_exit "writing past the data device: out_of_data_space" 0 '"mode": "out_of_data_space"' \
+	velactl status "$P" --json
+grow edata 524288 "$data"
+ktap_expect_exit "extend returns the pool to rw" 0 "mode: rw" velactl extend "$P"
+ktap_check "deactivate and check" sh -c "velactl deactivate $P && velactl check /dev/mapper/emeta"
+dmsetup remove emeta
+dmsetup remove edata
+ktap_finish
