@@ -77,8 +77,17 @@ clean-module:
 
 velactl: userspace/velactl
 
-# Helpers the VM tests run in the guest.
-test-tools: build/tools/vela-io build/tools/vela-replay
+# Helpers the VM tests run in the guest, and a dm-vela module whose targets
+# claim major version 1: velactl_version.sh loads it to see velactl refuse.
+test-tools: build/tools/vela-io build/tools/vela-replay build/mismatch/kernel/dm-vela.ko
+
+build/mismatch/kernel/dm-vela.ko: $(wildcard kernel/*.c kernel/*.h) kernel/Kbuild Kbuild dkms.conf
+	rm -rf build/mismatch
+	mkdir -p build/mismatch/kernel
+	cp Kbuild dkms.conf build/mismatch/
+	cp kernel/*.c kernel/*.h kernel/Kbuild build/mismatch/kernel/
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/build/mismatch VELA_VERSION=$(VERSION) \
+		VELA_TARGET_MAJOR=1 modules >build/mismatch.log
 
 build/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
