@@ -65,7 +65,7 @@ UNIT_TEST_OBJS := $(UNIT_TEST_SRCS:%.c=build/obj/plain/%.o) \
 
 .PHONY: all module clean-module velactl deps test-deps check check-full demo \
 	install uninstall checkpatch clean libvela unit-tests kunit fuzz bench-meta \
-	test-tools bench-io bench-create
+	test-tools bench-io bench-create bench-merge
 
 all: module velactl test-tools
 
@@ -171,6 +171,10 @@ build/bench/populate: build/obj/plain/bench/populate.o build/libvela.a
 # P4: velactl create-branch end to end, against dm-thin, in one VM boot.
 bench-create: test-deps all build/bench/populate
 	bench/create.sh
+
+# P8: diff and merge with 1,000 changed blocks, 1 GiB against 64 GiB mapped.
+bench-merge: test-deps all build/bench/populate
+	bench/merge.sh
 
 # The I/O benchmark, in one VM boot (several minutes without KVM).
 bench-io: test-deps all

@@ -2369,6 +2369,13 @@ static int msg_merge(struct vela_pool *pool, unsigned int argc, char **argv,
 		*why = "a volume has no parent to merge into";
 		return -EINVAL;
 	}
+	r = vela_md_get_branch(pool->md, parent, &rec);
+	if (r)
+		return r;
+	if (le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY && !dry_run) {
+		*why = "the parent is protected (set_read_only): make it writable first";
+		return -EPERM;
+	}
 	mutex_lock(&pool->devs_lock);
 	list_for_each_entry(bc, &pool->branch_devs, list)
 		parent_live |= bc->id == parent && !dm_suspended(bc->ti);

@@ -1773,6 +1773,11 @@ int cmd_merge(int argc, char **argv)
 			 t.pool.name, t.name, parent->name);
 		goto out;
 	}
+	if (parent->flags & VELA_BRANCH_READ_ONLY && !dry_run) {
+		r = fail(EXIT_FAILURE, "merge %s/%s: the parent %s/%s is protected: 'velactl unprotect %s/%s' first if it really should change",
+			 t.pool.name, t.name, t.pool.name, parent->name, t.pool.name, parent->name);
+		goto out;
+	}
 	/* The kernel cannot see open counts: refuse an open parent here. */
 	if (parent->active && parent->open_count && !dry_run) {
 		r = fail(EXIT_BUSY, "merge %s/%s: the parent %s/%s is open (mounted or in use), and a merge changes its blocks under it: unmount or close it first",

@@ -38,7 +38,7 @@ same() {	# same NAME...: each device reads its oracle
 
 modprobe dm-vela
 modprobe ext4
-ktap_plan 19
+ktap_plan 20
 velactl init "$P" --metadata "$meta" --data "$data" --force >/dev/null
 velactl create "$P/vol" --size $((NBLOCKS * BLOCK)) >/dev/null
 dd if=/dev/urandom of=/tmp/vol.img bs=$BLOCK count=$NBLOCKS 2>/dev/null
@@ -61,6 +61,12 @@ take child vol 3
 take child vol 4
 ktap_expect_exit "the parent equals its oracle; sibling and grandchild untouched" 0 "" \
 	same vol child sibling grandchild
+
+# A protected parent does not change.
+velactl protect "$P/vol"
+ktap_expect_exit "a merge into a protected parent is refused, with the way out" 1 \
+	"protected: 'velactl unprotect $P/vol' first" velactl merge "$P/child"
+velactl unprotect "$P/vol"
 
 # Three-way, clean: each side changed other blocks.
 wr child 10
