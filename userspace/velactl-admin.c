@@ -1683,6 +1683,47 @@ static const char *const merge_strategies[][2] = {
 	{ "replace", "replace" },
 };
 
+/*
+ * Why the parent's device must not have its blocks changed under it.  The
+ * kernel cannot see open counts, so velactl looks three ways: dm's open
+ * count, the mount table, and an exclusive open (a stacked device or an
+ * O_EXCL user).  "" when it is free.
+ */
+static void parent_in_use(const struct pool *p, const struct branch *b, char *why, size_t len)
+{
+	char path[PATH_MAX], line[4096], majmin[32], where[PATH_MAX];
+	FILE *f;
+	int fd;
+
+	why[0] = '\0';
+	if (!b->active)
+		return;
+	if (b->open_count) {
+		snprintf(why, len, "open %d time(s)", b->open_count);
+		return;
+	}
+	snprintf(majmin, sizeof(majmin), "%u:%u", b->major, b->minor);
+	f = fopen("/proc/self/mountinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char id[32];
+
+		if (sscanf(line, "%*s %*s %31s %*s %4095s", id, where) == 2 && !strcmp(id, majmin)) {
+			snprintf(why, len, "mounted at %s", where);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (why[0])
+		return;
+	branch_path(p, b->name, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	else if (errno == EBUSY)
+		snprintf(why, len, "held by another device or program");
+}
+
 /* --delete-child: the child went into its parent; remove it too. */
 static int delete_merged_child(struct target *t, bool json)
 {
@@ -1714,7 +1755,7 @@ int cmd_merge(int argc, char **argv)
 	};
 	bool dry_run = false, delete_child = false, force = false, json = false, ff;
 	const char *into = NULL, *strategy = "three_way", *label = "three-way";
-	char reply[64], path[PATH_MAX], fs[32] = "";
+	char reply[64], path[PATH_MAX], fs[32] = "", busy[PATH_MAX + 32];
 	const struct branch *parent;
 	unsigned long long taken, conflicts;
 	struct target t;
@@ -1778,10 +1819,11 @@ int cmd_merge(int argc, char **argv)
 			 t.pool.name, t.name, t.pool.name, parent->name, t.pool.name, parent->name);
 		goto out;
 	}
-	/* The kernel cannot see open counts: refuse an open parent here. */
-	if (parent->active && parent->open_count && !dry_run) {
-		r = fail(EXIT_BUSY, "merge %s/%s: the parent %s/%s is open (mounted or in use), and a merge changes its blocks under it: unmount or close it first",
-			 t.pool.name, t.name, t.pool.name, parent->name);
+	/* The kernel cannot see open counts: refuse a parent in use here. */
+	parent_in_use(&t.pool, parent, busy, sizeof(busy));
+	if (busy[0] && !dry_run) {
+		r = fail(EXIT_BUSY, "merge %s/%s: the parent %s/%s is %s, and a merge changes its blocks under it: unmount or close it first",
+			 t.pool.name, t.name, t.pool.name, parent->name, busy);
 		goto out;
 	}
 	r = pool_admin(&t.pool, reply, sizeof(reply), "merge %" PRIu64 " %s dry_run", t.b->id,

@@ -38,7 +38,7 @@ same() {	# same NAME...: each device reads its oracle
 
 modprobe dm-vela
 modprobe ext4
-ktap_plan 20
+ktap_plan 22
 velactl init "$P" --metadata "$meta" --data "$data" --force >/dev/null
 velactl create "$P/vol" --size $((NBLOCKS * BLOCK)) >/dev/null
 dd if=/dev/urandom of=/tmp/vol.img bs=$BLOCK count=$NBLOCKS 2>/dev/null
@@ -61,6 +61,16 @@ take child vol 3
 take child vol 4
 ktap_expect_exit "the parent equals its oracle; sibling and grandchild untouched" 0 "" \
 	same vol child sibling grandchild
+
+# A parent in use does not change: open, or held exclusively by a stacked device.
+exec 5<"$M/$P@vol"
+ktap_expect_exit "a merge into an open parent is refused (exit 6)" 6 "is open 1 time.*unmount or close it" \
+	velactl merge "$P/child"
+exec 5<&-
+dmsetup create stacked --table "0 8 linear $M/$P@vol 0"
+ktap_expect_exit "a merge into a parent held by another device is refused (exit 6)" 6 \
+	"is open|held by another device" velactl merge "$P/child"
+dmsetup remove stacked
 
 # A protected parent does not change.
 velactl protect "$P/vol"
