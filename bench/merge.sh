@@ -25,7 +25,7 @@ truncate -s 70G "$dir/data.img"
 "$top/tests/vm/run-vm" --disk-dir "$dir" --disk meta:512M --disk data:70G \
 	--timeout 1800 -- sh bench/merge-guest.sh 2>&1 | tee "$log" | grep -E '^(P8|#)' || true
 echo
-printf '%-8s %-8s %12s %12s %12s %12s\n' volume op median_ms min_ms max_ms nodes_read
+printf '%-18s %-8s %12s %12s %12s %12s\n' volume op median_ms min_ms max_ms nodes_read
 grep '^P8 ' "$log" | while read -r _ vol op median min max nodes; do
-	printf '%-8s %-8s %12s %12s %12s %12s\n' "$vol" "$op" "$median" "$min" "$max" "$nodes"
+	printf '%-18s %-8s %12s %12s %12s %12s\n' "$vol" "$op" "$median" "$min" "$max" "$nodes"
 done

@@ -1635,8 +1635,9 @@ int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing)
 
 	memset(m, 0, sizeof(*m));
 	snprintf(m->path, sizeof(m->path), "%s", arg);
-	/* A path or an image file is read as before. */
-	if (strchr(arg, '/') || !stat(arg, &st) || !valid_pool_name(arg))
+	/* A path or an image file is read as before (a directory is neither). */
+	if (strchr(arg, '/') || (!stat(arg, &st) && !S_ISDIR(st.st_mode)) ||
+	    !valid_pool_name(arg))
 		return 0;
 	r = check_kernel();
 	if (!r)

@@ -55,7 +55,7 @@ check() {	# check DESCRIPTION WANT-FILE ARGS...
 }
 
 modprobe dm-vela
-ktap_plan 9
+ktap_plan 10
 velactl init "$P" --metadata "$meta" --data "$data" --force >/dev/null
 velactl create "$P/vol" --size $((NBLOCKS * BLOCK)) >/dev/null
 dd if=/dev/urandom of="$M/$P@vol" bs=$BLOCK count=$NBLOCKS oflag=direct 2>/dev/null
@@ -79,6 +79,9 @@ ktap_expect_exit "diff of a volume without a second name says it has no branch p
 	"is a volume" velactl diff "$P/vol"
 ktap_expect_exit "diff of a missing branch exits 4" 4 "$P/ghost: no such" \
 	velactl diff "$P/vol" "$P/ghost"
+mkdir -p "/tmp/cwd/$P"
+ktap_expect_exit "a directory named like the pool does not hide the pool" 0 '"bytes": 458752' \
+	sh -c "cd /tmp/cwd && velactl diff --json $P/child"
 velactl deactivate "$P" >/dev/null
 check "on the inactive pool, read from the device: the same ranges" /tmp/want.vc \
 	"$P/vol" "$P/child"
