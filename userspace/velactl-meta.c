@@ -847,13 +847,6 @@ int cmd_diff(int argc, char **argv)
 
 /* --- merge conflicts ----------------------------------------------------- */
 
-static int print_conflict(void *context, u64 begin, u64 end)
-{
-	struct diff_output *o = context;
-
-	return print_range(o, begin, end);
-}
-
 int print_merge_conflicts(const struct pool *p, const char *child_name, bool json)
 {
 	struct diff_output o = { .json = json, .exact = true };
@@ -879,7 +872,7 @@ int print_merge_conflicts(const struct pool *p, const char *child_name, bool jso
 		if (!r) {
 			if (json)
 				printf("\"conflict_ranges\": [");
-			r = vela_md_merge(md, id, VELA_MERGE_THREE_WAY, true, print_conflict, &o,
+			r = vela_md_merge(md, id, VELA_MERGE_THREE_WAY, true, print_range, &o,
 					  &res);
 			if (json)
 				printf("%s]", o.ranges ? "\n  " : "");
