@@ -680,6 +680,24 @@ static int __put_branch(struct vela_md *md, u64 id, const struct vela_disk_branc
 				 &md->cur.branch_table_root, NULL, NULL);
 }
 
+/*
+ * Read @id's record for an update of the trees it names.  The record is
+ * first stored back unchanged, which shadows the branch-table path to it:
+ * breaking sharing runs top-down.  While a held view shares that path, the
+ * shadow of the shared leaf takes a reference on every tree its records
+ * name (branch_inc), so the mapping tree's root counts both holders before
+ * the update shadows it, and the copy then takes references on the
+ * children both roots point to.  Updating the mapping tree first would
+ * shadow a root of count one, whose copy would take its children over
+ * without a reference while the view still reached them.
+ */
+static int __get_branch_for_update(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
+{
+	int r = __get_branch(md, id, rec);
+
+	return r ? r : __put_branch(md, id, rec);
+}
+
 static int __find_branch(struct vela_md *md, const char *name, u64 *id)
 {
 	struct vela_disk_branch rec;
@@ -1305,6 +1323,9 @@ static int note_change(void *context, u64 key, const void *a, const void *b)
 	if (cl->n == cl->max) {
 		u64 max = cl->max ? 2 * cl->max : 256;
 
+		/* kvmalloc() warns above INT_MAX bytes: refuse such a merge. */
+		if (max > INT_MAX / sizeof(*v))
+			return -E2BIG;
 		v = kvmalloc_array(max, sizeof(*v), GFP_KERNEL);
 		if (!v)
 			return -ENOMEM;
@@ -1422,6 +1443,11 @@ int vela_md_merge(struct vela_md *md, u64 child_id, enum vela_merge_strategy str
 	}
 
 	md->change_seq++;
+	r = __get_branch_for_update(md, parent_id, &parent);
+	if (!r)
+		r = __get_branch_for_update(md, child_id, &child);
+	if (r)
+		goto out;
 	if (strategy == VELA_MERGE_REPLACE || result->fast_forward) {
 		/* The parent becomes exactly the child. */
 		r = repoint(md, &parent.mapping_root, le64_to_cpu(child.mapping_root));
@@ -1459,7 +1485,7 @@ int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock)
 	if (pblock >= VELA_MAX_DATA_BLOCKS)
 		return -EINVAL;
 	down_write(&md->lock);
-	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	r = md->read_only ? -EROFS : __get_branch_for_update(md, id, &rec);
 	if (r)
 		goto out;
 	md->change_seq++;
@@ -1494,6 +1520,9 @@ int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock, u64 *freed)
 		r = vela_btree_lookup(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &v);
 	if (!r)
 		r = mapping_block(&v, &pblock);
+	/* Only a mapping that exists changes anything. */
+	if (!r)
+		r = __get_branch_for_update(md, id, &rec);
 	if (r)
 		goto out;
 	md->change_seq++;

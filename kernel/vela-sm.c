@@ -205,29 +205,19 @@ int vela_sm_dec(struct vela_sm *sm, u64 b)
 	return r ? r : vela_u64map_add(&sm->deltas, b, -1);
 }
 
-static bool applying(struct vela_sm *sm)
+/*
+ * Free now (@current_tree_count is the current trees' count) and untouched
+ * in this transaction.  A block whose count changed since the last commit
+ * keeps its entry in the deltas until the next commit, even at a net zero
+ * or after apply wrote it into the trees: so a block freed in this
+ * transaction (committed or allocated in it) is never handed out again
+ * before the commit that makes the free durable.  A block free now and
+ * never touched was free at the last commit too, so it is safe to reuse
+ * after a crash as well.
+ */
+static bool is_allocatable(struct vela_sm *sm, u64 b, u32 current_tree_count)
 {
-	return sm->index_root != sm->committed_index_root ||
-	       sm->overflow_root != sm->committed_overflow_root;
-}
-
-/* Free now (@tree_count is the current trees' count) and at the last commit. */
-static int is_allocatable(struct vela_sm *sm, u64 b, u32 current_tree_count, bool *ok)
-{
-	u32 committed;
-	int r;
-
-	*ok = false;
-	if (current_tree_count || vela_u64map_get(&sm->deltas, b))
-		return 0;
-	if (applying(sm)) {
-		r = tree_count(sm, sm->committed_index_root, sm->committed_overflow_root,
-			       b, &committed);
-		if (r || committed)
-			return r;
-	}
-	*ok = true;
-	return 0;
+	return !current_tree_count && !vela_u64map_contains(&sm->deltas, b);
 }
 
 /* Look for an allocatable block in index range @idx, from block @from. */
@@ -236,7 +226,6 @@ static int search_range(struct vela_sm *sm, u64 idx, u64 from, u64 *found)
 	u64 first = idx * VELA_RC_ENTRIES_PER_BLOCK, end = first + range_size(sm, idx), b;
 	struct vela_disk_index_entry ie;
 	struct vela_block *blk = NULL;
-	bool ok;
 	int r;
 
 	r = vela_btree_lookup(&sm->index_info, sm->index_root, idx, &ie);
@@ -252,18 +241,13 @@ static int search_range(struct vela_sm *sm, u64 idx, u64 from, u64 *found)
 	for (b = max(from, first); b < end; b++) {
 		u32 c = blk ? rc_get(vela_block_data(blk), b - first) : 0;
 
-		r = is_allocatable(sm, b, c, &ok);
-		if (r)
-			break;
-		if (ok) {
+		if (is_allocatable(sm, b, c)) {
 			*found = b;
 			break;
 		}
 	}
 	if (blk)
 		vela_tm_unlock(sm->tm, blk);
-	if (r)
-		return r;
 	return b < end ? 0 : -ENOSPC;
 }
 

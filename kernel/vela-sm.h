@@ -35,7 +35,6 @@ struct vela_sm {
 	u64 nr_allocated;		/* allocations in this transaction */
 	u64 alloc_hint;
 	struct vela_u64map deltas;
-	bool applying;
 };
 
 /* A new map of @nr_blocks blocks, all free. */

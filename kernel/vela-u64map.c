@@ -52,6 +52,11 @@ s64 vela_u64map_get(const struct vela_u64map *map, u64 key)
 	return e ? e->value : 0;
 }
 
+bool vela_u64map_contains(const struct vela_u64map *map, u64 key)
+{
+	return find(map, key) != NULL;
+}
+
 static void insert_new(struct vela_u64map *map, u64 key, s64 value)
 {
 	u64 i;
@@ -69,6 +74,9 @@ static int grow(struct vela_u64map *map)
 	struct vela_u64map old = *map;
 	u64 n = old.nr_slots ? old.nr_slots * 2 : 64, i;
 
+	/* kvmalloc() warns above INT_MAX bytes: fail the operation instead. */
+	if (n > INT_MAX / sizeof(*map->slots))
+		return -ENOMEM;
 	map->slots = kvmalloc_array(n, sizeof(*map->slots), GFP_KERNEL);
 	if (!map->slots) {
 		*map = old;

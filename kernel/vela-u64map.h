@@ -28,6 +28,8 @@ void vela_u64map_clear(struct vela_u64map *map);
 
 /* Value for @key, or 0 when absent. */
 s64 vela_u64map_get(const struct vela_u64map *map, u64 key);
+/* Whether @key was ever added since the last clear, even if its value is 0. */
+bool vela_u64map_contains(const struct vela_u64map *map, u64 key);
 /* Add @delta to @key's value (inserting it at 0 first).  0 or -ENOMEM. */
 int vela_u64map_add(struct vela_u64map *map, u64 key, s64 delta);
 

@@ -663,6 +663,152 @@ static void same_mappings(struct vela_md *a, struct vela_md *b, u64 id)
 	EXPECT_EQ(ma.sum, mb.sum);
 }
 
+/* Commit, close, check the device, reopen: counts must be exact at every step. */
+static void commit_and_check(struct pool *p)
+{
+	ASSERT_EQ(vela_md_commit(p->md), 0);
+	vela_md_close(p->md);
+	check_clean(p->bdev);
+	pool_open(p);
+}
+
+/*
+ * K1 of the review: a view held over a volume with no branches, whose
+ * mapping root has a single reference.  Every operation that changes a
+ * tree the view also reaches must leave the counts exact, the view must
+ * keep reading what it held, and the release must give back exactly what
+ * only the view kept.
+ */
+TEST(held_view_over_unshared_trees_keeps_counts_exact)
+{
+	struct vela_merge_result mr;
+	struct vela_md_info base, info;
+	struct mapping_list before = { 0 }, seen = { 0 };
+	u64 vol, br, br2, held, i, pending, freed;
+	struct vela_md *view;
+	struct pool p;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_info(p.md, &base), 0);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 24, 0, 1, &vol), 0);
+	for (i = 0; i < 2000; i++)
+		map_new(&p, vol, i);
+	commit_and_check(&p);
+	ASSERT_EQ(vela_md_walk_mappings(p.md, vol, note_mapping, &before), 0);
+	ASSERT_EQ(vela_md_hold(p.md, &held), 0);
+	commit_and_check(&p);
+
+	/* A write maps a new block; an overwrite replaces one. */
+	map_new(&p, vol, 100000);
+	commit_and_check(&p);
+	for (i = 0; i < 2000; i += 7)
+		map_new(&p, vol, i);
+	commit_and_check(&p);
+	/* Discards. */
+	for (i = 1; i < 2000; i += 11)
+		ASSERT_EQ(vela_md_unmap(p.md, vol, i, &freed), 0);
+	commit_and_check(&p);
+	/* A branch changed and merged back, three-way then replace. */
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
+	for (i = 3; i < 2000; i += 13)
+		map_new(&p, br, i);
+	commit_and_check(&p);
+	ASSERT_EQ(vela_md_merge(p.md, br, VELA_MERGE_THREE_WAY, false, NULL, NULL, &mr), 0);
+	commit_and_check(&p);
+	map_new(&p, br, 5);
+	map_new(&p, vol, 6);
+	ASSERT_EQ(vela_md_merge(p.md, br, VELA_MERGE_REPLACE, false, NULL, NULL, &mr), 0);
+	commit_and_check(&p);
+	/* A branch deleted and reclaimed. */
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "c", 0, 1, &br2), 0);
+	map_new(&p, br2, 9);
+	ASSERT_EQ(vela_md_delete_branch(p.md, br2), 0);
+	ASSERT_EQ(vela_md_delete_branch(p.md, br), 0);
+	do {
+		ASSERT_EQ(vela_md_reclaim(p.md, 100, &pending), 0);
+		commit_and_check(&p);
+	} while (pending);
+
+	/* The view still reads the volume as it was when it was held. */
+	view = vela_md_open_held(p.bdev);
+	ASSERT_NOT_ERR(view);
+	ASSERT_EQ(vela_md_walk_mappings(view, vol, note_mapping, &seen), 0);
+	EXPECT_EQ(seen.n, before.n);
+	EXPECT_EQ(seen.sum, before.sum);
+	vela_md_close(view);
+
+	ASSERT_EQ(vela_md_release_hold(p.md), 0);
+	commit_and_check(&p);
+	ASSERT_EQ(vela_md_delete_branch(p.md, vol), 0);
+	do {
+		ASSERT_EQ(vela_md_reclaim(p.md, 500, &pending), 0);
+		commit_and_check(&p);
+	} while (pending);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.data_nr_free, base.data_nr_free);
+	EXPECT_EQ(info.metadata_nr_free, base.metadata_nr_free);
+	pool_destroy(&p);
+}
+
+/*
+ * K2 of the review, and vela-sm.h's contract: a block freed in a
+ * transaction is never handed out again before the next commit, whether
+ * it was committed or allocated in the same transaction.  A pool of 8
+ * data blocks makes the allocator wrap at once.
+ */
+TEST(a_block_freed_in_a_transaction_is_not_reused_in_it)
+{
+	struct vela_md_format_params fp = {
+		.pool_name = "tiny", .data_block_sectors = 128, .data_nr_blocks = 8, .now = 1,
+	};
+	u64 vol, i, b, fresh, committed, freed;
+	struct vela_md_info info;
+	struct pool p;
+	int r;
+
+	p.bdev = vela_bdev_create_mem((u64)META_BLOCKS * VELA_BLOCK_SIZE);
+	ASSERT_NOT_ERR(p.bdev);
+	ASSERT_EQ(vela_md_format(p.bdev, &fp), 0);
+	pool_open(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	for (i = 0; i < 5; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	ASSERT_GE(info.data_nr_free, 2);
+
+	/* Allocated, mapped and discarded in this transaction. */
+	fresh = map_new(&p, vol, 100);
+	ASSERT_EQ(vela_md_unmap(p.md, vol, 100, &freed), 0);
+	EXPECT_EQ(freed, fresh);
+	/* Committed, then discarded in this transaction. */
+	committed = lookup(&p, vol, 0, NULL, &r);
+	ASSERT_EQ(r, 0);
+	ASSERT_EQ(vela_md_unmap(p.md, vol, 0, &freed), 0);
+	EXPECT_EQ(freed, committed);
+
+	/* The free blocks left are handed out; the freed ones are not. */
+	for (i = 0; i < 8; i++) {
+		r = vela_md_alloc_data_block(p.md, &b);
+		if (r)
+			break;
+		EXPECT_NE(b, fresh);
+		EXPECT_NE(b, committed);
+	}
+	EXPECT_EQ(r, -ENOSPC);
+	EXPECT_EQ(i, info.data_nr_free - 1);
+
+	/* After the commit both are free for everyone again. */
+	ASSERT_EQ(vela_md_abort(p.md), 0);
+	ASSERT_EQ(vela_md_unmap(p.md, vol, 0, &freed), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	for (i = 0; i < 8 && !vela_md_alloc_data_block(p.md, &b); i++)
+		;
+	EXPECT_EQ(i, info.data_nr_free + 1);
+	ASSERT_EQ(vela_md_abort(p.md), 0);
+	pool_destroy(&p);
+}
+
 /* A pool with shared trees, a pending delete and wrong counts, for repair. */
 static void damaged_pool(struct pool *p, u64 ids[3])
 {
