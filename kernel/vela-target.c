@@ -243,9 +243,14 @@ struct vela_pool {
 	 */
 	struct rw_semaphore share_lock;
 	bool dirty;			/* the data path changed the metadata */
+	/*
+	 * A metadata fault aborted a transaction: writes acknowledged since
+	 * the last commit are gone, so every later flush and FUA fails.
+	 */
+	bool lost_writes;
 	bool need_drain;		/* this transaction freed data blocks */
 	bool data_low, metadata_low;	/* below the low water marks */
-	enum pool_mode mode;		/* READ_ONCE; changed under share_lock */
+	enum pool_mode mode;		/* see change_mode() */
 
 	struct mutex drain_lock;
 	struct vela_epoch epochs[2];
@@ -299,6 +304,8 @@ struct branch_c {
 };
 
 #define EXCL_BITS_PER_CHUNK	(PAGE_SIZE * BITS_PER_BYTE)
+/* kvmalloc() refuses (and warns about) arrays above INT_MAX bytes. */
+#define MAX_EXCL_CHUNKS		(INT_MAX / sizeof(unsigned long *))
 /* One table instance of the pool target. */
 struct pool_c {
 	struct dm_dev *metadata_dev;
@@ -607,37 +614,57 @@ static enum pool_mode pool_mode(struct vela_pool *pool)
 	return READ_ONCE(pool->mode);
 }
 
-static void set_pool_mode(struct vela_pool *pool, enum pool_mode mode)
+/*
+ * Mode changes are compare-and-swap steps from one named mode to another,
+ * so two of them racing cannot undo each other: a recovery (out of data
+ * space back to write, say) tried after a fault was recorded fails instead
+ * of putting a read-only pool back in write mode.
+ */
+static bool change_mode(struct vela_pool *pool, enum pool_mode from, enum pool_mode to)
 {
 	const char *dev = dm_device_name(pool->pool_md);
-	enum pool_mode old = pool_mode(pool);
 
-	if (old == mode)
-		return;
-	WRITE_ONCE(pool->mode, mode);
-	if (mode == POOL_WRITE)
+	if (from == to || cmpxchg(&pool->mode, from, to) != from)
+		return false;
+	if (to == POOL_WRITE)
 		DMINFO("%s: switching pool to write mode", dev);
-	else if (mode == POOL_OUT_OF_DATA_SPACE)
+	else if (to == POOL_OUT_OF_DATA_SPACE)
 		DMWARN("%s: no free data space: writes that need a new block %s", dev,
 		       pool->features.error_if_no_space ? "fail" : "wait");
-	else if (mode == POOL_OUT_OF_METADATA_SPACE)
+	else if (to == POOL_OUT_OF_METADATA_SPACE)
 		DMWARN("%s: metadata space is down to its reserve: writes that need a new block fail; delete branches or grow the metadata device",
 		       dev);
 	schedule_work(&pool->event_work);
+	return true;
+}
+
+/* Make the mode at least as bad as @mode; true if this call changed it. */
+static bool worsen_mode(struct vela_pool *pool, enum pool_mode mode)
+{
+	enum pool_mode old;
+
+	do {
+		old = pool_mode(pool);
+		if (old >= mode)
+			return false;
+	} while (!change_mode(pool, old, mode));
+	return true;
 }
 
 /*
  * A metadata update or commit failed (@r).  The open transaction may hold
  * half an operation, so the pool stops writing at once and degrade_work
- * aborts to the last commit once no update is in flight.
+ * aborts to the last commit once no update is in flight.  What the data
+ * path acknowledged since the last commit is lost with it: from here on
+ * every flush fails, as a disk's would after losing its write cache.
  */
 static void metadata_error(struct vela_pool *pool, const char *op, int r)
 {
-	if (pool_mode(pool) >= POOL_READ_ONLY)
+	if (!worsen_mode(pool, POOL_READ_ONLY))
 		return;
+	WRITE_ONCE(pool->lost_writes, true);
 	DMERR("%s: metadata %s failed (%d): pool is read-only and needs_check is set; deactivate it and run velactl check",
 	      dm_device_name(pool->pool_md), op, r);
-	set_pool_mode(pool, POOL_READ_ONLY);
 	queue_work(pool->commit_wq, &pool->degrade_work);
 }
 
@@ -651,17 +678,49 @@ static void fail_bios(struct bio_list *bios, blk_status_t status)
 	}
 }
 
+static void excl_clear_all(struct branch_c *bc);
+
+/* Forget the discards the open transaction queued: it will not commit. */
+static void drop_passdowns(struct vela_pool *pool)
+{
+	struct passdown *pd, *tmp;
+	LIST_HEAD(dropped);
+
+	spin_lock_irq(&pool->lock);
+	list_splice_init(&pool->passdowns, &dropped);
+	spin_unlock_irq(&pool->lock);
+	list_for_each_entry_safe(pd, tmp, &dropped, list)
+		kfree(pd);
+}
+
+/*
+ * After metadata_error(): the mode is read-only, so no new fast-path write
+ * passes its mode test and the slow path changes nothing.  Drain the
+ * fast-path writes already past it, and clear every exclusive bit: they
+ * were set against the transaction about to be aborted, in which a block
+ * may be owned that the last commit still shares with another branch.
+ * Then abort.  The queued discards name blocks the last commit still
+ * maps, so none of them is issued.
+ */
 static void degrade_work_fn(struct work_struct *work)
 {
 	struct vela_pool *pool = container_of(work, struct vela_pool, degrade_work);
+	unsigned int noio = memalloc_noio_save();
 	struct bio_list held;
+	struct branch_c *bc;
+	unsigned int tries;
 	int r;
 
-	unsigned int tries;
-
 	down_write(&pool->share_lock);
+	pool_drain_io(pool);
+	mutex_lock(&pool->devs_lock);
+	list_for_each_entry(bc, &pool->branch_devs, list)
+		excl_clear_all(bc);
+	mutex_unlock(&pool->devs_lock);
 	vela_md_abort(pool->md);
+	drop_passdowns(pool);
 	pool->dirty = false;
+	pool->need_drain = false;
 	/* A transient fault may pass: try a few times to record needs_check. */
 	for (tries = 0; tries < DEGRADE_TRIES; tries++) {
 		if (tries)
@@ -676,7 +735,7 @@ static void degrade_work_fn(struct work_struct *work)
 	if (r) {
 		DMERR("%s: cannot record needs_check (%d): pool is in fail mode",
 		      dm_device_name(pool->pool_md), r);
-		set_pool_mode(pool, POOL_FAIL);
+		worsen_mode(pool, POOL_FAIL);
 	}
 	up_write(&pool->share_lock);
 
@@ -685,6 +744,7 @@ static void degrade_work_fn(struct work_struct *work)
 	bio_list_init(&pool->no_space_bios);
 	spin_unlock_irq(&pool->lock);
 	fail_bios(&held, BLK_STS_IOERR);
+	memalloc_noio_restore(noio);
 }
 
 static void issue_passdowns(struct vela_pool *pool, struct list_head *list)
@@ -718,6 +778,11 @@ static int __pool_commit(struct vela_pool *pool, bool flush_data)
 	int r;
 
 	lockdep_assert_held_write(&pool->share_lock);
+	if (READ_ONCE(pool->lost_writes) || (pool->dirty && pool_mode(pool) >= POOL_READ_ONLY)) {
+		/* The open transaction will never commit (degrade aborts it). */
+		drop_passdowns(pool);
+		return -EIO;
+	}
 	if (!pool->dirty && !flush_data)
 		return 0;
 	if (pool->need_drain) {
@@ -730,14 +795,16 @@ static int __pool_commit(struct vela_pool *pool, bool flush_data)
 			    dm_device_name(pool->pool_md), r);
 		return r;
 	}
-	if (pool->dirty && pool_mode(pool) < POOL_READ_ONLY) {
+	if (pool->dirty) {
 		r = vela_md_commit(pool->md);
 		if (r) {
 			metadata_error(pool, "commit", r);
+			drop_passdowns(pool);
 			return r;
 		}
 		pool->dirty = false;
 	}
+	/* Only now are the freed blocks free on disk: discard them. */
 	spin_lock_irq(&pool->lock);
 	list_splice_init(&pool->passdowns, &passdowns);
 	spin_unlock_irq(&pool->lock);
@@ -747,11 +814,13 @@ static int __pool_commit(struct vela_pool *pool, bool flush_data)
 
 static int pool_commit(struct vela_pool *pool)
 {
+	unsigned int noio = memalloc_noio_save();
 	int r;
 
 	down_write(&pool->share_lock);
 	r = __pool_commit(pool, true);
 	up_write(&pool->share_lock);
+	memalloc_noio_restore(noio);
 	return r;
 }
 
@@ -801,9 +870,9 @@ static void check_free_space(struct vela_pool *pool)
 	vela_md_info(pool->md, &info);
 	reserve = metadata_reserve(info.metadata_nr_blocks);
 	if (mode < POOL_OUT_OF_METADATA_SPACE && info.metadata_nr_free < reserve)
-		set_pool_mode(pool, POOL_OUT_OF_METADATA_SPACE);
+		worsen_mode(pool, POOL_OUT_OF_METADATA_SPACE);
 	else if (mode == POOL_OUT_OF_METADATA_SPACE && info.metadata_nr_free >= 2 * reserve)
-		set_pool_mode(pool, POOL_WRITE);
+		change_mode(pool, POOL_OUT_OF_METADATA_SPACE, POOL_WRITE);
 	check_low_water(pool, &pool->data_low, info.data_nr_free,
 			low_water(pool->features.low_water_data, info.data_nr_blocks), "data");
 	check_low_water(pool, &pool->metadata_low, info.metadata_nr_free,
@@ -821,9 +890,8 @@ static void retry_no_space_bios(struct vela_pool *pool)
 	if (pool_mode(pool) != POOL_OUT_OF_DATA_SPACE)
 		return;
 	vela_md_info(pool->md, &info);
-	if (!info.data_nr_free)
+	if (!info.data_nr_free || !change_mode(pool, POOL_OUT_OF_DATA_SPACE, POOL_WRITE))
 		return;
-	set_pool_mode(pool, POOL_WRITE);
 	cancel_delayed_work(&pool->no_space_timeout);
 	spin_lock_irq(&pool->lock);
 	held = pool->no_space_bios;
@@ -878,9 +946,12 @@ static void reclaim_work_fn(struct work_struct *work)
 	u64 pending;
 	int r;
 
+	unsigned int noio;
+
 	vela_md_info(pool->md, &info);
 	if (!info.pending_deletes || pool_mode(pool) >= POOL_READ_ONLY)
 		return;
+	noio = memalloc_noio_save();
 	down_write(&pool->share_lock);
 	r = vela_md_reclaim(pool->md, RECLAIM_BATCH, &pending);
 	if (r) {
@@ -890,6 +961,7 @@ static void reclaim_work_fn(struct work_struct *work)
 		r = __pool_commit(pool, false);
 	}
 	up_write(&pool->share_lock);
+	memalloc_noio_restore(noio);
 	if (!r && pending)
 		queue_work(pool->commit_wq, &pool->reclaim_work);
 	else if (!r)
@@ -916,7 +988,7 @@ static void no_space_timeout_fn(struct work_struct *work)
 {
 	struct vela_pool *pool = container_of(to_delayed_work(work), struct vela_pool,
 					      no_space_timeout);
-	unsigned long timeout = no_space_timeout_secs * HZ, next = 0;
+	unsigned long timeout = (unsigned long)no_space_timeout_secs * HZ, next = 0;
 	struct bio_list held, expired;
 	struct vela_io *io;
 	struct bio *bio;
@@ -951,8 +1023,7 @@ static void no_data_space(struct vela_pool *pool, struct bio *bio)
 	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
 	unsigned long flags;
 
-	if (pool_mode(pool) == POOL_WRITE)
-		set_pool_mode(pool, POOL_OUT_OF_DATA_SPACE);
+	change_mode(pool, POOL_WRITE, POOL_OUT_OF_DATA_SPACE);
 	if (pool->features.error_if_no_space) {
 		bio->bi_status = BLK_STS_NOSPC;
 		bio_endio(bio);
@@ -963,7 +1034,7 @@ static void no_data_space(struct vela_pool *pool, struct bio *bio)
 	bio_list_add(&pool->no_space_bios, bio);
 	spin_unlock_irqrestore(&pool->lock, flags);
 	queue_delayed_work(pool->commit_wq, &pool->no_space_timeout,
-			   no_space_timeout_secs * HZ);
+			   (unsigned long)no_space_timeout_secs * HZ);
 }
 /* --- external origins ------------------------------------------------ */
 
@@ -1184,19 +1255,15 @@ static int write_new_block(struct branch_c *bc, struct bio *bio, u64 from, u64 t
 {
 	struct vela_pool *pool = bc->pool;
 	unsigned int bytes = pool->block_sectors << SECTOR_SHIFT;
-	unsigned int noio = memalloc_noio_save();
 	struct bvec_iter iter;
 	struct bio_vec bv;
 	size_t offset;
 	void *buf;
 	int r;
 
-	if (covers_block(pool, bio)) {
-		memalloc_noio_restore(noio);
+	if (covers_block(pool, bio))
 		return write_bio_sync(pool, bio, to);
-	}
-	buf = vmalloc(bytes);
-	memalloc_noio_restore(noio);
+	buf = vmalloc(bytes);	/* NOIO: process_bio_work()'s scope */
 	if (!buf)
 		return -ENOMEM;
 	if (from == VELA_NO_BLOCK)
@@ -1249,12 +1316,18 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 	bool shared;
 	int r;
 
+	mutex_lock(lock);
+	down_read(&pool->share_lock);
+	/*
+	 * Tested under share_lock: once degrade_work has aborted, no write
+	 * may change the metadata or land in a block the abort took back.
+	 */
 	if (bc->read_only || pool_mode(pool) >= POOL_READ_ONLY) {
+		up_read(&pool->share_lock);
+		mutex_unlock(lock);
 		complete_write(pool, bio, -EIO);
 		return;
 	}
-	mutex_lock(lock);
-	down_read(&pool->share_lock);
 	/* Taken before the lookup: see "Epochs". */
 	io->epoch = epoch_get(pool);
 	r = vela_md_lookup(pool->md, bc->id, lblock, &pblock, &shared);
@@ -1304,7 +1377,7 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 			    READ_ONCE(bc->limit));
 		r = -ENOSPC;
 	} else if (r == -ENOSR) {
-		r = -ENOSPC;	/* set_pool_mode() said why */
+		r = -ENOSPC;	/* change_mode() said why */
 	}
 	percpu_ref_put(&io->epoch->ref);
 	io->epoch = NULL;
@@ -1390,7 +1463,7 @@ static void process_discard(struct branch_c *bc, struct bio *bio)
 	struct mutex *lock;
 	int r = 0;
 
-	if (bc->read_only || pool_mode(pool) >= POOL_READ_ONLY) {
+	if (bc->read_only) {
 		bio_io_error(bio);
 		return;
 	}
@@ -1399,17 +1472,22 @@ static void process_discard(struct branch_c *bc, struct bio *bio)
 		mutex_lock(lock);
 		down_read(&pool->share_lock);
 		excl_clear(bc, lblock);
-		r = vela_md_unmap(pool->md, bc->id, lblock, &freed);
-		if (r == -ENODATA) {
-			r = 0;
-		} else if (r) {
-			metadata_error(pool, "unmap", r);
+		/* Under share_lock, as in process_write(). */
+		if (pool_mode(pool) >= POOL_READ_ONLY) {
+			r = -EIO;
 		} else {
-			WRITE_ONCE(pool->dirty, true);
-			if (freed != VELA_NO_BLOCK) {
-				atomic64_dec_if_positive(&bc->owned);
-				WRITE_ONCE(pool->need_drain, true);
-				add_passdown(pool, freed);
+			r = vela_md_unmap(pool->md, bc->id, lblock, &freed);
+			if (r == -ENODATA) {
+				r = 0;
+			} else if (r) {
+				metadata_error(pool, "unmap", r);
+			} else {
+				WRITE_ONCE(pool->dirty, true);
+				if (freed != VELA_NO_BLOCK) {
+					atomic64_dec_if_positive(&bc->owned);
+					WRITE_ONCE(pool->need_drain, true);
+					add_passdown(pool, freed);
+				}
 			}
 		}
 		up_read(&pool->share_lock);
@@ -1425,6 +1503,11 @@ static void process_bio_work(struct work_struct *work)
 {
 	struct vela_io *io = container_of(work, struct vela_io, work);
 	struct bio *bio = dm_bio_from_per_bio_data(io, sizeof(*io));
+	/*
+	 * The slow path allocates under share_lock and the metadata lock:
+	 * reclaim must not wait on I/O that may need this pool.
+	 */
+	unsigned int noio = memalloc_noio_save();
 
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:
@@ -1439,6 +1522,7 @@ static void process_bio_work(struct work_struct *work)
 	default:
 		bio_io_error(bio);
 	}
+	memalloc_noio_restore(noio);
 }
 
 static void defer_bio(struct vela_pool *pool, struct bio *bio)
@@ -1480,8 +1564,13 @@ static int branch_map(struct dm_target *ti, struct bio *bio)
 	    (bio_op(bio) == REQ_OP_WRITE && !(bio->bi_opf & REQ_FUA) &&
 	     excl_test(bc, lblock))) {
 		io->epoch = epoch_get(pool);
-		/* Rechecked under the epoch: a branch-create may have cleared it. */
-		if (bio_op(bio) == REQ_OP_READ || excl_test(bc, lblock)) {
+		/*
+		 * Rechecked under the epoch: a branch-create may have cleared
+		 * the bit, and a degrade (which sets the mode, then drains)
+		 * forbids every write.
+		 */
+		if (bio_op(bio) == REQ_OP_READ ||
+		    (excl_test(bc, lblock) && pool_mode(pool) < POOL_READ_ONLY)) {
 			r = vela_md_lookup_try(pool->md, bc->id, lblock, &pblock);
 			if (!r) {
 				remap(pool, bio, pblock);
@@ -1660,8 +1749,14 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto out_pool;
 
-	bc->nr_excl_chunks = DIV_ROUND_UP_ULL(DIV_ROUND_UP_ULL(ti->len, bc->pool->block_sectors),
-					      EXCL_BITS_PER_CHUNK);
+	/*
+	 * Blocks past what the largest bitmap array covers (2^57 sectors
+	 * with 4 KiB blocks and pages) always take the slow path.
+	 */
+	bc->nr_excl_chunks = min_t(u64, MAX_EXCL_CHUNKS,
+				   DIV_ROUND_UP_ULL(DIV_ROUND_UP_ULL(ti->len,
+								     bc->pool->block_sectors),
+						    EXCL_BITS_PER_CHUNK));
 	bc->excl = kvcalloc(bc->nr_excl_chunks, sizeof(*bc->excl), GFP_KERNEL);
 	if (!bc->excl) {
 		ti->error = "Out of memory";
@@ -1757,6 +1852,8 @@ static void branch_status(struct dm_target *ti, status_type_t type, unsigned int
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %llu", bc->pool_dev->name, bc->id);
+		if (bc->origin_dev)
+			DMEMIT(" %s", bc->origin_dev->name);
 		break;
 	case STATUSTYPE_IMA:
 		*result = '\0';
@@ -1986,6 +2083,7 @@ static int pool_preresume(struct dm_target *ti)
 	u64 metadata_blocks = bdev_nr_sectors(pool->metadata_bdev) >>
 			      (ilog2(VELA_BLOCK_SIZE) - SECTOR_SHIFT);
 	struct vela_md_info info;
+	unsigned int noio;
 	int r = 0;
 
 	mutex_lock(&pool->ti_lock);
@@ -1993,6 +2091,7 @@ static int pool_preresume(struct dm_target *ti)
 	mutex_unlock(&pool->ti_lock);
 
 	mutex_lock(&pool->admin_lock);
+	noio = memalloc_noio_save();
 	down_write(&pool->share_lock);
 	pool->features.error_if_no_space = pc->features.error_if_no_space;
 	pool->features.discard_passdown = pc->features.discard_passdown;
@@ -2006,7 +2105,7 @@ static int pool_preresume(struct dm_target *ti)
 		if (!r)
 			r = vela_md_commit(pool->md);
 		if (r) {
-			vela_md_abort(pool->md);
+			metadata_error(pool, "grow", r);
 			DMERR("%s: growing the metadata device to %llu blocks failed (%d)",
 			      dm_device_name(pool->pool_md), metadata_blocks, r);
 		} else {
@@ -2022,7 +2121,7 @@ static int pool_preresume(struct dm_target *ti)
 		if (!r)
 			r = vela_md_commit(pool->md);
 		if (r) {
-			vela_md_abort(pool->md);
+			metadata_error(pool, "grow", r);
 			DMERR("%s: growing the data device to %llu blocks failed (%d)",
 			      dm_device_name(pool->pool_md), data_blocks, r);
 		} else {
@@ -2031,6 +2130,7 @@ static int pool_preresume(struct dm_target *ti)
 		}
 	}
 	up_write(&pool->share_lock);
+	memalloc_noio_restore(noio);
 	mutex_unlock(&pool->admin_lock);
 	if (!r && pool_mode(pool) < POOL_READ_ONLY)
 		check_free_space(pool);
@@ -2592,7 +2692,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 	struct vela_md_info info;
 	u64 change_id, reply = 0;
 	char text[sizeof(pool->reply_text)];
-	unsigned int i;
+	unsigned int i, noio;
 	int r;
 
 	if (argc && !strcasecmp(argv[0], "list_branches"))
@@ -2616,6 +2716,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		return -EINVAL;
 	}
 	mutex_lock(&pool->admin_lock);
+	noio = memalloc_noio_save();
 	down_write(&pool->share_lock);
 	pool->reply_text[0] = '\0';
 	vela_md_info(pool->md, &info);
@@ -2637,14 +2738,23 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		r = m->handle(pool, argc, argv, &reply, &why);
 		if (!r) {
 			r = vela_md_commit(pool->md);
-			if (r)
+			if (r) {
+				/*
+				 * The superblock may have reached the disk:
+				 * only degrade's needs_check commit, which
+				 * writes it again, makes the next transaction
+				 * safe.
+				 */
 				why = "the metadata commit failed";
+				metadata_error(pool, "commit", r);
+			}
 		}
 		if (r)
 			vela_md_abort(pool->md);
 	}
 	strscpy(text, pool->reply_text, sizeof(text));
 	up_write(&pool->share_lock);
+	memalloc_noio_restore(noio);
 	mutex_unlock(&pool->admin_lock);
 
 	if (r) {

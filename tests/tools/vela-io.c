@@ -11,6 +11,8 @@
  *	read each DEV whole (O_DIRECT) and compare it with its ORACLE.
  *   vela-io fill DEV BYTE
  *	write BYTE over all of DEV.
+ *   vela-io fsync DEV
+ *	flush DEV's volatile cache (fsync); exit 1 if the flush fails.
  *   vela-io seqwrite DEV LOG COUNT BLOCK_BYTES
  *	COUNT whole-block writes, round robin over DEV's blocks, write n
  *	filling its block with the 64-bit value n; after each write returns,
@@ -303,6 +305,21 @@ static int do_verify(int argc, char **argv)
 	return r;
 }
 
+/* fsync DEV: exit 1 (saying why) if the device's flush fails. */
+static int do_fsync(char **argv)
+{
+	int dev = open(argv[0], O_WRONLY);
+
+	if (dev < 0)
+		die("cannot open", argv[0]);
+	if (fsync(dev)) {
+		fprintf(stderr, "vela-io: fsync %s: %s\n", argv[0], strerror(errno));
+		return 1;
+	}
+	close(dev);
+	return 0;
+}
+
 static int do_fill(char **argv)
 {
 	int dev = open_dev(argv[0], O_WRONLY);
@@ -409,6 +426,8 @@ int main(int argc, char **argv)
 		return do_write(argv + 2);
 	if (argc >= 4 && argc % 2 == 0 && !strcmp(argv[1], "verify"))
 		return do_verify(argc - 2, argv + 2);
+	if (argc == 3 && !strcmp(argv[1], "fsync"))
+		return do_fsync(argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "fill"))
 		return do_fill(argv + 2);
 	if (argc == 7 && !strcmp(argv[1], "batch"))
@@ -426,6 +445,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: vela-io write DEV ORACLE SEED COUNT BLOCK_BYTES\n"
 			"       vela-io verify DEV ORACLE [DEV ORACLE]...\n"
 			"       vela-io fill DEV BYTE\n"
+			"       vela-io fsync DEV\n"
 			"       vela-io seqwrite DEV LOG COUNT BLOCK_BYTES\n"
 			"       vela-io seqcheck DEV LOG BLOCK_BYTES\n"
 			"       vela-io batch DEV|- ORACLE|- SEED COUNT BLOCK_BYTES\n"
