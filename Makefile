@@ -8,6 +8,9 @@
 #                     "N passed, N failed, N skipped"
 #   make demo         boot a VM and walk through dm-vela
 #   make kunit        run the KUnit suites in a UML kernel (cached build)
+#   make check-debug  the kselftests on a debug kernel (lockdep, KASAN,
+#                     kmemleak, ...) and KUnit with lockdep and KASAN; not
+#                     part of make check (scripts/check-debug)
 #   make install      install the module and velactl on this host
 #
 # KDIR is picked by scripts/pick-kdir (see there); `make KDIR=...` overrides.
@@ -51,7 +54,7 @@ LIB_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ikernel -Iuserspace
 	-MMD -MP -fno-strict-aliasing -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-type-limits -Wno-shift-negative-value \
 	-Wno-pointer-sign -Wno-address-of-packed-member -Wmissing-prototypes -Wvla
-SAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -O1 -g
+SAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -O1 -g -DVELA_DEBUG_BLOCK_LOCKS
 LIBVELA_OBJS := $(LIBVELA_SRCS:%.c=build/obj/plain/%.o)
 LIBVELA_SAN_OBJS := $(LIBVELA_SRCS:%.c=build/obj/san/%.o)
 
@@ -65,7 +68,7 @@ UNIT_TEST_OBJS := $(UNIT_TEST_SRCS:%.c=build/obj/plain/%.o) \
 
 .PHONY: all module clean-module velactl deps test-deps check check-full demo \
 	install uninstall checkpatch clean libvela unit-tests kunit fuzz bench-meta \
-	test-tools bench-io bench-create bench-merge
+	test-tools bench-io bench-create bench-merge check-debug debug-module
 
 all: module velactl test-tools
 
@@ -202,6 +205,28 @@ check-full: deps test-deps
 demo: deps test-deps
 	$(MAKE) all
 	tests/vm/run-vm --timeout 600 -- scripts/demo-guest
+
+# R8: the kselftests on a debug kernel built from linux-source-6.12 and
+# cached in $(VELA_CACHE)/debug-kernel/ (scripts/debug-kernel), and KUnit with
+# lockdep and KASAN; results in build/results-debug/.
+check-debug: deps test-deps
+	@scripts/check-debug
+
+# dm-vela.ko against the debug kernel, from a copy of the sources (so the
+# objects of kernel/ stay those of the stock build): build/debug/module/, and
+# the version check's module in build/debug/mismatch/.
+DEBUG_KDIR ?= $(shell scripts/debug-kernel --dir 2>/dev/null)/build
+debug-module:
+	@[ -e "$(DEBUG_KDIR)/Module.symvers" ] || \
+		{ echo "debug-module: no debug kernel in '$(DEBUG_KDIR)': run scripts/debug-kernel" >&2; exit 1; }
+	rm -rf build/debug
+	for d in module mismatch; do \
+		mkdir -p build/debug/$$d/kernel && cp Kbuild dkms.conf build/debug/$$d/ && \
+		cp kernel/*.c kernel/*.h kernel/Kbuild build/debug/$$d/kernel/ || exit 1; \
+	done
+	$(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/build/debug/module VELA_VERSION=$(VERSION) modules
+	$(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/build/debug/mismatch VELA_VERSION=$(VERSION) \
+		VELA_TARGET_MAJOR=1 modules
 
 checkpatch:
 	tests/host/checkpatch.sh

@@ -5,15 +5,17 @@
  * Contract:
  * - Metadata is read and written in 4096-byte blocks, cached (dm-bufio in
  *   the kernel, its userspace twin elsewhere).
- * - A block is only touched while locked: many readers or one writer.
- *   Locks are per block; a block stays cached while locked.
+ * - A block is only touched while locked, and stays cached while locked.
+ *   The caller (the metadata lock, vela-meta.h) admits many readers or
+ *   one writer; block locks do not exclude anything themselves.  Built
+ *   with VELA_DEBUG_BLOCK_LOCKS, a writer meeting another holder warns.
  * - Every block has a type.  Reading a block validates it once, against the
  *   type the caller expects: checksum, type, own block number and a
  *   generation no newer than the one allowed.  Failure is -EILSEQ; an I/O
  *   error is -EIO.  A written block is stamped as it goes to disk: type,
  *   block number, generation, checksum.
  * - vela_bm_read_try_lock() never waits for I/O: -EWOULDBLOCK when the
- *   block is not cached or is write-locked.  The I/O fast path uses it.
+ *   block is not cached.  The I/O fast path uses it.
  * - Nothing here knows about transactions: vela-tm.c decides which blocks
  *   may be written.
  */

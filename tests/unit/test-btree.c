@@ -110,6 +110,53 @@ static u32 count_of(struct env *e, u64 b)
 	return c;
 }
 
+static const struct vela_block_type test_block_type = {
+	.name = "test block", .type = 0x54455354, .csum_len = VELA_BLOCK_SIZE,
+};
+
+/*
+ * Block locks exclude nothing themselves (the metadata lock does); the
+ * debug build checks that discipline: a writer meeting another holder,
+ * or a reader meeting the writer, warns.
+ */
+TEST(debug_block_locks_report_a_writer_meeting_a_holder)
+{
+	struct vela_block *a, *b;
+	unsigned long before;
+	struct env e;
+
+#ifndef VELA_DEBUG_BLOCK_LOCKS
+	UNIT_SKIP("built without VELA_DEBUG_BLOCK_LOCKS (the sanitizer build has it)");
+#endif
+	env_init(&e);
+	unit_allow_warnings();
+	before = vela_warn_count();
+	ASSERT_EQ(vela_bm_write_lock_zero(e.bm, 1, &test_block_type, &a), 0);
+	vela_bm_unlock(a);
+	/* Readers share; a clean unlock leaves no holder behind. */
+	ASSERT_EQ(vela_bm_read_lock(e.bm, 1, &test_block_type, &a), 0);
+	ASSERT_EQ(vela_bm_read_lock(e.bm, 1, &test_block_type, &b), 0);
+	vela_bm_unlock(b);
+	vela_bm_unlock(a);
+	ASSERT_EQ(vela_bm_write_lock(e.bm, 1, &test_block_type, &a), 0);
+	vela_bm_unlock(a);
+	EXPECT_EQ(vela_warn_count(), before);
+	/* A reader while written, then a writer while read. */
+	ASSERT_EQ(vela_bm_write_lock(e.bm, 1, &test_block_type, &a), 0);
+	ASSERT_EQ(vela_bm_read_lock(e.bm, 1, &test_block_type, &b), 0);
+	EXPECT_EQ(vela_warn_count(), before + 1);
+	vela_bm_unlock(b);
+	vela_bm_unlock(a);
+	ASSERT_EQ(vela_bm_write_lock_zero(e.bm, 2, &test_block_type, &a), 0);
+	vela_bm_unlock(a);
+	ASSERT_EQ(vela_bm_read_lock(e.bm, 2, &test_block_type, &a), 0);
+	ASSERT_EQ(vela_bm_write_lock(e.bm, 2, &test_block_type, &b), 0);
+	EXPECT_EQ(vela_warn_count(), before + 2);
+	vela_bm_unlock(b);
+	vela_bm_unlock(a);
+	env_exit(&e);
+}
+
 TEST(empty_tree_is_root_zero)
 {
 	struct env e;

@@ -56,6 +56,23 @@ typedef u64 sector_t;
 #define __printf(a, b)		__attribute__((__format__(printf, a, b)))
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
+/* atomic_t, sequentially consistent, as the kernel's value-returning ops are. */
+typedef struct {
+	int counter;
+} atomic_t;
+
+#define atomic_set(v, i)	__atomic_store_n(&(v)->counter, (i), __ATOMIC_SEQ_CST)
+#define atomic_read(v)		__atomic_load_n(&(v)->counter, __ATOMIC_SEQ_CST)
+#define atomic_fetch_inc(v)	__atomic_fetch_add(&(v)->counter, 1, __ATOMIC_SEQ_CST)
+#define atomic_dec(v)		((void)__atomic_fetch_sub(&(v)->counter, 1, __ATOMIC_SEQ_CST))
+
+static inline int atomic_cmpxchg(atomic_t *v, int old, int new)
+{
+	__atomic_compare_exchange_n(&v->counter, &old, new, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+	return old;
+}
+
 /* Relaxed atomics: one untorn access the compiler may not merge or drop. */
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
