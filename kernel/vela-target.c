@@ -228,6 +228,7 @@ struct vela_pool {
 	struct work_struct event_work;
 	struct block_device *metadata_bdev;
 	struct block_device *data_bdev;
+	u8 uuid[16];			/* the superblock's: one store per pool */
 	unsigned int block_sectors;
 	unsigned int refs;		/* pool and branch tables; pools_lock */
 	struct mutex devs_lock;
@@ -250,6 +251,8 @@ struct vela_pool {
 	bool lost_writes;
 	bool need_drain;		/* this transaction freed data blocks */
 	bool data_low, metadata_low;	/* below the low water marks */
+	/* The pool table is suspended: no periodic commit, no reclaim. */
+	bool suspended;
 	enum pool_mode mode;		/* see change_mode() */
 
 	struct mutex drain_lock;
@@ -287,6 +290,14 @@ struct branch_c {
 	struct dm_target *ti;
 	struct dm_dev *pool_dev;
 	struct dm_dev *origin_dev;	/* the external origin, or NULL */
+	/*
+	 * The pool's own devices, held for as long as this table sends I/O
+	 * to them: the pool table may be replaced (even by the error
+	 * target, which dm lets replace any target) while branches live.
+	 */
+	struct dm_dev *metadata_dev, *data_dev;
+	/* Resumed and not suspended since; under the pool's admin_lock. */
+	bool live;
 	sector_t origin_sectors;
 	struct vela_pool *pool;
 	u64 id;
@@ -407,6 +418,35 @@ static struct vela_pool *__pool_find(struct block_device *metadata_bdev)
 	return NULL;
 }
 
+/*
+ * A new store may not share anything with an open one: not the pool
+ * device (a different pool cannot replace a pool whose branches live on),
+ * not the data device, and not the metadata itself reached through
+ * another path (a partition and its disk, a dm-linear alias, a second
+ * multipath path), which the superblock's UUID gives away.
+ */
+static int __check_pool_identity(struct dm_target *ti, struct pool_c *pc, const u8 *uuid)
+{
+	struct vela_pool *pool;
+
+	lockdep_assert_held(&pools_lock);
+	list_for_each_entry(pool, &pools, list) {
+		if (pool->pool_md == dm_table_get_md(ti->table)) {
+			ti->error = "A different pool cannot replace a pool: the pool device's branches use another metadata device";
+			return -EINVAL;
+		}
+		if (pool->data_bdev == pc->data_dev->bdev) {
+			ti->error = "The data device is in use by another pool";
+			return -EBUSY;
+		}
+		if (!memcmp(pool->uuid, uuid, sizeof(pool->uuid))) {
+			ti->error = "This pool's metadata is already open through another device path";
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
 static char *open_error(int r)
 {
 	switch (r) {
@@ -506,6 +546,45 @@ static void pool_exit_io(struct vela_pool *pool)
 	epochs_exit(pool);
 }
 
+/*
+ * The data device must carry this pool's label (velactl format writes it
+ * into data block 0): a renamed or mistyped device is refused before a
+ * single block of it is written.
+ */
+static int check_data_label(struct dm_target *ti, struct block_device *data, const u8 *uuid,
+			    unsigned int block_sectors)
+{
+	struct vela_data_label *label;
+	struct page *page;
+	struct bio *bio;
+	int r;
+
+	page = alloc_page(GFP_KERNEL);
+	if (!page) {
+		ti->error = "Out of memory";
+		return -ENOMEM;
+	}
+	bio = bio_alloc(data, 1, REQ_OP_READ, GFP_KERNEL);
+	bio->bi_iter.bi_sector = 0;
+	__bio_add_page(bio, page, sizeof(*label), 0);
+	r = submit_bio_wait(bio);
+	bio_put(bio);
+	label = page_address(page);
+	if (r) {
+		ti->error = "Error reading the data device's label";
+	} else if (le64_to_cpu(label->magic) != VELA_DATA_LABEL_MAGIC ||
+		   le32_to_cpu(label->csum) != vela_block_csum(label, sizeof(*label))) {
+		ti->error = "The data device carries no dm-vela data label: it is not this pool's data device";
+		r = -EINVAL;
+	} else if (memcmp(label->pool_uuid, uuid, sizeof(label->pool_uuid)) ||
+		   le32_to_cpu(label->data_block_sectors) != block_sectors) {
+		ti->error = "The data device belongs to another pool";
+		r = -EINVAL;
+	}
+	__free_page(page);
+	return r;
+}
+
 /* Open the exception store, or share the one another table opened. */
 static int __pool_create(struct dm_target *ti, struct pool_c *pc, struct vela_pool **result)
 {
@@ -535,7 +614,9 @@ static int __pool_create(struct dm_target *ti, struct pool_c *pc, struct vela_po
 		 info.data_nr_blocks * info.data_block_sectors)
 		ti->error = "Data device is smaller than the pool's metadata records";
 	else
-		r = 0;
+		r = __check_pool_identity(ti, pc, info.uuid);
+	if (!r)
+		r = check_data_label(ti, pc->data_dev->bdev, info.uuid, pc->block_sectors);
 	if (!r) {
 		r = pool_init_io(pool);
 		if (r)
@@ -550,6 +631,7 @@ static int __pool_create(struct dm_target *ti, struct pool_c *pc, struct vela_po
 	pool->ti = ti;
 	pool->metadata_bdev = pc->metadata_dev->bdev;
 	pool->data_bdev = pc->data_dev->bdev;
+	memcpy(pool->uuid, info.uuid, sizeof(pool->uuid));
 	pool->block_sectors = pc->block_sectors;
 	pool->features = pc->features;
 	pool->mode = info.read_only ? POOL_READ_ONLY : POOL_WRITE;
@@ -578,6 +660,10 @@ static int pool_get(struct dm_target *ti, struct pool_c *pc)
 		} else if (pool->pool_md != dm_table_get_md(ti->table)) {
 			ti->error = "The metadata device is in use by another pool device";
 			r = -EBUSY;
+		} else {
+			/* A reload: the data device must still be this pool's. */
+			r = check_data_label(ti, pc->data_dev->bdev, pool->uuid,
+					     pc->block_sectors);
 		}
 	} else {
 		r = __pool_create(ti, pc, &pool);
@@ -680,6 +766,18 @@ static void fail_bios(struct bio_list *bios, blk_status_t status)
 
 static void excl_clear_all(struct branch_c *bc);
 
+/* Complete every write that waits for data space with @status. */
+static void fail_no_space_bios(struct vela_pool *pool, blk_status_t status)
+{
+	struct bio_list held;
+
+	spin_lock_irq(&pool->lock);
+	held = pool->no_space_bios;
+	bio_list_init(&pool->no_space_bios);
+	spin_unlock_irq(&pool->lock);
+	fail_bios(&held, status);
+}
+
 /* Forget the discards the open transaction queued: it will not commit. */
 static void drop_passdowns(struct vela_pool *pool)
 {
@@ -706,7 +804,6 @@ static void degrade_work_fn(struct work_struct *work)
 {
 	struct vela_pool *pool = container_of(work, struct vela_pool, degrade_work);
 	unsigned int noio = memalloc_noio_save();
-	struct bio_list held;
 	struct branch_c *bc;
 	unsigned int tries;
 	int r;
@@ -738,12 +835,7 @@ static void degrade_work_fn(struct work_struct *work)
 		worsen_mode(pool, POOL_FAIL);
 	}
 	up_write(&pool->share_lock);
-
-	spin_lock_irq(&pool->lock);
-	held = pool->no_space_bios;
-	bio_list_init(&pool->no_space_bios);
-	spin_unlock_irq(&pool->lock);
-	fail_bios(&held, BLK_STS_IOERR);
+	fail_no_space_bios(pool, BLK_STS_IOERR);
 	memalloc_noio_restore(noio);
 }
 
@@ -923,12 +1015,14 @@ static void periodic_commit_fn(struct work_struct *work)
 	struct vela_pool *pool = container_of(to_delayed_work(work), struct vela_pool,
 					      periodic_commit);
 
-	if (READ_ONCE(pool->dirty))
-		pool_commit(pool);
-	if (pool_mode(pool) < POOL_READ_ONLY)
-		check_free_space(pool);
-	retry_no_space_bios(pool);
-	queue_work(pool->commit_wq, &pool->reclaim_work);
+	if (!READ_ONCE(pool->suspended)) {
+		if (READ_ONCE(pool->dirty))
+			pool_commit(pool);
+		if (pool_mode(pool) < POOL_READ_ONLY)
+			check_free_space(pool);
+		retry_no_space_bios(pool);
+		queue_work(pool->commit_wq, &pool->reclaim_work);
+	}
 	queue_delayed_work(pool->commit_wq, &pool->periodic_commit, COMMIT_PERIOD);
 }
 
@@ -949,7 +1043,8 @@ static void reclaim_work_fn(struct work_struct *work)
 	unsigned int noio;
 
 	vela_md_info(pool->md, &info);
-	if (!info.pending_deletes || pool_mode(pool) >= POOL_READ_ONLY)
+	if (!info.pending_deletes || pool_mode(pool) >= POOL_READ_ONLY ||
+	    READ_ONCE(pool->suspended))
 		return;
 	noio = memalloc_noio_save();
 	down_write(&pool->share_lock);
@@ -957,7 +1052,13 @@ static void reclaim_work_fn(struct work_struct *work)
 	if (r) {
 		metadata_error(pool, "reclaim", r);
 	} else {
+		/*
+		 * Reclaim frees data blocks a live branch may still be
+		 * reading (it shared them before it copied away): drain
+		 * before the commit lets them be allocated, as for discards.
+		 */
 		pool->dirty = true;
+		pool->need_drain = true;
 		r = __pool_commit(pool, false);
 	}
 	up_write(&pool->share_lock);
@@ -1607,12 +1708,18 @@ static struct vela_pool *pool_get_by_dev(struct dm_dev *pool_dev)
 	if (!pool_md)
 		return NULL;
 	mutex_lock(&pools_lock);
-	list_for_each_entry(pool, &pools, list)
-		if (pool->pool_md == pool_md) {
+	list_for_each_entry(pool, &pools, list) {
+		if (pool->pool_md != pool_md)
+			continue;
+		/* Only a pool device whose table is a vela-pool (not error). */
+		mutex_lock(&pool->ti_lock);
+		if (pool->ti) {
 			found = pool;
 			pool->refs++;
-			break;
 		}
+		mutex_unlock(&pool->ti_lock);
+		break;
+	}
 	mutex_unlock(&pools_lock);
 	dm_put(pool_md);
 	return found;
@@ -1660,6 +1767,36 @@ static int open_origin(struct dm_target *ti, struct branch_c *bc,
 		bc->origin_dev = NULL;
 	}
 	return r;
+}
+
+/* Hold the pool's metadata and data devices in this branch table. */
+static int get_pool_devices(struct dm_target *ti, struct branch_c *bc)
+{
+	fmode_t mode = FMODE_READ | FMODE_WRITE;
+	char name[32];
+	int r;
+
+	snprintf(name, sizeof(name), "%u:%u", MAJOR(bc->pool->metadata_bdev->bd_dev),
+		 MINOR(bc->pool->metadata_bdev->bd_dev));
+	r = dm_get_device(ti, name, mode, &bc->metadata_dev);
+	if (r) {
+		ti->error = "Error opening the pool's metadata device";
+		return r;
+	}
+	snprintf(name, sizeof(name), "%u:%u", MAJOR(bc->pool->data_bdev->bd_dev),
+		 MINOR(bc->pool->data_bdev->bd_dev));
+	r = dm_get_device(ti, name, mode, &bc->data_dev);
+	if (r) {
+		ti->error = "Error opening the pool's data device";
+		dm_put_device(ti, bc->metadata_dev);
+	}
+	return r;
+}
+
+static void put_pool_devices(struct dm_target *ti, struct branch_c *bc)
+{
+	dm_put_device(ti, bc->data_dev);
+	dm_put_device(ti, bc->metadata_dev);
 }
 
 static int check_branch(struct dm_target *ti, struct branch_c *bc, const char *origin_path)
@@ -1745,9 +1882,18 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -EINVAL;
 		goto out_dev;
 	}
-	r = check_branch(ti, bc, argc == 3 ? argv[2] : NULL);
+	r = get_pool_devices(ti, bc);
 	if (r)
 		goto out_pool;
+	/*
+	 * Under admin_lock from the branch's check to its listing, so that
+	 * no message (delete, protect, branch, merge) falls in between and
+	 * misses this device.
+	 */
+	mutex_lock(&bc->pool->admin_lock);
+	r = check_branch(ti, bc, argc == 3 ? argv[2] : NULL);
+	if (r)
+		goto out_unlock;
 
 	/*
 	 * Blocks past what the largest bitmap array covers (2^57 sectors
@@ -1761,7 +1907,7 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (!bc->excl) {
 		ti->error = "Out of memory";
 		r = -ENOMEM;
-		goto out_pool;
+		goto out_origin;
 	}
 	r = dm_set_target_max_io_len(ti, bc->pool->block_sectors);
 	if (r)
@@ -1776,12 +1922,17 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	mutex_lock(&bc->pool->devs_lock);
 	list_add(&bc->list, &bc->pool->branch_devs);
 	mutex_unlock(&bc->pool->devs_lock);
+	mutex_unlock(&bc->pool->admin_lock);
 	return 0;
 
 out_excl:
 	kvfree(bc->excl);
+out_origin:
 	if (bc->origin_dev)
 		dm_put_device(ti, bc->origin_dev);
+out_unlock:
+	mutex_unlock(&bc->pool->admin_lock);
+	put_pool_devices(ti, bc);
 out_pool:
 	pool_put(bc->pool);
 out_dev:
@@ -1804,9 +1955,37 @@ static void branch_dtr(struct dm_target *ti)
 	kvfree(bc->excl);
 	if (bc->origin_dev)
 		dm_put_device(ti, bc->origin_dev);
+	put_pool_devices(ti, bc);
 	pool_put(bc->pool);
 	dm_put_device(ti, bc->pool_dev);
 	kfree(bc);
+}
+
+/*
+ * Writes of this device waiting for data space cannot wait through a
+ * suspend: a noflush suspend (a reload) hands them back to dm, to be sent
+ * again after the resume; any other fails them (ENOSPC), as the timeout
+ * would, instead of holding the suspend up for no_space_timeout_secs.
+ */
+static void branch_presuspend(struct dm_target *ti)
+{
+	struct branch_c *bc = ti->private;
+	struct vela_pool *pool = bc->pool;
+	blk_status_t status = dm_noflush_suspending(ti) ? BLK_STS_DM_REQUEUE : BLK_STS_NOSPC;
+	struct bio_list held, mine;
+	struct vela_io *io;
+	struct bio *bio;
+
+	bio_list_init(&mine);
+	spin_lock_irq(&pool->lock);
+	held = pool->no_space_bios;
+	bio_list_init(&pool->no_space_bios);
+	while ((bio = bio_list_pop(&held))) {
+		io = dm_per_bio_data(bio, sizeof(*io));
+		bio_list_add(io->bc == bc ? &mine : &pool->no_space_bios, bio);
+	}
+	spin_unlock_irq(&pool->lock);
+	fail_bios(&mine, status);
 }
 
 /* Deactivating a branch makes everything written to it durable. */
@@ -1814,7 +1993,24 @@ static void branch_postsuspend(struct dm_target *ti)
 {
 	struct branch_c *bc = ti->private;
 
+	mutex_lock(&bc->pool->admin_lock);
+	bc->live = false;
+	mutex_unlock(&bc->pool->admin_lock);
 	pool_commit(bc->pool);
+}
+
+/*
+ * A resume waits for the admin message in progress: a merge, which
+ * requires its parent's devices suspended, holds admin_lock throughout.
+ */
+static int branch_preresume(struct dm_target *ti)
+{
+	struct branch_c *bc = ti->private;
+
+	mutex_lock(&bc->pool->admin_lock);
+	bc->live = true;
+	mutex_unlock(&bc->pool->admin_lock);
+	return 0;
 }
 
 /*
@@ -2090,9 +2286,28 @@ static int pool_preresume(struct dm_target *ti)
 	pool->ti = ti;
 	mutex_unlock(&pool->ti_lock);
 
+	vela_md_info(pool->md, &info);
+	if (data_blocks < info.data_nr_blocks) {
+		DMERR("%s: the data device shrank to %llu blocks; the pool has %llu: refusing to resume",
+		      dm_device_name(pool->pool_md), data_blocks, info.data_nr_blocks);
+		return -EINVAL;
+	}
 	mutex_lock(&pool->admin_lock);
 	noio = memalloc_noio_save();
 	down_write(&pool->share_lock);
+	WRITE_ONCE(pool->suspended, false);
+	if (pc->features.read_only && !pool->features.read_only) {
+		/* Reloaded read-only: commit what was written, then stop writing. */
+		r = __pool_commit(pool, false);
+		if (!r && worsen_mode(pool, POOL_READ_ONLY))
+			DMINFO("%s: reloaded read_only: the metadata is no longer written",
+			       dm_device_name(pool->pool_md));
+		r = 0;
+	} else if (!pc->features.read_only && pool->features.read_only) {
+		DMWARN("%s: a pool opened read_only stays read-only: deactivate it to make it writable",
+		       dm_device_name(pool->pool_md));
+	}
+	pool->features.read_only |= pc->features.read_only;
 	pool->features.error_if_no_space = pc->features.error_if_no_space;
 	pool->features.discard_passdown = pc->features.discard_passdown;
 	pool->features.low_water_data = pc->features.low_water_data;
@@ -2134,16 +2349,26 @@ static int pool_preresume(struct dm_target *ti)
 	mutex_unlock(&pool->admin_lock);
 	if (!r && pool_mode(pool) < POOL_READ_ONLY)
 		check_free_space(pool);
-	if (!r)
+	/* Reloaded with error_if_no_space: the waiting writes fail now. */
+	if (pool->features.error_if_no_space)
+		fail_no_space_bios(pool, BLK_STS_NOSPC);
+	else if (!r)
 		retry_no_space_bios(pool);
 	return r;
 }
 
+/*
+ * A suspended pool writes no metadata of its own accord (no periodic
+ * commit, no reclaim).  Its branch devices are dm devices of their own:
+ * a flush on one still commits, so suspend them too for a quiet metadata
+ * device.
+ */
 static void pool_postsuspend(struct dm_target *ti)
 {
 	struct pool_c *pc = ti->private;
 
 	pool_commit(pc->pool);
+	WRITE_ONCE(pc->pool->suspended, true);
 }
 
 static int pool_iterate_devices(struct dm_target *ti, iterate_devices_callout_fn fn, void *data)
@@ -2476,9 +2701,11 @@ static int msg_merge(struct vela_pool *pool, unsigned int argc, char **argv,
 		*why = "the parent is protected (set_read_only): make it writable first";
 		return -EPERM;
 	}
+	/* Held: a resume waits for admin_lock (branch_preresume()). */
+	lockdep_assert_held(&pool->admin_lock);
 	mutex_lock(&pool->devs_lock);
 	list_for_each_entry(bc, &pool->branch_devs, list)
-		parent_live |= bc->id == parent && !dm_suspended(bc->ti);
+		parent_live |= bc->id == parent && bc->live;
 	mutex_unlock(&pool->devs_lock);
 	if (parent_live && !dry_run) {
 		*why = "the parent's device is live: suspend or remove it first";
@@ -2805,7 +3032,9 @@ static struct target_type branch_target = {
 	.dtr = branch_dtr,
 	.map = branch_map,
 	.end_io = branch_end_io,
+	.presuspend = branch_presuspend,
 	.postsuspend = branch_postsuspend,
+	.preresume = branch_preresume,
 	.status = branch_status,
 	.iterate_devices = branch_iterate_devices,
 	.io_hints = branch_io_hints,
