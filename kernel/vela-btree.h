@@ -31,6 +31,8 @@
 #include "vela-tm.h"
 
 #define VELA_BTREE_MAX_DEPTH 16
+/* No node holds more entries: keys and values are 8 bytes or more. */
+#define VELA_BTREE_MAX_ENTRIES (VELA_BLOCK_SIZE / 16)
 
 struct vela_btree_value_type {
 	void *context;

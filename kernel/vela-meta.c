@@ -681,6 +681,35 @@ static int __put_branch(struct vela_md *md, u64 id, const struct vela_disk_branc
 }
 
 /*
+ * What one mapping update (insert or remove in one tree, with the branch
+ * table's path to its record shadowed first) can touch at most: each of
+ * the two paths is shadowed (a new block and a dropped reference per
+ * level) and, where a node was shared, every child of it gains a
+ * reference; inserting splits at most once per level.  Only the leaf's
+ * children are data blocks.
+ */
+#define UPDATE_NEW_BLOCKS	(3 * VELA_BTREE_MAX_DEPTH + 2)
+#define UPDATE_METADATA_COUNTS	(2 * VELA_BTREE_MAX_DEPTH * (VELA_BTREE_MAX_ENTRIES + 2) + \
+				 UPDATE_NEW_BLOCKS)
+#define UPDATE_DATA_COUNTS	(VELA_BTREE_MAX_ENTRIES + 2)
+
+/*
+ * Take the memory a mapping update may need before its first change, so
+ * that a shortage fails it with -ENOMEM and nothing changed: the update
+ * cannot be undone once a node is shadowed.
+ */
+static int __reserve_update(struct vela_md *md)
+{
+	int r = vela_tm_reserve(&md->tm, UPDATE_NEW_BLOCKS);
+
+	if (!r)
+		r = vela_sm_reserve(&md->metadata_sm, UPDATE_METADATA_COUNTS);
+	if (!r)
+		r = vela_sm_reserve(&md->data_sm, UPDATE_DATA_COUNTS);
+	return r;
+}
+
+/*
  * Read @id's record for an update of the trees it names.  The record is
  * first stored back unchanged, which shadows the branch-table path to it:
  * breaking sharing runs top-down.  While a held view shares that path, the
@@ -1485,7 +1514,9 @@ int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock)
 	if (pblock >= VELA_MAX_DATA_BLOCKS)
 		return -EINVAL;
 	down_write(&md->lock);
-	r = md->read_only ? -EROFS : __get_branch_for_update(md, id, &rec);
+	r = md->read_only ? -EROFS : __reserve_update(md);
+	if (!r)
+		r = __get_branch_for_update(md, id, &rec);
 	if (r)
 		goto out;
 	md->change_seq++;
@@ -1521,6 +1552,8 @@ int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock, u64 *freed)
 	if (!r)
 		r = mapping_block(&v, &pblock);
 	/* Only a mapping that exists changes anything. */
+	if (!r)
+		r = __reserve_update(md);
 	if (!r)
 		r = __get_branch_for_update(md, id, &rec);
 	if (r)

@@ -210,6 +210,11 @@ int vela_md_merge(struct vela_md *md, u64 child_id, enum vela_merge_strategy str
 		  struct vela_merge_result *result);
 /* Never sleeps on metadata I/O or the lock: -EWOULDBLOCK instead. */
 int vela_md_lookup_try(struct vela_md *md, u64 id, u64 lblock, u64 *pblock);
+/*
+ * Map and unmap take the memory they may need before their first change:
+ * -ENOMEM means nothing changed, and the transaction may go on.  Any other
+ * error may leave half an update: abort.
+ */
 int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock);
 /*
  * Remove one mapping (-ENODATA if there is none).  If that released the

@@ -215,6 +215,11 @@ int vela_sm_dec(struct vela_sm *sm, u64 b)
  * never touched was free at the last commit too, so it is safe to reuse
  * after a crash as well.
  */
+int vela_sm_reserve(struct vela_sm *sm, u64 nr_changes)
+{
+	return vela_u64map_reserve(&sm->deltas, nr_changes);
+}
+
 static bool is_allocatable(struct vela_sm *sm, u64 b, u32 current_tree_count)
 {
 	return !current_tree_count && !vela_u64map_contains(&sm->deltas, b);

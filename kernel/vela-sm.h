@@ -47,6 +47,11 @@ int vela_sm_get_count(struct vela_sm *sm, u64 b, u32 *count);
 int vela_sm_inc(struct vela_sm *sm, u64 b);
 int vela_sm_dec(struct vela_sm *sm, u64 b);
 int vela_sm_alloc(struct vela_sm *sm, u64 *b);
+/*
+ * Room for @nr_changes more blocks whose count changes (inc, dec, alloc)
+ * in this transaction, so that they cannot fail for want of memory.
+ */
+int vela_sm_reserve(struct vela_sm *sm, u64 nr_changes);
 /* Blocks that vela_sm_alloc() can still hand out in this transaction. */
 u64 vela_sm_nr_free(struct vela_sm *sm);
 u64 vela_sm_nr_blocks(struct vela_sm *sm);

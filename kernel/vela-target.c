@@ -927,6 +927,19 @@ static u64 metadata_reserve(u64 nr_blocks)
 	return max_t(u64, 64, nr_blocks / 32);
 }
 
+/*
+ * Discards go on in out_of_metadata_space (they give space back at the
+ * commit), but each one shadows leaves first: they stop at half the
+ * reserve, so the other half is left for deleting and growing.
+ */
+static bool discards_may_spend_metadata(struct vela_pool *pool)
+{
+	struct vela_md_info info;
+
+	vela_md_info(pool->md, &info);
+	return info.metadata_nr_free >= metadata_reserve(info.metadata_nr_blocks) / 2;
+}
+
 static u64 low_water(u64 mark, u64 nr_blocks)
 {
 	return mark == U64_MAX ? nr_blocks / 16 : mark;
@@ -1460,7 +1473,11 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 					metadata_error(pool, "release", -EIO);
 			} else {
 				r = vela_md_map(pool->md, bc->id, lblock, new_block);
-				if (r) {
+				if (r == -ENOMEM) {
+					/* Refused before any change: this write fails alone. */
+					if (vela_md_release_data_block(pool->md, new_block))
+						metadata_error(pool, "release", -EIO);
+				} else if (r) {
 					metadata_error(pool, "map", r);
 				} else {
 					excl_set(bc, lblock);
@@ -1576,11 +1593,14 @@ static void process_discard(struct branch_c *bc, struct bio *bio)
 		/* Under share_lock, as in process_write(). */
 		if (pool_mode(pool) >= POOL_READ_ONLY) {
 			r = -EIO;
+		} else if (!discards_may_spend_metadata(pool)) {
+			r = -ENOSPC;
 		} else {
 			r = vela_md_unmap(pool->md, bc->id, lblock, &freed);
 			if (r == -ENODATA) {
 				r = 0;
-			} else if (r) {
+			} else if (r && r != -ENOMEM) {
+				/* -ENOMEM changed nothing: the discard fails alone. */
 				metadata_error(pool, "unmap", r);
 			} else {
 				WRITE_ONCE(pool->dirty, true);
@@ -1594,10 +1614,12 @@ static void process_discard(struct branch_c *bc, struct bio *bio)
 		up_read(&pool->share_lock);
 		mutex_unlock(lock);
 	}
-	if (r)
-		bio_io_error(bio);
-	else
+	if (r) {
+		bio->bi_status = errno_to_blk_status(r);
+		bio_endio(bio);
+	} else {
 		commit_then_complete(pool, bio);
+	}
 }
 
 static void process_bio_work(struct work_struct *work)

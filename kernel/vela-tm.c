@@ -108,6 +108,11 @@ void vela_tm_unlock(struct vela_tm *tm, struct vela_block *blk)
 	vela_bm_unlock(blk);
 }
 
+int vela_tm_reserve(struct vela_tm *tm, u64 nr_new_blocks)
+{
+	return vela_u64map_reserve(&tm->shadowed, nr_new_blocks);
+}
+
 int vela_tm_inc(struct vela_tm *tm, u64 b)
 {
 	int r;

@@ -49,6 +49,8 @@ int vela_tm_read_try_lock(struct vela_tm *tm, u64 b, const struct vela_block_typ
 			  struct vela_block **result);
 void vela_tm_unlock(struct vela_tm *tm, struct vela_block *blk);
 
+/* Room for @nr_new_blocks more new or shadowed blocks: 0 or -ENOMEM. */
+int vela_tm_reserve(struct vela_tm *tm, u64 nr_new_blocks);
 int vela_tm_inc(struct vela_tm *tm, u64 b);
 int vela_tm_dec(struct vela_tm *tm, u64 b);
 int vela_tm_ref(struct vela_tm *tm, u64 b, u32 *count);

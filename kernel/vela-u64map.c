@@ -69,10 +69,11 @@ static void insert_new(struct vela_u64map *map, u64 key, s64 value)
 	map->nr_used++;
 }
 
-static int grow(struct vela_u64map *map)
+/* Rehash into @n slots (a power of two, more than in use). */
+static int grow_to(struct vela_u64map *map, u64 n)
 {
 	struct vela_u64map old = *map;
-	u64 n = old.nr_slots ? old.nr_slots * 2 : 64, i;
+	u64 i;
 
 	/* kvmalloc() warns above INT_MAX bytes: fail the operation instead. */
 	if (n > INT_MAX / sizeof(*map->slots))
@@ -93,6 +94,16 @@ static int grow(struct vela_u64map *map)
 	return 0;
 }
 
+/* Keep the load factor at or under 1/2 so probes stay short. */
+int vela_u64map_reserve(struct vela_u64map *map, u64 extra)
+{
+	u64 n = map->nr_slots ? map->nr_slots : 64;
+
+	while ((map->nr_used + extra) * 2 > n)
+		n *= 2;
+	return n > map->nr_slots ? grow_to(map, n) : 0;
+}
+
 int vela_u64map_add(struct vela_u64map *map, u64 key, s64 delta)
 {
 	struct vela_u64map_entry *e = find(map, key);
@@ -102,12 +113,9 @@ int vela_u64map_add(struct vela_u64map *map, u64 key, s64 delta)
 		e->value += delta;
 		return 0;
 	}
-	/* Keep the load factor at or under 1/2 so probes stay short. */
-	if ((map->nr_used + 1) * 2 > map->nr_slots) {
-		r = grow(map);
-		if (r)
-			return r;
-	}
+	r = vela_u64map_reserve(map, 1);
+	if (r)
+		return r;
 	insert_new(map, key, delta);
 	return 0;
 }

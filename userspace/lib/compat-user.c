@@ -69,19 +69,45 @@ void kfree(const void *p)
 	free((void *)p);
 }
 
+static unsigned long kvmalloc_fail_in, kvmalloc_failed;
+
+void vela_fail_kvmalloc(unsigned long nth)
+{
+	__atomic_store_n(&kvmalloc_fail_in, nth, __ATOMIC_SEQ_CST);
+}
+
+unsigned long vela_kvmalloc_failures(void)
+{
+	return __atomic_load_n(&kvmalloc_failed, __ATOMIC_SEQ_CST);
+}
+
+/* True when this allocation is the one vela_fail_kvmalloc() picked. */
+static bool kvmalloc_should_fail(void)
+{
+	unsigned long n = __atomic_load_n(&kvmalloc_fail_in, __ATOMIC_SEQ_CST);
+
+	while (n && !__atomic_compare_exchange_n(&kvmalloc_fail_in, &n, n - 1, false,
+						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+	if (n != 1)
+		return false;
+	__atomic_fetch_add(&kvmalloc_failed, 1, __ATOMIC_SEQ_CST);
+	return true;
+}
+
 void *kvmalloc(size_t size, unsigned int flags)
 {
-	return kmalloc(size, flags);
+	return kvmalloc_should_fail() ? NULL : kmalloc(size, flags);
 }
 
 void *kvzalloc(size_t size, unsigned int flags)
 {
-	return kmalloc(size, flags | __GFP_ZERO);
+	return kvmalloc(size, flags | __GFP_ZERO);
 }
 
 void *kvmalloc_array(size_t n, size_t size, unsigned int flags)
 {
-	return kmalloc_array(n, size, flags);
+	return kvmalloc_should_fail() ? NULL : kmalloc_array(n, size, flags);
 }
 
 void kvfree(const void *p)

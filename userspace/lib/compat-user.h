@@ -121,6 +121,14 @@ void *kvzalloc(size_t size, unsigned int flags);
 /* Not in the contract's first list: vela-u64map.c sizes its table with it. */
 void *kvmalloc_array(size_t n, size_t size, unsigned int flags);
 void kvfree(const void *p);
+/*
+ * Failure injection for the tests, like the kernel's failslab: the @nth
+ * kvmalloc-family allocation from now (1: the next one) returns NULL;
+ * 0 turns it off.  These are the allocations the metadata code makes
+ * while it holds its lock (the per-transaction maps, a merge's lists).
+ */
+void vela_fail_kvmalloc(unsigned long nth);
+unsigned long vela_kvmalloc_failures(void);
 
 /* Error pointers: the top 4095 addresses encode -errno. */
 #define MAX_ERRNO		4095
