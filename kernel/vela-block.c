@@ -12,7 +12,13 @@
  * a B-tree walk holds a node while it locks its child (the diff holds two
  * stacks of 16), lockdep, which tracks one class for them all and allows
  * eight subclasses, could not follow them.  dm-bufio keeps a held buffer
- * cached, which is all a lock must guarantee here.  With
+ * cached, which is all a lock must guarantee here.
+ *
+ * The one writer may read-lock a block it holds for write: the space map
+ * looks counts up through an index tree it is updating (a shadow inside
+ * set_tree_count() asks for a count).  Those nested reads are counted, so
+ * that their unlocks are told from the writer's, which alone marks the
+ * block dirty.  With
  * VELA_DEBUG_BLOCK_LOCKS (the sanitizer build of the unit tests, or
  * `make VELA_DEBUG_BLOCK_LOCKS=1`) each block counts its holders and
  * warns when a writer meets anyone else: a breach of that discipline.
@@ -29,6 +35,7 @@ struct vela_bm {
 struct vela_block_aux {
 	const struct vela_block_type *validated;
 	bool write_locked;		/* only writers change it */
+	unsigned int nested_reads;	/* by the writer, while write-locked */
 	struct vela_bm *bm;
 #ifdef VELA_DEBUG_BLOCK_LOCKS
 	atomic_t holders;		/* readers, or -1 for the writer */
@@ -41,6 +48,7 @@ static void init_aux(struct dm_buffer *buf)
 
 	aux->validated = NULL;
 	aux->write_locked = false;
+	aux->nested_reads = 0;
 	aux->bm = NULL;
 #ifdef VELA_DEBUG_BLOCK_LOCKS
 	atomic_set(&aux->holders, 0);
@@ -52,8 +60,11 @@ static void debug_lock(struct vela_block_aux *aux, u64 b, bool write)
 {
 	int old;
 
+	/* A read while write-locked is the writer's own (nested_reads). */
+	if (!write && aux->write_locked)
+		return;
 	old = write ? atomic_cmpxchg(&aux->holders, 0, -1) : atomic_fetch_inc(&aux->holders);
-	if (WARN_ON(write ? old : old < 0))
+	if (WARN_ON(old && (write || old < 0)))
 		pr_err("vela: metadata block %llu %s-locked while %s\n", b,
 		       write ? "write" : "read", old < 0 ? "write-locked" : "read-locked");
 }
@@ -206,6 +217,8 @@ static int lock_block(struct vela_bm *bm, u64 b, const struct vela_block_type *t
 	debug_lock(aux, b, write);
 	if (write)
 		aux->write_locked = true;
+	else if (aux->write_locked)
+		aux->nested_reads++;
 	*result = (struct vela_block *)buf;
 	return 0;
 }
@@ -275,8 +288,13 @@ void vela_bm_unlock(struct vela_block *blk)
 	struct dm_buffer *buf = (struct dm_buffer *)blk;
 	struct vela_block_aux *aux = dm_bufio_get_aux_data(buf);
 
-	bool write = aux->write_locked;
+	bool write = aux->write_locked && !aux->nested_reads;
 
+	if (aux->nested_reads) {
+		aux->nested_reads--;
+		dm_bufio_release(buf);
+		return;
+	}
 	if (write) {
 		dm_bufio_mark_buffer_dirty(buf);
 		aux->write_locked = false;

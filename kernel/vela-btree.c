@@ -732,13 +732,22 @@ int vela_btree_delete(struct vela_btree_info *info, u64 root)
  * this reference; an exclusive one is emptied from its last entry
  * backwards, then freed.  *@new_loc is 0 when the node is gone.
  */
+/*
+ * Release @b's entries from the last, within *@budget.  A node this tree
+ * alone holds is read, not shadowed: one emptied whole is simply freed,
+ * so a step allocates only along the one path it leaves half done (the
+ * space map hands out no block freed in the transaction, and shadowing
+ * every node a step empties would spend a block per node).  The half-done
+ * node is shadowed at the end, cut to what is left, and @*new_loc names
+ * it; 0 when @b is gone.
+ */
 static int delete_step(struct vela_btree_info *info, u64 b, int depth, u64 *budget,
 		       u64 *new_loc)
 {
 	struct vela_node_header *n;
 	struct vela_block *blk;
-	u64 child;
-	u32 count, last;
+	u64 child = 0;
+	u32 count, keep;
 	int r;
 
 	if (depth >= VELA_BTREE_MAX_DEPTH)
@@ -752,37 +761,40 @@ static int delete_step(struct vela_btree_info *info, u64 b, int depth, u64 *budg
 		*new_loc = 0;
 		return vela_tm_dec(info->tm, b);
 	}
+	r = vela_tm_read_lock(info->tm, b, &vela_btree_node_type, &blk);
+	if (r)
+		return r;
+	n = data_of(blk);
+	r = check_leaf_fits(info, n, b);
+	for (keep = nr_entries(n); !r && *budget && keep; ) {
+		if (is_leaf(n)) {
+			r = drop_value(info, value_at(n, keep - 1));
+			(*budget)--;
+			keep--;
+			continue;
+		}
+		r = delete_step(info, child_at(n, keep - 1), depth + 1, budget, &child);
+		if (!r && child)
+			break;		/* the budget ran out inside it */
+		keep--;
+	}
+	vela_tm_unlock(info->tm, blk);
+	if (r)
+		return r;
+	if (!keep) {
+		*new_loc = 0;
+		return vela_tm_dec(info->tm, b);
+	}
 	r = shadow_node(info, b, &blk);
 	if (r)
 		return r;
 	n = data_of(blk);
+	n->nr_entries = cpu_to_le32(keep);
+	if (child)
+		set_child(n, keep - 1, child);
 	*new_loc = vela_block_location(blk);
-	while (!r && *budget && nr_entries(n)) {
-		last = nr_entries(n) - 1;
-		if (is_leaf(n)) {
-			r = drop_value(info, value_at(n, last));
-			if (!r)
-				delete_at(n, last);
-			(*budget)--;
-			continue;
-		}
-		r = delete_step(info, child_at(n, last), depth + 1, budget, &child);
-		if (r)
-			break;
-		if (child)
-			set_child(n, last, child);
-		else
-			delete_at(n, last);
-	}
-	if (!r && !nr_entries(n)) {
-		/* Shadowed in this transaction, so this frees it. */
-		child = vela_block_location(blk);
-		vela_tm_unlock(info->tm, blk);
-		*new_loc = 0;
-		return vela_tm_dec(info->tm, child);
-	}
 	vela_tm_unlock(info->tm, blk);
-	return r;
+	return 0;
 }
 
 int vela_btree_delete_step(struct vela_btree_info *info, u64 root, u64 *budget, u64 *new_root)

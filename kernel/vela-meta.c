@@ -688,7 +688,7 @@ static int __put_branch(struct vela_md *md, u64 id, const struct vela_disk_branc
  * reference; inserting splits at most once per level.  Only the leaf's
  * children are data blocks.
  */
-#define UPDATE_NEW_BLOCKS	(3 * VELA_BTREE_MAX_DEPTH + 2)
+#define UPDATE_NEW_BLOCKS	(4 * VELA_BTREE_MAX_DEPTH + 4)
 #define UPDATE_METADATA_COUNTS	(2 * VELA_BTREE_MAX_DEPTH * (VELA_BTREE_MAX_ENTRIES + 2) + \
 				 UPDATE_NEW_BLOCKS)
 #define UPDATE_DATA_COUNTS	(VELA_BTREE_MAX_ENTRIES + 2)
@@ -698,6 +698,19 @@ static int __put_branch(struct vela_md *md, u64 id, const struct vela_disk_branc
  * that a shortage fails it with -ENOMEM and nothing changed: the update
  * cannot be undone once a node is shadowed.
  */
+/*
+ * After the reservation, an update that still runs out of memory has
+ * outgrown the bound above and may be half done: it must not look like
+ * the clean refusal -ENOMEM promises.
+ */
+static int past_reservation(int r)
+{
+	if (r != -ENOMEM)
+		return r;
+	pr_err("vela: a mapping update outgrew its memory reservation\n");
+	return -EIO;
+}
+
 static int __reserve_update(struct vela_md *md)
 {
 	int r = vela_tm_reserve(&md->tm, UPDATE_NEW_BLOCKS);
@@ -1515,15 +1528,16 @@ int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock)
 		return -EINVAL;
 	down_write(&md->lock);
 	r = md->read_only ? -EROFS : __reserve_update(md);
-	if (!r)
-		r = __get_branch_for_update(md, id, &rec);
 	if (r)
 		goto out;
+	r = __get_branch_for_update(md, id, &rec);
+	if (r)
+		goto out_reserved;
 	md->change_seq++;
 	r = vela_btree_insert(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &v,
 			      &root, &replaced, &old);
 	if (r)
-		goto out;
+		goto out_reserved;
 	if (replaced)
 		r = mapping_dec(md, &old);
 	else
@@ -1531,6 +1545,8 @@ int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock)
 	rec.mapping_root = cpu_to_le64(root);
 	if (!r)
 		r = __put_branch(md, id, &rec);
+out_reserved:
+	r = past_reservation(r);
 out:
 	up_write(&md->lock);
 	return r;
@@ -1554,12 +1570,14 @@ int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock, u64 *freed)
 	/* Only a mapping that exists changes anything. */
 	if (!r)
 		r = __reserve_update(md);
-	if (!r)
-		r = __get_branch_for_update(md, id, &rec);
 	if (r)
 		goto out;
-	md->change_seq++;
-	r = vela_btree_remove(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &root);
+	r = __get_branch_for_update(md, id, &rec);
+	if (!r) {
+		md->change_seq++;
+		r = vela_btree_remove(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock,
+				      &root);
+	}
 	if (!r) {
 		rec.mapping_root = cpu_to_le64(root);
 		le64_add_cpu(&rec.mapped_blocks, -1);
@@ -1569,6 +1587,7 @@ int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock, u64 *freed)
 		r = vela_sm_get_count(&md->data_sm, pblock, &count);
 	if (!r && !count)
 		*freed = pblock;
+	r = past_reservation(r);
 out:
 	up_write(&md->lock);
 	return r;

@@ -298,6 +298,12 @@ struct branch_c {
 	struct dm_dev *metadata_dev, *data_dev;
 	/* Resumed and not suspended since; under the pool's admin_lock. */
 	bool live;
+	/*
+	 * Set from presuspend to the next resume (under the pool's lock):
+	 * how a write that finds no data space completes meanwhile, instead
+	 * of waiting through the suspend (see branch_presuspend()).
+	 */
+	blk_status_t suspend_status;
 	sector_t origin_sectors;
 	struct vela_pool *pool;
 	u64 id;
@@ -566,7 +572,9 @@ static int check_data_label(struct dm_target *ti, struct block_device *data, con
 	}
 	bio = bio_alloc(data, 1, REQ_OP_READ, GFP_KERNEL);
 	bio->bi_iter.bi_sector = 0;
-	__bio_add_page(bio, page, sizeof(*label), 0);
+	/* A whole logical block: a 4Kn device refuses a 512-byte read. */
+	__bio_add_page(bio, page, max_t(unsigned int, sizeof(*label),
+					bdev_logical_block_size(data)), 0);
 	r = submit_bio_wait(bio);
 	bio_put(bio);
 	label = page_address(page);
@@ -1136,6 +1144,7 @@ static void no_data_space(struct vela_pool *pool, struct bio *bio)
 {
 	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
 	unsigned long flags;
+	blk_status_t status;
 
 	change_mode(pool, POOL_WRITE, POOL_OUT_OF_DATA_SPACE);
 	if (pool->features.error_if_no_space) {
@@ -1145,8 +1154,15 @@ static void no_data_space(struct vela_pool *pool, struct bio *bio)
 	}
 	io->held_since = jiffies;
 	spin_lock_irqsave(&pool->lock, flags);
-	bio_list_add(&pool->no_space_bios, bio);
+	status = io->bc->suspend_status;
+	if (!status)
+		bio_list_add(&pool->no_space_bios, bio);
 	spin_unlock_irqrestore(&pool->lock, flags);
+	if (status) {
+		bio->bi_status = status;
+		bio_endio(bio);
+		return;
+	}
 	queue_delayed_work(pool->commit_wq, &pool->no_space_timeout,
 			   (unsigned long)no_space_timeout_secs * HZ);
 }
@@ -1821,14 +1837,11 @@ static void put_pool_devices(struct dm_target *ti, struct branch_c *bc)
 	dm_put_device(ti, bc->metadata_dev);
 }
 
-static int check_branch(struct dm_target *ti, struct branch_c *bc, const char *origin_path)
+/* Read and check the branch's record for a table of @ti->len sectors. */
+static int read_branch(struct dm_target *ti, struct branch_c *bc, struct vela_disk_branch *rec)
 {
-	struct vela_pool *pool = bc->pool;
-	struct vela_disk_branch rec;
-	u64 id = bc->id, exclusive, shared;
-	int r;
+	int r = vela_md_get_branch(bc->pool->md, bc->id, rec);
 
-	r = vela_md_get_branch(pool->md, id, &rec);
 	if (r == -ENODATA || r == -ENOENT) {
 		ti->error = "No such branch in the pool";
 		return -ENOENT;
@@ -1837,26 +1850,45 @@ static int check_branch(struct dm_target *ti, struct branch_c *bc, const char *o
 		ti->error = "Error reading the branch table";
 		return r;
 	}
-	if (le32_to_cpu(rec.flags) & (VELA_BRANCH_CREATING | VELA_BRANCH_DELETING)) {
+	if (le32_to_cpu(rec->flags) & (VELA_BRANCH_CREATING | VELA_BRANCH_DELETING)) {
 		ti->error = "The branch is being created or deleted";
 		return -EBUSY;
 	}
-	if (ti->len > le64_to_cpu(rec.size_sectors)) {
+	if (ti->len > le64_to_cpu(rec->size_sectors)) {
 		ti->error = "The table is longer than the branch";
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/*
+ * With admin_lock held, until the device is listed: the record again (a
+ * message may have deleted or protected the branch since it was first
+ * read) and what the branch owns alone.
+ */
+static int check_branch(struct dm_target *ti, struct branch_c *bc)
+{
+	struct vela_pool *pool = bc->pool;
+	struct vela_disk_branch rec;
+	unsigned int noio;
+	u64 exclusive, shared;
+	int r;
+
+	lockdep_assert_held(&pool->admin_lock);
+	r = read_branch(ti, bc, &rec);
+	if (r)
+		return r;
 	bc->read_only = le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY;
 	bc->limit = le64_to_cpu(rec.alloc_limit_blocks);
-	r = vela_md_branch_usage(pool->md, id, &exclusive, &shared);
+	noio = memalloc_noio_save();
+	r = vela_md_branch_usage(pool->md, bc->id, &exclusive, &shared);
+	memalloc_noio_restore(noio);
 	if (r) {
 		/* A bad block in this branch's tree: the pool stops writing. */
 		ti->error = "Error reading the branch's mapping tree (see the log: the pool needs checking)";
 		metadata_error(pool, "read", r);
 		return r;
 	}
-	r = open_origin(ti, bc, &rec, origin_path);
-	if (r)
-		return r;
 	atomic64_set(&bc->owned, exclusive);
 	return 0;
 }
@@ -1874,6 +1906,7 @@ static int check_branch(struct dm_target *ti, struct branch_c *bc, const char *o
  */
 static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	struct vela_disk_branch rec;
 	struct branch_c *bc;
 	u64 id;
 	int r;
@@ -1908,15 +1941,15 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto out_pool;
 	/*
-	 * Under admin_lock from the branch's check to its listing, so that
-	 * no message (delete, protect, branch, merge) falls in between and
-	 * misses this device.
+	 * The origin is read without admin_lock: it may be a device that
+	 * waits for a resume, and a resume waits for admin_lock.  Its
+	 * identity in the record never changes.
 	 */
-	mutex_lock(&bc->pool->admin_lock);
-	r = check_branch(ti, bc, argc == 3 ? argv[2] : NULL);
+	r = read_branch(ti, bc, &rec);
+	if (!r)
+		r = open_origin(ti, bc, &rec, argc == 3 ? argv[2] : NULL);
 	if (r)
-		goto out_unlock;
-
+		goto out_devices;
 	/*
 	 * Blocks past what the largest bitmap array covers (2^57 sectors
 	 * with 4 KiB blocks and pages) always take the slow path.
@@ -1934,6 +1967,15 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = dm_set_target_max_io_len(ti, bc->pool->block_sectors);
 	if (r)
 		goto out_excl;
+	/*
+	 * Under admin_lock from the branch's check to its listing, so that
+	 * no message (delete, protect, branch, merge) falls in between and
+	 * misses this device.
+	 */
+	mutex_lock(&bc->pool->admin_lock);
+	r = check_branch(ti, bc);
+	if (r)
+		goto out_unlock;
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;
 	ti->num_discard_bios = 1;
@@ -1947,14 +1989,17 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	mutex_unlock(&bc->pool->admin_lock);
 	return 0;
 
+out_unlock:
+	mutex_unlock(&bc->pool->admin_lock);
 out_excl:
 	kvfree(bc->excl);
 out_origin:
 	if (bc->origin_dev)
 		dm_put_device(ti, bc->origin_dev);
-out_unlock:
-	mutex_unlock(&bc->pool->admin_lock);
+out_devices:
+	pool_put(bc->pool);
 	put_pool_devices(ti, bc);
+	goto out_dev;
 out_pool:
 	pool_put(bc->pool);
 out_dev:
@@ -1977,8 +2022,9 @@ static void branch_dtr(struct dm_target *ti)
 	kvfree(bc->excl);
 	if (bc->origin_dev)
 		dm_put_device(ti, bc->origin_dev);
-	put_pool_devices(ti, bc);
+	/* The last put may commit: the devices are released after it. */
 	pool_put(bc->pool);
+	put_pool_devices(ti, bc);
 	dm_put_device(ti, bc->pool_dev);
 	kfree(bc);
 }
@@ -1988,6 +2034,7 @@ static void branch_dtr(struct dm_target *ti)
  * suspend: a noflush suspend (a reload) hands them back to dm, to be sent
  * again after the resume; any other fails them (ENOSPC), as the timeout
  * would, instead of holding the suspend up for no_space_timeout_secs.
+ * Writes still on their way to no_data_space() meet suspend_status there.
  */
 static void branch_presuspend(struct dm_target *ti)
 {
@@ -2000,6 +2047,7 @@ static void branch_presuspend(struct dm_target *ti)
 
 	bio_list_init(&mine);
 	spin_lock_irq(&pool->lock);
+	bc->suspend_status = status;
 	held = pool->no_space_bios;
 	bio_list_init(&pool->no_space_bios);
 	while ((bio = bio_list_pop(&held))) {
@@ -2029,6 +2077,9 @@ static int branch_preresume(struct dm_target *ti)
 {
 	struct branch_c *bc = ti->private;
 
+	spin_lock_irq(&bc->pool->lock);
+	bc->suspend_status = 0;
+	spin_unlock_irq(&bc->pool->lock);
 	mutex_lock(&bc->pool->admin_lock);
 	bc->live = true;
 	mutex_unlock(&bc->pool->admin_lock);
@@ -2049,14 +2100,17 @@ static void branch_status(struct dm_target *ti, status_type_t type, unsigned int
 	struct branch_c *bc = ti->private;
 	struct vela_disk_branch rec;
 	u64 exclusive, shared;
-	unsigned int sz = 0;
+	unsigned int sz = 0, noio;
 	int r;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
 		r = vela_md_get_branch(bc->pool->md, bc->id, &rec);
-		if (!r)
+		if (!r) {
+			noio = memalloc_noio_save();
 			r = vela_md_branch_usage(bc->pool->md, bc->id, &exclusive, &shared);
+			memalloc_noio_restore(noio);
+		}
 		if (r) {
 			DMEMIT("Error");
 			break;
@@ -2208,8 +2262,15 @@ static void pool_dtr(struct dm_target *ti)
 	struct pool_c *pc = ti->private;
 
 	mutex_lock(&pc->pool->ti_lock);
-	if (pc->pool->ti == ti)
+	if (pc->pool->ti == ti) {
+		/*
+		 * The pool device's table is going for good (removed, or
+		 * replaced by another target): branches may still live on
+		 * it, and their commits and reclaim go on.
+		 */
 		pc->pool->ti = NULL;
+		WRITE_ONCE(pc->pool->suspended, false);
+	}
 	mutex_unlock(&pc->pool->ti_lock);
 	pool_put(pc->pool);
 	dm_put_device(ti, pc->data_dev);
@@ -2321,10 +2382,14 @@ static int pool_preresume(struct dm_target *ti)
 	if (pc->features.read_only && !pool->features.read_only) {
 		/* Reloaded read-only: commit what was written, then stop writing. */
 		r = __pool_commit(pool, false);
-		if (!r && worsen_mode(pool, POOL_READ_ONLY))
+		if (r) {
+			DMERR("%s: cannot commit before going read_only (%d): refusing the resume",
+			      dm_device_name(pool->pool_md), r);
+			goto out_unlock;
+		}
+		if (worsen_mode(pool, POOL_READ_ONLY))
 			DMINFO("%s: reloaded read_only: the metadata is no longer written",
 			       dm_device_name(pool->pool_md));
-		r = 0;
 	} else if (!pc->features.read_only && pool->features.read_only) {
 		DMWARN("%s: a pool opened read_only stays read-only: deactivate it to make it writable",
 		       dm_device_name(pool->pool_md));
@@ -2366,6 +2431,7 @@ static int pool_preresume(struct dm_target *ti)
 			       dm_device_name(pool->pool_md), info.data_nr_blocks, data_blocks);
 		}
 	}
+out_unlock:
 	up_write(&pool->share_lock);
 	memalloc_noio_restore(noio);
 	mutex_unlock(&pool->admin_lock);
@@ -2766,6 +2832,12 @@ static int msg_release_metadata_snap(struct vela_pool *pool, unsigned int argc, 
 
 	if (r == -ENOENT)
 		*why = "no metadata view is held";
+	/*
+	 * Blocks only the view kept are free from this commit: no read still
+	 * in flight may meet their next owner (as for discards).
+	 */
+	if (!r)
+		pool_drain_io(pool);
 	return r;
 }
 
@@ -2833,7 +2905,7 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 	struct vela_disk_branch rec;
 	u64 from, id, exclusive, shared, parent, rows = U64_MAX;
 	struct vela_md_info info;
-	unsigned int sz = LIST_HEADER_BYTES, len;
+	unsigned int sz = LIST_HEADER_BYTES, len, noio;
 	char header[LIST_HEADER_BYTES], parent_id[24];
 	char *row;
 	int r;
@@ -2852,6 +2924,7 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 		return -ENOMEM;
 
 	mutex_lock(&pool->admin_lock);
+	noio = memalloc_noio_save();
 	vela_md_info(pool->md, &info);
 	for (; rows; rows--) {
 		r = vela_md_next_branch(pool->md, from, &id, &rec);
@@ -2881,6 +2954,7 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 		sz += len;
 		from = id + 1;
 	}
+	memalloc_noio_restore(noio);
 	mutex_unlock(&pool->admin_lock);
 	kfree(row);
 

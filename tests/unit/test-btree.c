@@ -114,10 +114,47 @@ static const struct vela_block_type test_block_type = {
 	.name = "test block", .type = 0x54455354, .csum_len = VELA_BLOCK_SIZE,
 };
 
+/* Byte 100 of metadata block @b as the device holds it. */
+static u8 byte_on_disk(struct env *e, u64 b)
+{
+	static u8 sector[512];
+
+	ASSERT_EQ(vela_bdev_read(e->bdev, b * VELA_BLOCK_SIZE, sector, sizeof(sector)), 0);
+	return sector[100];
+}
+
+/*
+ * The writer may read-lock a block it holds for write (the space map does,
+ * through the index tree it updates).  The nested read's unlock must not
+ * end the write lock: a change the writer makes after it, even after a
+ * writeback in between, still reaches the disk.
+ */
+TEST(a_nested_read_keeps_the_write_lock)
+{
+	struct vela_block *w, *r;
+	struct env e;
+
+	env_init(&e);
+	ASSERT_EQ(vela_bm_write_lock_zero(e.bm, 1, &test_block_type, &w), 0);
+	((u8 *)vela_block_data(w))[100] = 1;
+	vela_bm_unlock(w);
+	ASSERT_EQ(vela_bm_flush(e.bm), 0);
+	ASSERT_EQ(vela_bm_write_lock(e.bm, 1, &test_block_type, &w), 0);
+	ASSERT_EQ(vela_bm_read_lock(e.bm, 1, &test_block_type, &r), 0);
+	((u8 *)vela_block_data(w))[100] = 2;
+	vela_bm_unlock(r);
+	ASSERT_EQ(vela_bm_flush(e.bm), 0);
+	((u8 *)vela_block_data(w))[100] = 3;
+	vela_bm_unlock(w);
+	ASSERT_EQ(vela_bm_flush(e.bm), 0);
+	EXPECT_EQ(byte_on_disk(&e, 1), 3);
+	env_exit(&e);
+}
+
 /*
  * Block locks exclude nothing themselves (the metadata lock does); the
- * debug build checks that discipline: a writer meeting another holder,
- * or a reader meeting the writer, warns.
+ * debug build checks that discipline: a writer meeting another holder
+ * warns.  The writer's own nested reads do not.
  */
 TEST(debug_block_locks_report_a_writer_meeting_a_holder)
 {
@@ -133,25 +170,22 @@ TEST(debug_block_locks_report_a_writer_meeting_a_holder)
 	before = vela_warn_count();
 	ASSERT_EQ(vela_bm_write_lock_zero(e.bm, 1, &test_block_type, &a), 0);
 	vela_bm_unlock(a);
-	/* Readers share; a clean unlock leaves no holder behind. */
+	/* Readers share; the writer reads its own block; nothing is left held. */
 	ASSERT_EQ(vela_bm_read_lock(e.bm, 1, &test_block_type, &a), 0);
+	ASSERT_EQ(vela_bm_read_lock(e.bm, 1, &test_block_type, &b), 0);
+	vela_bm_unlock(b);
+	vela_bm_unlock(a);
+	ASSERT_EQ(vela_bm_write_lock(e.bm, 1, &test_block_type, &a), 0);
 	ASSERT_EQ(vela_bm_read_lock(e.bm, 1, &test_block_type, &b), 0);
 	vela_bm_unlock(b);
 	vela_bm_unlock(a);
 	ASSERT_EQ(vela_bm_write_lock(e.bm, 1, &test_block_type, &a), 0);
 	vela_bm_unlock(a);
 	EXPECT_EQ(vela_warn_count(), before);
-	/* A reader while written, then a writer while read. */
-	ASSERT_EQ(vela_bm_write_lock(e.bm, 1, &test_block_type, &a), 0);
-	ASSERT_EQ(vela_bm_read_lock(e.bm, 1, &test_block_type, &b), 0);
+	/* A writer while read, then a second writer. */
+	ASSERT_EQ(vela_bm_read_lock(e.bm, 1, &test_block_type, &a), 0);
+	ASSERT_EQ(vela_bm_write_lock(e.bm, 1, &test_block_type, &b), 0);
 	EXPECT_EQ(vela_warn_count(), before + 1);
-	vela_bm_unlock(b);
-	vela_bm_unlock(a);
-	ASSERT_EQ(vela_bm_write_lock_zero(e.bm, 2, &test_block_type, &a), 0);
-	vela_bm_unlock(a);
-	ASSERT_EQ(vela_bm_read_lock(e.bm, 2, &test_block_type, &a), 0);
-	ASSERT_EQ(vela_bm_write_lock(e.bm, 2, &test_block_type, &b), 0);
-	EXPECT_EQ(vela_warn_count(), before + 2);
 	vela_bm_unlock(b);
 	vela_bm_unlock(a);
 	env_exit(&e);
