@@ -57,6 +57,11 @@ struct vela_md {
 	u64 change_seq;
 	/* Opened for repair: the space maps are not read (they may be what is broken). */
 	bool trees_only;
+	/*
+	 * The usage cache.  Filled by walks that hold the metadata lock only
+	 * shared, so that lookups (the fast path included) go on meanwhile.
+	 */
+	struct mutex usage_lock;
 	struct vela_u64map usage_seq;		/* branch id -> change_seq + 1 */
 	struct vela_u64map usage_exclusive;	/* branch id -> exclusive blocks */
 	u8 uuid[16];
@@ -198,6 +203,7 @@ static struct vela_md *md_alloc(struct block_device *bdev)
 	if (!md)
 		return ERR_PTR(-ENOMEM);
 	init_rwsem(&md->lock);
+	mutex_init(&md->usage_lock);
 	vela_u64map_init(&md->usage_seq);
 	vela_u64map_init(&md->usage_exclusive);
 	md->bm = vela_bm_create(bdev, 64);
@@ -215,6 +221,7 @@ static void md_free(struct vela_md *md)
 {
 	vela_u64map_exit(&md->usage_seq);
 	vela_u64map_exit(&md->usage_exclusive);
+	mutex_destroy(&md->usage_lock);
 	vela_sm_exit(&md->data_sm);
 	vela_sm_exit(&md->metadata_sm);
 	vela_tm_exit(&md->tm);
@@ -1634,35 +1641,59 @@ static int usage_leaf_value(void *context, u64 key, const void *value)
 	return r;
 }
 
+/* The cached exclusive count of @id, if the pool has not changed since. */
+static bool cached_usage(struct vela_md *md, u64 id, u64 *exclusive)
+{
+	bool hit;
+
+	mutex_lock(&md->usage_lock);
+	hit = vela_u64map_get(&md->usage_seq, id) == md->change_seq + 1;
+	if (hit)
+		*exclusive = vela_u64map_get(&md->usage_exclusive, id);
+	mutex_unlock(&md->usage_lock);
+	return hit;
+}
+
+static int cache_usage(struct vela_md *md, u64 id, u64 exclusive)
+{
+	int r;
+
+	mutex_lock(&md->usage_lock);
+	r = vela_u64map_add(&md->usage_seq, id, md->change_seq + 1 -
+			    vela_u64map_get(&md->usage_seq, id));
+	if (!r)
+		r = vela_u64map_add(&md->usage_exclusive, id, exclusive -
+				    vela_u64map_get(&md->usage_exclusive, id));
+	mutex_unlock(&md->usage_lock);
+	return r;
+}
+
 int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared)
 {
 	struct usage_walk uw = { .md = md };
 	struct vela_disk_branch rec;
 	int r;
 
-	/* Exclusive, since a fresh count is stored in the cache. */
-	down_write(&md->lock);
+	/*
+	 * Shared: the walk only reads, and change_seq cannot move under it,
+	 * so the count it stores is exact for the state it names.
+	 */
+	down_read(&md->lock);
 	r = __get_branch(md, id, &rec);
 	if (r)
 		goto out;
-	if (vela_u64map_get(&md->usage_seq, id) == md->change_seq + 1) {
-		uw.exclusive = vela_u64map_get(&md->usage_exclusive, id);
-	} else {
+	if (!cached_usage(md, id, &uw.exclusive)) {
 		r = vela_btree_walk_exclusive(&md->mapping_info, le64_to_cpu(rec.mapping_root),
 					      usage_leaf_value, &uw);
 		if (!r)
-			r = vela_u64map_add(&md->usage_seq, id, md->change_seq + 1 -
-					    vela_u64map_get(&md->usage_seq, id));
-		if (!r)
-			r = vela_u64map_add(&md->usage_exclusive, id, uw.exclusive -
-					    vela_u64map_get(&md->usage_exclusive, id));
+			r = cache_usage(md, id, uw.exclusive);
 	}
 	if (!r) {
 		*exclusive = uw.exclusive;
 		*shared = le64_to_cpu(rec.mapped_blocks) - uw.exclusive;
 	}
 out:
-	up_write(&md->lock);
+	up_read(&md->lock);
 	return r;
 }
 

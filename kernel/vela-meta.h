@@ -229,6 +229,7 @@ int vela_md_release_data_block(struct vela_md *md, u64 pblock);
 /*
  * Exact exclusive and shared block counts of a branch: a walk of its tree
  * that skips shared subtrees, cached in memory until the pool next changes.
+ * The walk holds the metadata lock shared: lookups go on, updates wait.
  */
 int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared);
 
