@@ -69,6 +69,11 @@ struct vela_md {
 	u32 data_block_sectors;
 	u64 ctime;
 	bool read_only;
+	/*
+	 * The last commit failed: until one succeeds, vela_md_lookup_try()
+	 * serves nothing (see vela_md_commit()).
+	 */
+	bool commit_failed;
 	bool held_view;		/* opened on the held branch table */
 };
 
@@ -561,12 +566,33 @@ void vela_md_close(struct vela_md *md)
 	md_free(md);
 }
 
+static void __abort(struct vela_md *md)
+{
+	md->change_seq++;
+	vela_sm_abort(&md->metadata_sm);
+	vela_sm_abort(&md->data_sm);
+	vela_tm_end(&md->tm, false);
+	md->cur = md->committed;
+}
+
+/*
+ * A commit that fails returns to the last commit before anyone else can
+ * look: the failed transaction's new blocks may never have reached the
+ * disk, and a buffer whose write failed is clean to the cache, so it may
+ * be dropped and read back as garbage.  The lookups that need no lock
+ * (the target's fast path, which writes in place where the transaction
+ * made a block its own) are refused until a commit succeeds, so that the
+ * caller can stop those writes before they meet the older mappings.
+ */
 int vela_md_commit(struct vela_md *md)
 {
 	int r;
 
 	down_write(&md->lock);
 	r = md->read_only ? 0 : __commit(md);
+	if (r)
+		__abort(md);
+	WRITE_ONCE(md->commit_failed, r != 0);
 	up_write(&md->lock);
 	return r;
 }
@@ -574,11 +600,7 @@ int vela_md_commit(struct vela_md *md)
 int vela_md_abort(struct vela_md *md)
 {
 	down_write(&md->lock);
-	md->change_seq++;
-	vela_sm_abort(&md->metadata_sm);
-	vela_sm_abort(&md->data_sm);
-	vela_tm_end(&md->tm, false);
-	md->cur = md->committed;
+	__abort(md);
 	up_write(&md->lock);
 	return 0;
 }
@@ -1238,7 +1260,7 @@ int vela_md_lookup_try(struct vela_md *md, u64 id, u64 lblock, u64 *pblock)
 	__le64 v;
 	int r;
 
-	if (!down_read_trylock(&md->lock))
+	if (READ_ONCE(md->commit_failed) || !down_read_trylock(&md->lock))
 		return -EWOULDBLOCK;
 	r = vela_btree_lookup_try(&md->branch_info, md->cur.branch_table_root, id, &rec);
 	if (r == -ENODATA)

@@ -9,7 +9,9 @@
  * - Changes accumulate in an open transaction until vela_md_commit(), which
  *   makes all of them durable atomically, or vela_md_abort(), which returns
  *   to the last commit.  After any failed update the caller must abort
- *   (the transaction may hold half of an operation).
+ *   (the transaction may hold half of an operation).  A failed commit has
+ *   aborted already, and vela_md_lookup_try() serves nothing until a
+ *   commit succeeds.
  * - Branch ids are never reused.  Creating a volume or a branch is O(1): a
  *   branch takes one reference on its parent's mapping tree as its own tree
  *   and one as its base (the tree as of the branch point).
