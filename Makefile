@@ -82,7 +82,8 @@ velactl: userspace/velactl
 
 # Helpers the VM tests run in the guest, and a dm-vela module whose targets
 # claim major version 1: velactl_version.sh loads it to see velactl refuse.
-test-tools: build/tools/vela-io build/tools/vela-replay build/mismatch/kernel/dm-vela.ko
+test-tools: build/tools/vela-io build/tools/vela-replay build/tools/vela-rand \
+	build/mismatch/kernel/dm-vela.ko
 
 build/mismatch/kernel/dm-vela.ko: $(wildcard kernel/*.c kernel/*.h) kernel/Kbuild Kbuild dkms.conf
 	rm -rf build/mismatch
@@ -214,15 +215,20 @@ check-debug: deps test-deps
 
 # dm-vela.ko against the debug kernel, from a copy of the sources (so the
 # objects of kernel/ stay those of the stock build): build/debug/module/, and
-# the version check's module in build/debug/mismatch/.
+# the version check's module in build/debug/mismatch/.  DEBUG_SRC: where
+# Kbuild, dkms.conf and kernel/ are copied from (scripts/check-debug points
+# it at a git revision's tree for VELA_CHECK_DEBUG_REV).
 DEBUG_KDIR ?= $(shell scripts/debug-kernel --dir 2>/dev/null)/build
+DEBUG_SRC ?= .
 debug-module:
 	@[ -e "$(DEBUG_KDIR)/Module.symvers" ] || \
 		{ echo "debug-module: no debug kernel in '$(DEBUG_KDIR)': run scripts/debug-kernel" >&2; exit 1; }
 	rm -rf build/debug
 	for d in module mismatch; do \
-		mkdir -p build/debug/$$d/kernel && cp Kbuild dkms.conf build/debug/$$d/ && \
-		cp kernel/*.c kernel/*.h kernel/Kbuild build/debug/$$d/kernel/ || exit 1; \
+		mkdir -p build/debug/$$d/kernel && \
+		cp $(DEBUG_SRC)/Kbuild $(DEBUG_SRC)/dkms.conf build/debug/$$d/ && \
+		cp $(DEBUG_SRC)/kernel/*.c $(DEBUG_SRC)/kernel/*.h $(DEBUG_SRC)/kernel/Kbuild \
+			build/debug/$$d/kernel/ || exit 1; \
 	done
 	$(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/build/debug/module VELA_VERSION=$(VERSION) modules
 	$(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/build/debug/mismatch VELA_VERSION=$(VERSION) \
