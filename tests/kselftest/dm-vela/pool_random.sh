@@ -23,8 +23,8 @@
 # successful fsync, O_DSYNC write, discard or admin message) or a state
 # acknowledged after it, never a mix, never another branch's data.
 #
-# VELA_RAND_SEED (default 1729) and VELA_RAND_PHASES (default 25, about
-# 2 minutes in the TCG guest) choose the run; make check-full runs 100
+# VELA_RAND_SEED (default 1729) and VELA_RAND_PHASES (default 12, about
+# a minute in the TCG guest) choose the run; make check-full runs 100
 # phases.  Each phase draws from its own stream of the seed, so a failing
 # phase N replays with the same seed and N phases (timing, such as which
 # commits dm-flakey lets through, still varies).  VELA_RAND_VERBOSE=1 prints
@@ -41,7 +41,7 @@
 meta=${VELA_DISK_meta:?}
 msize=131072
 seed=${VELA_RAND_SEED:-1729}
-phases=${VELA_RAND_PHASES:-25}
+phases=${VELA_RAND_PHASES:-12}
 # No phase starts within a minute of the runner's per-test timeout.
 limit=${VELA_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' "$(dirname "$0")/settings")}
 export VELA_RAND_SECONDS=${VELA_RAND_SECONDS:-$((${limit:-600} - 60))}
