@@ -2440,7 +2440,8 @@ out_unlock:
 	/* Reloaded with error_if_no_space: the waiting writes fail now. */
 	if (pool->features.error_if_no_space)
 		fail_no_space_bios(pool, BLK_STS_NOSPC);
-	else if (!r)
+	/* Space may have come back: out of data space returns to rw. */
+	if (!r)
 		retry_no_space_bios(pool);
 	return r;
 }

@@ -80,6 +80,12 @@ if [ "$(echo "$log" | grep -c .)" = 1 ]; then
 else
 	ktap_fail "one kernel log line says the pool is read-only with needs_check" "$log"
 fi
+# The mode changes at the fault; needs_check once degrade has written it.
+n=0
+while [ "$(pool_field 8)" != needs_check ] && [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
 ktap_expect_exit "status shows needs_check" 0 "" test "$(pool_field 8)" = needs_check
 ktap_expect_exit "reads are still served" 0 "" \
 	dd if=/dev/mapper/vol of=/dev/null bs=64k iflag=direct status=none
