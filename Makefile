@@ -68,7 +68,7 @@ UNIT_TEST_OBJS := $(UNIT_TEST_SRCS:%.c=build/obj/plain/%.o) \
 
 .PHONY: all module clean-module velactl deps test-deps check check-full demo \
 	install uninstall checkpatch clean libvela unit-tests kunit fuzz bench-meta \
-	test-tools bench-io bench-create bench-merge check-debug debug-module
+	test-tools bench-io bench-create bench-merge bench-usage check-debug debug-module
 
 all: module velactl test-tools
 
@@ -179,6 +179,10 @@ bench-create: test-deps all build/bench/populate
 # P8: diff and merge with 1,000 changed blocks, 1 GiB against 64 GiB mapped.
 bench-merge: test-deps all build/bench/populate
 	bench/merge.sh
+
+# K7: I/O latency of one branch while another's usage is polled.
+bench-usage: test-deps all build/bench/populate
+	bench/usage.sh
 
 # The I/O benchmark, in one VM boot (several minutes without KVM).
 bench-io: test-deps all

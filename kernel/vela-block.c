@@ -8,7 +8,10 @@
  *
  * Block locks take no lock.  The metadata lock (vela-meta.h) already
  * admits one updater or many readers, so a per-block rw_semaphore would
- * add two atomics per node to every lookup and exclude nothing; and since
+ * add two atomics per node to every lookup and exclude nothing.  The one
+ * reader outside that lock, the committed usage walk, reads only blocks of
+ * a pinned commit (vela-sm.h), which no writer locks or reuses while the
+ * pin lasts; and since
  * a B-tree walk holds a node while it locks its child (the diff holds two
  * stacks of 16), lockdep, which tracks one class for them all and allows
  * eight subclasses, could not follow them.  dm-bufio keeps a held buffer
@@ -130,7 +133,8 @@ u64 vela_bm_nr_blocks(struct vela_bm *bm)
 
 void vela_bm_set_generations(struct vela_bm *bm, u64 max_valid, u64 stamp)
 {
-	bm->max_valid_generation = max_valid;
+	/* Read by usage walks, which hold no metadata lock. */
+	WRITE_ONCE(bm->max_valid_generation, max_valid);
 	bm->stamp_generation = stamp;
 }
 
@@ -159,10 +163,10 @@ static int validate(struct vela_bm *bm, const void *data, u64 b,
 		       b, type->name, le64_to_cpu(hdr->blocknr));
 		return -EILSEQ;
 	}
-	if (le64_to_cpu(hdr->generation) > bm->max_valid_generation) {
+	if (le64_to_cpu(hdr->generation) > READ_ONCE(bm->max_valid_generation)) {
 		pr_err("vela: metadata block %llu (%s) is from generation %llu, after the last commit %llu\n",
 		       b, type->name, le64_to_cpu(hdr->generation),
-		       bm->max_valid_generation);
+		       READ_ONCE(bm->max_valid_generation));
 		return -EILSEQ;
 	}
 	return type->check ? type->check(data, b) : 0;

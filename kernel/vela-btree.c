@@ -628,9 +628,19 @@ int vela_btree_remove_range(struct vela_btree_info *info, u64 root, u64 begin, u
 	return r;
 }
 
-static int walk(struct vela_btree_info *info, u64 b, int depth, bool exclusive_only,
-		u64 *visits, int (*fn)(void *context, u64 key, const void *value),
-		void *context)
+/*
+ * How a walk goes: @ref, when set, gives a node's reference count, and a
+ * node counted more than once is skipped with all below it.
+ */
+struct walk_control {
+	int (*ref)(void *ref_context, u64 b, u32 *count);
+	void *ref_context;
+	int (*fn)(void *context, u64 key, const void *value);
+	void *context;
+	u64 visits;
+};
+
+static int walk(struct vela_btree_info *info, u64 b, int depth, struct walk_control *wc)
 {
 	struct vela_node_header *n;
 	struct vela_block *blk;
@@ -639,11 +649,13 @@ static int walk(struct vela_btree_info *info, u64 b, int depth, bool exclusive_o
 
 	if (depth >= VELA_BTREE_MAX_DEPTH)
 		return -EILSEQ;
-	r = spend_visit(info, visits);
+	r = spend_visit(info, &wc->visits);
 	if (r)
 		return r;
-	if (exclusive_only) {
-		r = vela_tm_ref(info->tm, b, &count);
+	/* A walk of a big tree outside every lock must not hog the CPU. */
+	cond_resched();
+	if (wc->ref) {
+		r = wc->ref(wc->ref_context, b, &count);
 		if (r || count > 1)
 			return r;
 	}
@@ -654,33 +666,54 @@ static int walk(struct vela_btree_info *info, u64 b, int depth, bool exclusive_o
 	r = check_leaf_fits(info, n, b);
 	for (i = 0; !r && i < nr_entries(n); i++) {
 		if (is_leaf(n))
-			r = fn(context, key_at(n, i), value_at(n, i));
+			r = wc->fn(wc->context, key_at(n, i), value_at(n, i));
 		else
-			r = walk(info, child_at(n, i), depth + 1, exclusive_only, visits, fn,
-				 context);
+			r = walk(info, child_at(n, i), depth + 1, wc);
 	}
 	vela_tm_unlock(info->tm, blk);
 	return r;
 }
 
-static int walk_root(struct vela_btree_info *info, u64 root, bool exclusive_only,
-		     int (*fn)(void *context, u64 key, const void *value), void *context)
+static int walk_root(struct vela_btree_info *info, u64 root, struct walk_control *wc)
 {
-	u64 visits = visit_budget(info);
-
-	return root ? walk(info, root, 0, exclusive_only, &visits, fn, context) : 0;
+	wc->visits = visit_budget(info);
+	return root ? walk(info, root, 0, wc) : 0;
 }
 
 int vela_btree_walk(struct vela_btree_info *info, u64 root,
 		    int (*fn)(void *context, u64 key, const void *value), void *context)
 {
-	return walk_root(info, root, false, fn, context);
+	struct walk_control wc = { .fn = fn, .context = context };
+
+	return walk_root(info, root, &wc);
+}
+
+static int transaction_ref(void *tm, u64 b, u32 *count)
+{
+	return vela_tm_ref(tm, b, count);
 }
 
 int vela_btree_walk_exclusive(struct vela_btree_info *info, u64 root,
 			      int (*fn)(void *context, u64 key, const void *value), void *context)
 {
-	return walk_root(info, root, true, fn, context);
+	struct walk_control wc = {
+		.ref = transaction_ref, .ref_context = info->tm, .fn = fn, .context = context,
+	};
+
+	return walk_root(info, root, &wc);
+}
+
+int vela_btree_walk_exclusive_by(struct vela_btree_info *info, u64 root,
+				 int (*ref)(void *ref_context, u64 b, u32 *count),
+				 void *ref_context,
+				 int (*fn)(void *context, u64 key, const void *value),
+				 void *context)
+{
+	struct walk_control wc = {
+		.ref = ref, .ref_context = ref_context, .fn = fn, .context = context,
+	};
+
+	return walk_root(info, root, &wc);
 }
 
 int vela_btree_clone(struct vela_btree_info *info, u64 root)

@@ -34,6 +34,18 @@
 /* No node holds more entries: keys and values are 8 bytes or more. */
 #define VELA_BTREE_MAX_ENTRIES (VELA_BLOCK_SIZE / 16)
 
+/*
+ * The most one insert or remove changes: the path is shadowed (a new block
+ * and a dropped reference per level), inserting splits at most once per
+ * level and may add a root, and where a node was shared every child of it
+ * gains a reference.  Callers reserve this much memory before an update
+ * (vela_tm_reserve(), vela_sm_reserve()), so that it cannot fail half-way
+ * for want of memory.
+ */
+#define VELA_BTREE_UPDATE_NEW_BLOCKS	(2 * VELA_BTREE_MAX_DEPTH + 2)
+#define VELA_BTREE_UPDATE_COUNTS	(VELA_BTREE_MAX_DEPTH * (VELA_BTREE_MAX_ENTRIES + 2) + \
+					 VELA_BTREE_UPDATE_NEW_BLOCKS)
+
 struct vela_btree_value_type {
 	void *context;
 	u32 size;
@@ -80,6 +92,17 @@ int vela_btree_walk(struct vela_btree_info *info, u64 root,
 /* The same, skipping every node with more than one reference. */
 int vela_btree_walk_exclusive(struct vela_btree_info *info, u64 root,
 			      int (*fn)(void *context, u64 key, const void *value), void *context);
+
+/*
+ * The same, with each node's reference count from @ref instead of the
+ * transaction: a walk of a committed tree outside the metadata lock reads
+ * the counts of that commit (see vela_md_committed_usage()).
+ */
+int vela_btree_walk_exclusive_by(struct vela_btree_info *info, u64 root,
+				 int (*ref)(void *ref_context, u64 b, u32 *count),
+				 void *ref_context,
+				 int (*fn)(void *context, u64 key, const void *value),
+				 void *context);
 
 /*
  * For the checker: visit every node reachable from @root.  node() is called

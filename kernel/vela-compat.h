@@ -24,7 +24,7 @@
  *   list_splice_init; container_of(), offsetof()
  * - sort()
  * - pr_err/warn/notice/info/debug(), WARN_ON(_ONCE)(), BUG(_ON)(),
- *   BUILD_BUG_ON(), might_sleep()
+ *   BUILD_BUG_ON(), might_sleep(), cond_resched()
  * - min(), max(), min_t(), max_t(), clamp(), swap(), ARRAY_SIZE(),
  *   DIV_ROUND_UP(), round_up(), round_down(), roundup(), is_power_of_2(),
  *   ilog2(), div_u64(), div_u64_rem(), do_div(), BIT(), BIT_ULL(),

@@ -50,19 +50,16 @@ struct vela_md {
 	struct vela_btree_info name_info;
 	struct vela_btree_info delete_info;
 	struct vela_md_state cur, committed;
-	/*
-	 * Bumped by every change to the pool's contents: cached usage counts
-	 * are valid while it has not moved.
-	 */
-	u64 change_seq;
 	/* Opened for repair: the space maps are not read (they may be what is broken). */
 	bool trees_only;
 	/*
-	 * The usage cache.  Filled by walks that hold the metadata lock only
-	 * shared, so that lookups (the fast path included) go on meanwhile.
+	 * Committed usage (vela_md_committed_usage()): usage_lock serialises
+	 * the walks, which pin the metadata space map one at a time, and
+	 * guards the cache of their results, valid for one generation.
 	 */
 	struct mutex usage_lock;
-	struct vela_u64map usage_seq;		/* branch id -> change_seq + 1 */
+	struct vela_u64map usage_generation;	/* branch id -> generation + 1 */
+	struct vela_u64map usage_mapped;	/* branch id -> mapped blocks */
 	struct vela_u64map usage_exclusive;	/* branch id -> exclusive blocks */
 	u8 uuid[16];
 	char pool_name[VELA_POOL_NAME_LEN];
@@ -209,7 +206,8 @@ static struct vela_md *md_alloc(struct block_device *bdev)
 		return ERR_PTR(-ENOMEM);
 	init_rwsem(&md->lock);
 	mutex_init(&md->usage_lock);
-	vela_u64map_init(&md->usage_seq);
+	vela_u64map_init(&md->usage_generation);
+	vela_u64map_init(&md->usage_mapped);
 	vela_u64map_init(&md->usage_exclusive);
 	md->bm = vela_bm_create(bdev, 64);
 	if (IS_ERR(md->bm)) {
@@ -224,7 +222,8 @@ static struct vela_md *md_alloc(struct block_device *bdev)
 
 static void md_free(struct vela_md *md)
 {
-	vela_u64map_exit(&md->usage_seq);
+	vela_u64map_exit(&md->usage_generation);
+	vela_u64map_exit(&md->usage_mapped);
 	vela_u64map_exit(&md->usage_exclusive);
 	mutex_destroy(&md->usage_lock);
 	vela_sm_exit(&md->data_sm);
@@ -275,12 +274,18 @@ static int __commit(struct vela_md *md)
 		if (!changed)
 			break;
 	}
-	if (!r)
-		r = vela_tm_flush(&md->tm);
+	if (r)
+		return r;
+	/*
+	 * From here a failure may have left blocks half written: never the
+	 * -ENOMEM that means "nothing written, try again" (a write can end
+	 * with a resource error, which dm-bufio reports as -ENOMEM).
+	 */
+	r = vela_tm_flush(&md->tm);
 	if (!r)
 		r = vela_tm_write_superblock(&md->tm, &sb_type, fill_sb, md);
 	if (r)
-		return r;
+		return r == -ENOMEM ? -EIO : r;
 
 	vela_sm_committed(&md->metadata_sm);
 	vela_sm_committed(&md->data_sm);
@@ -568,7 +573,6 @@ void vela_md_close(struct vela_md *md)
 
 static void __abort(struct vela_md *md)
 {
-	md->change_seq++;
 	vela_sm_abort(&md->metadata_sm);
 	vela_sm_abort(&md->data_sm);
 	vela_tm_end(&md->tm, false);
@@ -590,9 +594,13 @@ int vela_md_commit(struct vela_md *md)
 
 	down_write(&md->lock);
 	r = md->read_only ? 0 : __commit(md);
-	if (r)
+	/*
+	 * -ENOMEM comes only from applying the space maps, before anything is
+	 * written, with the transaction intact (vela-sm.h): it stays open.
+	 */
+	if (r && r != -ENOMEM)
 		__abort(md);
-	WRITE_ONCE(md->commit_failed, r != 0);
+	WRITE_ONCE(md->commit_failed, r && r != -ENOMEM);
 	up_write(&md->lock);
 	return r;
 }
@@ -711,15 +719,11 @@ static int __put_branch(struct vela_md *md, u64 id, const struct vela_disk_branc
 
 /*
  * What one mapping update (insert or remove in one tree, with the branch
- * table's path to its record shadowed first) can touch at most: each of
- * the two paths is shadowed (a new block and a dropped reference per
- * level) and, where a node was shared, every child of it gains a
- * reference; inserting splits at most once per level.  Only the leaf's
- * children are data blocks.
+ * table's path to its record shadowed first) can touch at most: two B-tree
+ * updates.  Only the leaf's children are data blocks.
  */
-#define UPDATE_NEW_BLOCKS	(4 * VELA_BTREE_MAX_DEPTH + 4)
-#define UPDATE_METADATA_COUNTS	(2 * VELA_BTREE_MAX_DEPTH * (VELA_BTREE_MAX_ENTRIES + 2) + \
-				 UPDATE_NEW_BLOCKS)
+#define UPDATE_NEW_BLOCKS	(2 * VELA_BTREE_UPDATE_NEW_BLOCKS)
+#define UPDATE_METADATA_COUNTS	(2 * VELA_BTREE_UPDATE_COUNTS)
 #define UPDATE_DATA_COUNTS	(VELA_BTREE_MAX_ENTRIES + 2)
 
 /*
@@ -820,7 +824,6 @@ static int __create(struct vela_md *md, struct vela_disk_branch *rec, const char
 
 	if (md->read_only)
 		return -EROFS;
-	md->change_seq++;
 	*id = md->cur.next_branch_id;
 	r = __add_name(md, name, *id);
 	if (r)
@@ -976,7 +979,6 @@ int vela_md_delete_branch(struct vela_md *md, u64 id)
 	 * The queue takes over the record's references on its trees; the
 	 * record then leaves with empty roots, so removing it drops nothing.
 	 */
-	md->change_seq++;
 	r = __queue_delete(md, le64_to_cpu(rec.mapping_root));
 	if (!r)
 		r = __queue_delete(md, le64_to_cpu(rec.base_root));
@@ -1165,7 +1167,6 @@ int vela_md_reclaim(struct vela_md *md, u64 max, u64 *pending)
 		r = -EROFS;
 		goto out;
 	}
-	md->change_seq++;
 	while (budget) {
 		r = vela_btree_lookup_next(&md->delete_info, md->cur.delete_queue_root, 0,
 					   &seq, &pd);
@@ -1220,10 +1221,8 @@ int vela_md_release_hold(struct vela_md *md)
 
 	down_write(&md->lock);
 	r = md->read_only ? -EROFS : !md->cur.held_root ? -ENOENT : 0;
-	if (!r) {
-		md->change_seq++;
+	if (!r)
 		r = vela_btree_delete(&md->branch_info, md->cur.held_root);
-	}
 	if (!r)
 		md->cur.held_root = 0;
 	up_write(&md->lock);
@@ -1513,7 +1512,6 @@ int vela_md_merge(struct vela_md *md, u64 child_id, enum vela_merge_strategy str
 		goto out;
 	}
 
-	md->change_seq++;
 	r = __get_branch_for_update(md, parent_id, &parent);
 	if (!r)
 		r = __get_branch_for_update(md, child_id, &child);
@@ -1562,7 +1560,6 @@ int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock)
 	r = __get_branch_for_update(md, id, &rec);
 	if (r)
 		goto out_reserved;
-	md->change_seq++;
 	r = vela_btree_insert(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &v,
 			      &root, &replaced, &old);
 	if (r)
@@ -1602,11 +1599,9 @@ int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock, u64 *freed)
 	if (r)
 		goto out;
 	r = __get_branch_for_update(md, id, &rec);
-	if (!r) {
-		md->change_seq++;
+	if (!r)
 		r = vela_btree_remove(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock,
 				      &root);
-	}
 	if (!r) {
 		rec.mapping_root = cpu_to_le64(root);
 		le64_add_cpu(&rec.mapped_blocks, -1);
@@ -1637,86 +1632,287 @@ int vela_md_release_data_block(struct vela_md *md, u64 pblock)
 	int r;
 
 	down_write(&md->lock);
-	md->change_seq++;
 	r = vela_sm_dec(&md->data_sm, pblock);
 	up_write(&md->lock);
 	return r;
 }
 
-struct usage_walk {
-	struct vela_md *md;
-	u64 exclusive;
-};
-
+/*
+ * A mapping of the walked tree: exclusive when its data block has one
+ * reference, now (@w->now) or at the last commit.  A mapped block with no
+ * reference is corruption.
+ */
 static int usage_leaf_value(void *context, u64 key, const void *value)
 {
-	struct usage_walk *uw = context;
+	struct vela_md_usage_walk *w = context;
 	u64 pblock;
 	u32 count;
 	int r;
 
 	r = mapping_block(value, &pblock);
-	if (!r)
-		r = vela_sm_get_count(&uw->md->data_sm, pblock, &count);
+	if (!r && w->now)
+		r = vela_sm_get_count(&w->md->data_sm, pblock, &count);
+	else if (!r)
+		r = vela_sm_view_count(&w->md->data_sm, &w->data_view, pblock, &count);
+	if (!r && !count) {
+		pr_err("vela: data block %llu is mapped but free\n", pblock);
+		r = -EILSEQ;
+	}
 	if (!r && count == 1)
-		uw->exclusive++;
-	return r;
-}
-
-/* The cached exclusive count of @id, if the pool has not changed since. */
-static bool cached_usage(struct vela_md *md, u64 id, u64 *exclusive)
-{
-	bool hit;
-
-	mutex_lock(&md->usage_lock);
-	hit = vela_u64map_get(&md->usage_seq, id) == md->change_seq + 1;
-	if (hit)
-		*exclusive = vela_u64map_get(&md->usage_exclusive, id);
-	mutex_unlock(&md->usage_lock);
-	return hit;
-}
-
-static int cache_usage(struct vela_md *md, u64 id, u64 exclusive)
-{
-	int r;
-
-	mutex_lock(&md->usage_lock);
-	r = vela_u64map_add(&md->usage_seq, id, md->change_seq + 1 -
-			    vela_u64map_get(&md->usage_seq, id));
-	if (!r)
-		r = vela_u64map_add(&md->usage_exclusive, id, exclusive -
-				    vela_u64map_get(&md->usage_exclusive, id));
-	mutex_unlock(&md->usage_lock);
+		w->usage.exclusive++;
 	return r;
 }
 
 int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared)
 {
-	struct usage_walk uw = { .md = md };
+	struct vela_md_usage_walk w = { .md = md, .now = true };
 	struct vela_disk_branch rec;
 	int r;
 
-	/*
-	 * Shared: the walk only reads, and change_seq cannot move under it,
-	 * so the count it stores is exact for the state it names.
-	 */
 	down_read(&md->lock);
 	r = __get_branch(md, id, &rec);
-	if (r)
-		goto out;
-	if (!cached_usage(md, id, &uw.exclusive)) {
+	if (!r)
 		r = vela_btree_walk_exclusive(&md->mapping_info, le64_to_cpu(rec.mapping_root),
-					      usage_leaf_value, &uw);
-		if (!r)
-			r = cache_usage(md, id, uw.exclusive);
-	}
+					      usage_leaf_value, &w);
 	if (!r) {
-		*exclusive = uw.exclusive;
-		*shared = le64_to_cpu(rec.mapped_blocks) - uw.exclusive;
+		*exclusive = w.usage.exclusive;
+		*shared = le64_to_cpu(rec.mapped_blocks) - w.usage.exclusive;
 	}
-out:
 	up_read(&md->lock);
 	return r;
+}
+
+/* Committed usage: see vela_md_committed_usage() in vela-meta.h. */
+
+/*
+ * Node counts of the pinned commit.  A node the walk reaches had a count
+ * of at least one then, or the pin would not protect it: a zero is
+ * corruption (or a broken pin), never something to read on.
+ */
+static int committed_metadata_ref(void *context, u64 b, u32 *count)
+{
+	struct vela_md_usage_walk *w = context;
+	int r;
+
+	if (w->pinned && vela_sm_pin_broken(&w->md->metadata_sm))
+		return -EAGAIN;
+	r = vela_sm_view_count(&w->md->metadata_sm, &w->metadata_view, b, count);
+	if (!r && !*count) {
+		pr_err("vela: metadata block %llu is in a committed tree but was free\n", b);
+		r = -EILSEQ;
+	}
+	return r;
+}
+
+static int set_cached(struct vela_u64map *map, u64 id, u64 value)
+{
+	return vela_u64map_add(map, id, value - vela_u64map_get(map, id));
+}
+
+/*
+ * The cached figures of @id, of @generation, or of any generation when it
+ * is U64_MAX.  Under the metadata lock, which guards the cache's maps.
+ */
+static bool __cached_usage(struct vela_md *md, u64 id, u64 generation,
+			   struct vela_md_usage *usage)
+{
+	u64 cached = vela_u64map_get(&md->usage_generation, id);
+
+	if (!cached || (generation != U64_MAX && cached != generation + 1))
+		return false;
+	usage->generation = cached - 1;
+	usage->mapped = vela_u64map_get(&md->usage_mapped, id);
+	usage->exclusive = vela_u64map_get(&md->usage_exclusive, id);
+	return true;
+}
+
+/* The cached figures of @id: of the last commit, or of any commit if @any. */
+static bool cached_usage(struct vela_md *md, u64 id, bool any, struct vela_md_usage *usage)
+{
+	bool hit;
+
+	down_read(&md->lock);
+	hit = __cached_usage(md, id, any ? U64_MAX : md->tm.generation, usage);
+	up_read(&md->lock);
+	return hit;
+}
+
+u64 vela_md_metadata_reserve(u64 nr_blocks)
+{
+	return max_t(u64, 64, nr_blocks / 32);
+}
+
+/*
+ * What a pin may hold back: an eighth of the free metadata above twice the
+ * reserve, so that a walk never takes the pool into (or keeps it in) its
+ * metadata reserve.
+ */
+static u64 __pin_max_held(struct vela_md *md)
+{
+	u64 free = vela_sm_nr_free(&md->metadata_sm);
+	u64 floor = 2 * vela_md_metadata_reserve(vela_sm_nr_blocks(&md->metadata_sm));
+
+	return free > floor ? (free - floor) / 8 : 0;
+}
+
+/*
+ * Set @w up for a walk of @id's tree at the last commit (the caller holds
+ * the metadata lock): 1 when the figures are known without one (a branch
+ * created since has none), 0 when the walk is to be made.
+ */
+static int __usage_setup(struct vela_md *md, u64 id, struct vela_md_usage_walk *w)
+{
+	struct vela_disk_branch rec;
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	w->md = md;
+	w->id = id;
+	w->usage.generation = md->tm.generation;
+	r = vela_btree_lookup(&md->branch_info, md->committed.branch_table_root, id, &rec);
+	if (r == -ENODATA)
+		return 1;
+	if (r)
+		return r;
+	vela_sm_committed_view(&md->metadata_sm, &w->metadata_view);
+	vela_sm_committed_view(&md->data_sm, &w->data_view);
+	w->root = le64_to_cpu(rec.mapping_root);
+	w->usage.mapped = le64_to_cpu(rec.mapped_blocks);
+	return 0;
+}
+
+int vela_md_usage_begin(struct vela_md *md, u64 id, struct vela_md_usage_walk *w)
+{
+	int r;
+
+	lockdep_assert_held(&md->usage_lock);
+	w->md = md;
+	w->pinned = false;
+	if (cached_usage(md, id, false, &w->usage))
+		return 1;
+
+	down_write(&md->lock);
+	r = __usage_setup(md, id, w);
+	if (r)
+		goto out;
+	/* Entries of deleted branches pile up: start afresh now and then. */
+	if (md->usage_generation.nr_used > 2 * md->cur.nr_branches + 64) {
+		vela_u64map_clear(&md->usage_generation);
+		vela_u64map_clear(&md->usage_mapped);
+		vela_u64map_clear(&md->usage_exclusive);
+	}
+	/* Room in the cache now: its update at the end cannot fail. */
+	r = vela_u64map_reserve(&md->usage_generation, 1);
+	if (!r)
+		r = vela_u64map_reserve(&md->usage_mapped, 1);
+	if (!r)
+		r = vela_u64map_reserve(&md->usage_exclusive, 1);
+	if (!r)
+		r = vela_sm_pin_committed(&md->metadata_sm, __pin_max_held(md));
+	w->pinned = !r;
+out:
+	up_write(&md->lock);
+	return r;
+}
+
+int vela_md_usage_walk(struct vela_md_usage_walk *w)
+{
+	int r = vela_btree_walk_exclusive_by(&w->md->mapping_info, w->root,
+					     committed_metadata_ref, w,
+					     usage_leaf_value, w);
+
+	vela_sm_view_put(&w->md->metadata_sm, &w->metadata_view);
+	vela_sm_view_put(&w->md->data_sm, &w->data_view);
+	return r;
+}
+
+/* Check the figures and keep them (the cache has room: see begin). */
+static int __usage_store(struct vela_md *md, struct vela_md_usage_walk *w)
+{
+	if (w->usage.exclusive > w->usage.mapped) {
+		pr_err("vela: branch %llu has more exclusive blocks (%llu) than mappings (%llu)\n",
+		       w->id, w->usage.exclusive, w->usage.mapped);
+		return -EILSEQ;
+	}
+	/* The generation goes last: figures without it are never served. */
+	if (!set_cached(&md->usage_mapped, w->id, w->usage.mapped) &&
+	    !set_cached(&md->usage_exclusive, w->id, w->usage.exclusive))
+		set_cached(&md->usage_generation, w->id, w->usage.generation + 1);
+	return 0;
+}
+
+int vela_md_usage_end(struct vela_md_usage_walk *w, int r)
+{
+	struct vela_md *md = w->md;
+
+	if (!w->pinned)
+		return r;
+	down_write(&md->lock);
+	vela_sm_unpin(&md->metadata_sm);
+	w->pinned = false;
+	if (!r)
+		r = __usage_store(md, w);
+	up_write(&md->lock);
+	return r;
+}
+
+/*
+ * The walk when no pin may be taken, or the pin broke: the same commit,
+ * read under the metadata lock held shared.  No commit runs meanwhile, and
+ * the open transaction reuses no block it freed (vela-sm.h), so the last
+ * commit's blocks stay as they are without a pin.
+ */
+static int usage_walk_locked(struct vela_md *md, u64 id, struct vela_md_usage_walk *w)
+{
+	int r;
+
+	down_read(&md->lock);
+	r = __usage_setup(md, id, w);
+	if (!r)
+		r = vela_md_usage_walk(w);
+	up_read(&md->lock);
+	if (r == 1)
+		return 0;
+	if (!r) {
+		down_write(&md->lock);
+		r = __usage_store(md, w);
+		up_write(&md->lock);
+	}
+	return r;
+}
+
+struct mutex *vela_md_usage_lock(struct vela_md *md)
+{
+	return &md->usage_lock;
+}
+
+int vela_md_committed_usage(struct vela_md *md, u64 id, struct vela_md_usage *usage)
+{
+	struct vela_md_usage_walk w;
+	int r;
+
+	/*
+	 * Another branch's walk is running: rather than wait for it, the
+	 * last figures, when there are any.
+	 */
+	if (!mutex_trylock(&md->usage_lock)) {
+		if (cached_usage(md, id, true, usage))
+			goto out;
+		mutex_lock(&md->usage_lock);
+	}
+	r = vela_md_usage_begin(md, id, &w);
+	if (!r)
+		r = vela_md_usage_walk(&w);
+	r = vela_md_usage_end(&w, r < 0 ? r : 0);
+	if (r == -EAGAIN)
+		r = usage_walk_locked(md, id, &w);
+	mutex_unlock(&md->usage_lock);
+	if (r)
+		return r;
+	*usage = w.usage;
+out:
+	usage->shared = usage->mapped - usage->exclusive;
+	return 0;
 }
 
 struct vela_tm *vela_md_tm(struct vela_md *md)

@@ -11,7 +11,9 @@
  *   to the last commit.  After any failed update the caller must abort
  *   (the transaction may hold half of an operation).  A failed commit has
  *   aborted already, and vela_md_lookup_try() serves nothing until a
- *   commit succeeds.
+ *   commit succeeds; except a commit that failed with -ENOMEM, which wrote
+ *   nothing and leaves the transaction open and whole: try it again later,
+ *   or abort.
  * - Branch ids are never reused.  Creating a volume or a branch is O(1): a
  *   branch takes one reference on its parent's mapping tree as its own tree
  *   and one as its base (the tree as of the branch point).
@@ -229,11 +231,67 @@ int vela_md_alloc_data_block(struct vela_md *md, u64 *pblock);
 int vela_md_release_data_block(struct vela_md *md, u64 pblock);
 
 /*
- * Exact exclusive and shared block counts of a branch: a walk of its tree
- * that skips shared subtrees, cached in memory until the pool next changes.
- * The walk holds the metadata lock shared: lookups go on, updates wait.
+ * Exact exclusive and shared block counts of a branch now: a walk of its
+ * tree that skips shared subtrees, holding the metadata lock shared, so
+ * lookups go on and updates wait for it.  For activation and the tests;
+ * status and listings use vela_md_committed_usage().
  */
 int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared);
+
+/*
+ * Usage as of the last commit, for status lines and listings.  Exact
+ * counts cannot be kept in O(1) (deleting a sibling makes whole subtrees
+ * exclusive), and a walk under the metadata lock would stall the I/O path
+ * for as long as it runs.  So the walk reads the last commit's mapping
+ * tree and space maps with no metadata lock held: it pins the metadata
+ * space map (vela_sm_pin_committed()), so that no block of that commit is
+ * reused while commits go on beside it.  The figures name their
+ * generation and are cached per branch until the next commit.  Walks run
+ * one at a time; a caller that finds another walk running gets the last
+ * cached figures, of an older generation, when there are any, and waits
+ * otherwise.  A pin may hold back an eighth of the free metadata blocks
+ * above twice the reserve (vela_md_metadata_reserve()).  When it would
+ * hold back more, or no pin can be taken (too little free space, or a
+ * commit that failed for want of memory applied part of its counts), the
+ * walk reads the same commit under the metadata lock held shared instead:
+ * exact all the same, it holds up updates for as long as it runs, which
+ * only a pool short of metadata space pays.  A branch created since the
+ * last commit reports zeros.
+ */
+struct vela_md_usage {
+	u64 generation;		/* the commit the figures describe */
+	u64 mapped, exclusive, shared;
+};
+
+int vela_md_committed_usage(struct vela_md *md, u64 id, struct vela_md_usage *usage);
+
+/*
+ * Metadata blocks kept back for deleting, growing and recovering: the
+ * target stops adding mappings when only these are left, and returns to
+ * normal at twice as many free.  A usage walk's pin never holds back what
+ * would take free space below twice the reserve.
+ */
+u64 vela_md_metadata_reserve(u64 nr_blocks);
+
+/*
+ * The steps of vela_md_committed_usage(), for the tests, which run
+ * transactions between them: begin (with usage_lock held; 1 when the
+ * figures are known without a walk), walk (no lock), end (unpins; caches
+ * the figures if @r is 0; returns @r or an error of its own).
+ */
+struct vela_md_usage_walk {
+	struct vela_md *md;
+	u64 id, root;
+	bool pinned;
+	bool now;		/* vela_md_branch_usage(): the open transaction's counts */
+	struct vela_sm_view metadata_view, data_view;
+	struct vela_md_usage usage;
+};
+
+int vela_md_usage_begin(struct vela_md *md, u64 id, struct vela_md_usage_walk *w);
+int vela_md_usage_walk(struct vela_md_usage_walk *w);
+int vela_md_usage_end(struct vela_md_usage_walk *w, int r);
+struct mutex *vela_md_usage_lock(struct vela_md *md);
 
 /* For the checker and the tests: the layers underneath. */
 struct vela_md_trees {

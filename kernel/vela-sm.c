@@ -70,6 +70,10 @@ static void init_infos(struct vela_sm *sm, struct vela_tm *tm)
 	vela_u64map_init(&sm->deltas);
 	sm->nr_allocated = 0;
 	sm->alloc_hint = 0;
+	sm->pinned = false;
+	sm->pin_broken = false;
+	sm->nr_held = 0;
+	sm->applied_free = 0;
 }
 
 void vela_sm_init_new(struct vela_sm *sm, struct vela_tm *tm, u64 nr_blocks)
@@ -128,11 +132,30 @@ void vela_sm_exit(struct vela_sm *sm)
 	vela_u64map_exit(&sm->deltas);
 }
 
+/* The count of entry @i of reference-count block @blk, overflow included. */
+static int rc_count(struct vela_sm *sm, struct vela_block *blk, u64 overflow_root, u64 b,
+		    u32 *count)
+{
+	struct vela_disk_overflow_count oc;
+	int r;
+
+	*count = rc_get(vela_block_data(blk), b % VELA_RC_ENTRIES_PER_BLOCK);
+	if (*count < VELA_RC_OVERFLOW)
+		return 0;
+	r = vela_btree_lookup(&sm->overflow_info, overflow_root, b, &oc);
+	if (r == -ENODATA) {
+		pr_err("vela: block %llu has an overflowed count but no overflow entry\n", b);
+		return -EILSEQ;
+	}
+	if (!r)
+		*count = le32_to_cpu(oc.count);
+	return r;
+}
+
 /* The count of @b in the trees rooted at @index_root and @overflow_root. */
 static int tree_count(struct vela_sm *sm, u64 index_root, u64 overflow_root, u64 b,
 		      u32 *count)
 {
-	struct vela_disk_overflow_count oc;
 	struct vela_disk_index_entry ie;
 	struct vela_block *blk;
 	int r;
@@ -147,18 +170,8 @@ static int tree_count(struct vela_sm *sm, u64 index_root, u64 overflow_root, u64
 	r = vela_tm_read_lock(sm->tm, le64_to_cpu(ie.location), &rc_block_type, &blk);
 	if (r)
 		return r;
-	*count = rc_get(vela_block_data(blk), b % VELA_RC_ENTRIES_PER_BLOCK);
+	r = rc_count(sm, blk, overflow_root, b, count);
 	vela_tm_unlock(sm->tm, blk);
-	if (*count < VELA_RC_OVERFLOW)
-		return 0;
-
-	r = vela_btree_lookup(&sm->overflow_info, overflow_root, b, &oc);
-	if (r == -ENODATA) {
-		pr_err("vela: block %llu has an overflowed count but no overflow entry\n", b);
-		return -EILSEQ;
-	}
-	if (!r)
-		*count = le32_to_cpu(oc.count);
 	return r;
 }
 
@@ -225,32 +238,62 @@ static bool is_allocatable(struct vela_sm *sm, u64 b, u32 current_tree_count)
 	return !current_tree_count && !vela_u64map_contains(&sm->deltas, b);
 }
 
-/* Look for an allocatable block in index range @idx, from block @from. */
+/* The reference-count block of range @idx in the trees at @index_root, or NULL. */
+static int read_range(struct vela_sm *sm, u64 index_root, u64 idx, u32 *nr_free,
+		      struct vela_block **blk)
+{
+	struct vela_disk_index_entry ie;
+	int r;
+
+	*blk = NULL;
+	r = vela_btree_lookup(&sm->index_info, index_root, idx, &ie);
+	if (r == -ENODATA)
+		return 0;
+	if (r)
+		return r;
+	if (nr_free)
+		*nr_free = le32_to_cpu(ie.nr_free);
+	if (nr_free && !*nr_free)
+		return 0;
+	return vela_tm_read_lock(sm->tm, le64_to_cpu(ie.location), &rc_block_type, blk);
+}
+
+/*
+ * Look for an allocatable block in index range @idx, from block @from.
+ * While pinned, a block must also have been free at the pinned commit.
+ */
 static int search_range(struct vela_sm *sm, u64 idx, u64 from, u64 *found)
 {
 	u64 first = idx * VELA_RC_ENTRIES_PER_BLOCK, end = first + range_size(sm, idx), b;
-	struct vela_disk_index_entry ie;
-	struct vela_block *blk = NULL;
+	struct vela_block *blk, *pinned_blk = NULL;
+	u32 nr_free = 1;
 	int r;
 
-	r = vela_btree_lookup(&sm->index_info, sm->index_root, idx, &ie);
-	if (r && r != -ENODATA)
+	r = read_range(sm, sm->index_root, idx, &nr_free, &blk);
+	if (r)
 		return r;
-	if (!r) {
-		if (!le32_to_cpu(ie.nr_free))
-			return -ENOSPC;
-		r = vela_tm_read_lock(sm->tm, le64_to_cpu(ie.location), &rc_block_type, &blk);
-		if (r)
+	if (!nr_free)
+		return -ENOSPC;
+	if (sm->pinned && first < sm->pin.nr_blocks) {
+		r = read_range(sm, sm->pin.index_root, idx, NULL, &pinned_blk);
+		if (r) {
+			if (blk)
+				vela_tm_unlock(sm->tm, blk);
 			return r;
+		}
 	}
 	for (b = max(from, first); b < end; b++) {
 		u32 c = blk ? rc_get(vela_block_data(blk), b - first) : 0;
 
+		if (pinned_blk && rc_get(vela_block_data(pinned_blk), b - first))
+			continue;
 		if (is_allocatable(sm, b, c)) {
 			*found = b;
 			break;
 		}
 	}
+	if (pinned_blk)
+		vela_tm_unlock(sm->tm, pinned_blk);
 	if (blk)
 		vela_tm_unlock(sm->tm, blk);
 	return b < end ? 0 : -ENOSPC;
@@ -284,7 +327,9 @@ int vela_sm_alloc(struct vela_sm *sm, u64 *b)
 
 u64 vela_sm_nr_free(struct vela_sm *sm)
 {
-	return sm->nr_free > sm->nr_allocated ? sm->nr_free - sm->nr_allocated : 0;
+	u64 in_use = sm->nr_allocated + sm->nr_held;
+
+	return sm->nr_free > in_use ? sm->nr_free - in_use : 0;
 }
 
 u64 vela_sm_nr_blocks(struct vela_sm *sm)
@@ -394,10 +439,10 @@ static int set_tree_count(struct vela_sm *sm, u64 b, u32 old, u32 new)
 
 	if (!old && new) {
 		nr_free--;
-		sm->nr_free--;
+		sm->applied_free--;
 	} else if (old && !new) {
 		nr_free++;
-		sm->nr_free++;
+		sm->applied_free++;
 	}
 	ie.nr_free = cpu_to_le32(nr_free);
 	ie.zero = 0;
@@ -415,6 +460,116 @@ static int set_tree_count(struct vela_sm *sm, u64 b, u32 old, u32 new)
 		return vela_btree_remove(&sm->overflow_info, sm->overflow_root, b,
 					 &sm->overflow_root);
 	return 0;
+}
+
+void vela_sm_committed_view(struct vela_sm *sm, struct vela_sm_view *view)
+{
+	view->index_root = sm->committed_index_root;
+	view->overflow_root = sm->committed_overflow_root;
+	view->nr_blocks = sm->committed_nr_blocks;
+	view->range = U64_MAX;
+	view->range_blk = NULL;
+}
+
+int vela_sm_view_count(struct vela_sm *sm, struct vela_sm_view *view, u64 b, u32 *count)
+{
+	u64 idx = b / VELA_RC_ENTRIES_PER_BLOCK;
+	struct vela_disk_index_entry ie;
+	int r;
+
+	if (b >= view->nr_blocks) {
+		pr_err("vela: block %llu is beyond the committed space map (%llu blocks)\n",
+		       b, view->nr_blocks);
+		return -EILSEQ;
+	}
+	if (view->range != idx) {
+		vela_sm_view_put(sm, view);
+		r = vela_btree_lookup(&sm->index_info, view->index_root, idx, &ie);
+		if (r && r != -ENODATA)
+			return r;
+		if (!r) {
+			r = vela_tm_read_lock(sm->tm, le64_to_cpu(ie.location), &rc_block_type,
+					      &view->range_blk);
+			if (r)
+				return r;
+		}
+		view->range = idx;
+	}
+	if (!view->range_blk) {		/* no reference-count block: all free */
+		*count = 0;
+		return 0;
+	}
+	return rc_count(sm, view->range_blk, view->overflow_root, b, count);
+}
+
+void vela_sm_view_put(struct vela_sm *sm, struct vela_sm_view *view)
+{
+	if (view->range_blk)
+		vela_tm_unlock(sm->tm, view->range_blk);
+	view->range_blk = NULL;
+	view->range = U64_MAX;
+}
+
+int vela_sm_pin_committed(struct vela_sm *sm, u64 max_held)
+{
+	if (sm->pinned)
+		return -EBUSY;
+	/*
+	 * A commit that failed for want of memory may have applied counts
+	 * already: blocks it freed would escape count_held().
+	 */
+	if (!max_held || sm->index_root != sm->committed_index_root ||
+	    sm->overflow_root != sm->committed_overflow_root)
+		return -EAGAIN;
+	vela_sm_committed_view(sm, &sm->pin);
+	sm->pinned = true;
+	sm->nr_held = 0;
+	sm->committed_nr_held = 0;
+	sm->pin_max_held = max_held;
+	WRITE_ONCE(sm->pin_broken, false);
+	return 0;
+}
+
+bool vela_sm_pin_broken(struct vela_sm *sm)
+{
+	return READ_ONCE(sm->pin_broken);
+}
+
+void vela_sm_unpin(struct vela_sm *sm)
+{
+	sm->pinned = false;
+	sm->nr_held = 0;
+	sm->committed_nr_held = 0;
+	WRITE_ONCE(sm->pin_broken, false);
+}
+
+/* @b was just freed: the pin holds it back if the pinned commit used it. */
+static int count_held(struct vela_sm *sm, u64 b)
+{
+	u32 pinned_count = 0;
+	int r = 0;
+
+	if (b < sm->pin.nr_blocks)
+		r = tree_count(sm, sm->pin.index_root, sm->pin.overflow_root, b, &pinned_count);
+	if (!r && pinned_count && ++sm->nr_held >= sm->pin_max_held)
+		WRITE_ONCE(sm->pin_broken, true);
+	return r;
+}
+
+/*
+ * One count written into the trees changes at most: its reference-count
+ * block (shadowed: a new block, two counts) and the index and overflow
+ * trees (a B-tree update each).  All of it is counted in the metadata
+ * space map, which may be this one.
+ */
+#define APPLY_STEP_NEW_BLOCKS	(2 * VELA_BTREE_UPDATE_NEW_BLOCKS + 1)
+#define APPLY_STEP_COUNTS	(2 * VELA_BTREE_UPDATE_COUNTS + 2)
+
+static int reserve_apply_step(struct vela_sm *sm)
+{
+	int r = vela_tm_reserve(sm->tm, APPLY_STEP_NEW_BLOCKS);
+
+	return r ? r : vela_sm_reserve(sm->tm->sm, APPLY_STEP_COUNTS);
 }
 
 int vela_sm_apply(struct vela_sm *sm, bool *changed)
@@ -436,7 +591,10 @@ int vela_sm_apply(struct vela_sm *sm, bool *changed)
 		delta = vela_u64map_get(&sm->deltas, b);
 		if (!delta)
 			continue;
-		r = tree_count(sm, sm->index_root, sm->overflow_root, b, &old);
+		/* Want of memory stops between steps, where the counts add up. */
+		r = reserve_apply_step(sm);
+		if (!r)
+			r = tree_count(sm, sm->index_root, sm->overflow_root, b, &old);
 		if (r)
 			break;
 		if ((s64)old + delta < 0 || (s64)old + delta > U32_MAX) {
@@ -446,9 +604,14 @@ int vela_sm_apply(struct vela_sm *sm, bool *changed)
 			break;
 		}
 		r = set_tree_count(sm, b, old, old + delta);
-		if (r)
-			break;
-		r = vela_u64map_add(&sm->deltas, b, -delta);
+		if (!r && sm->pinned && old && !(old + delta))
+			r = count_held(sm, b);
+		if (!r)
+			r = vela_u64map_add(&sm->deltas, b, -delta);
+		if (r == -ENOMEM) {
+			pr_err("vela: a space map update outgrew its memory reservation\n");
+			r = -EIO;
+		}
 		if (r)
 			break;
 	}
@@ -473,8 +636,11 @@ void vela_sm_committed(struct vela_sm *sm)
 {
 	sm->committed_index_root = sm->index_root;
 	sm->committed_overflow_root = sm->overflow_root;
+	sm->nr_free += sm->applied_free;
+	sm->applied_free = 0;
 	sm->committed_nr_free = sm->nr_free;
 	sm->committed_nr_blocks = sm->nr_blocks;
+	sm->committed_nr_held = sm->nr_held;
 	begin_transaction(sm);
 }
 
@@ -484,5 +650,7 @@ void vela_sm_abort(struct vela_sm *sm)
 	sm->overflow_root = sm->committed_overflow_root;
 	sm->nr_free = sm->committed_nr_free;
 	sm->nr_blocks = sm->committed_nr_blocks;
+	sm->nr_held = sm->committed_nr_held;
+	sm->applied_free = 0;
 	begin_transaction(sm);
 }

@@ -538,12 +538,23 @@ static int pool_commit(struct vela_pool *pool);
 
 static void pool_exit_io(struct vela_pool *pool)
 {
+	unsigned int tries;
+	int r;
+
 	/* No branch device is left, so no bio is in flight or queued. */
 	cancel_delayed_work_sync(&pool->periodic_commit);
 	cancel_delayed_work_sync(&pool->no_space_timeout);
 	cancel_work_sync(&pool->reclaim_work);
 	flush_workqueue(pool->commit_wq);
-	pool_commit(pool);
+	/* A commit short of memory wrote nothing: give it a few more tries. */
+	r = pool_commit(pool);
+	for (tries = 0; r == -ENOMEM && tries < 10; tries++) {
+		msleep(100);
+		r = pool_commit(pool);
+	}
+	if (r == -ENOMEM)
+		DMERR("%s: no memory for the last metadata commit: the writes since the one before are lost",
+		      dm_device_name(pool->pool_md));
 	flush_work(&pool->degrade_work);
 	cancel_work_sync(&pool->event_work);
 	destroy_workqueue(pool->commit_wq);
@@ -897,6 +908,17 @@ static int __pool_commit(struct vela_pool *pool, bool flush_data)
 	}
 	if (pool->dirty) {
 		r = vela_md_commit(pool->md);
+		if (r == -ENOMEM) {
+			/*
+			 * Nothing was written and the transaction is whole
+			 * (vela-meta.h): the bios waiting for this commit
+			 * fail, the next one tries again, and the discards
+			 * wait for it.
+			 */
+			DMERR_LIMIT("%s: no memory for the metadata commit: it will be retried",
+				    dm_device_name(pool->pool_md));
+			return r;
+		}
 		if (r) {
 			metadata_error(pool, "commit", r);
 			drop_passdowns(pool);
@@ -926,13 +948,10 @@ static int pool_commit(struct vela_pool *pool)
 
 static void defer_bio(struct vela_pool *pool, struct bio *bio);
 
-/*
- * Metadata blocks kept back for deleting, growing and recovering: the data
- * path stops adding mappings when only these are left.
- */
+/* See vela_md_metadata_reserve(). */
 static u64 metadata_reserve(u64 nr_blocks)
 {
-	return max_t(u64, 64, nr_blocks / 32);
+	return vela_md_metadata_reserve(nr_blocks);
 }
 
 /*
@@ -1019,6 +1038,7 @@ static void commit_work_fn(struct work_struct *work)
 {
 	struct vela_pool *pool = container_of(work, struct vela_pool, commit_work);
 	struct bio_list bios;
+	unsigned int tries;
 	int r;
 
 	spin_lock_irq(&pool->lock);
@@ -1026,7 +1046,16 @@ static void commit_work_fn(struct work_struct *work)
 	bio_list_init(&pool->commit_bios);
 	spin_unlock_irq(&pool->lock);
 
+	/*
+	 * A commit short of memory wrote nothing and can be tried again: a
+	 * flush failed at once would make a journal give up on the device.
+	 * After ten seconds the waiting bios fail all the same.
+	 */
 	r = pool_commit(pool);
+	for (tries = 0; r == -ENOMEM && tries < 100; tries++) {
+		msleep(100);
+		r = pool_commit(pool);
+	}
 	fail_bios(&bios, errno_to_blk_status(r));
 	retry_no_space_bios(pool);
 }
@@ -2099,7 +2128,7 @@ static void branch_status(struct dm_target *ti, status_type_t type, unsigned int
 {
 	struct branch_c *bc = ti->private;
 	struct vela_disk_branch rec;
-	u64 exclusive, shared;
+	struct vela_md_usage usage;
 	unsigned int sz = 0, noio;
 	int r;
 
@@ -2108,19 +2137,21 @@ static void branch_status(struct dm_target *ti, status_type_t type, unsigned int
 		r = vela_md_get_branch(bc->pool->md, bc->id, &rec);
 		if (!r) {
 			noio = memalloc_noio_save();
-			r = vela_md_branch_usage(bc->pool->md, bc->id, &exclusive, &shared);
+			r = vela_md_committed_usage(bc->pool->md, bc->id, &usage);
 			memalloc_noio_restore(noio);
 		}
 		if (r) {
 			DMEMIT("Error");
 			break;
 		}
-		DMEMIT("%llu %llu %llu ", le64_to_cpu(rec.mapped_blocks), exclusive, shared);
+		DMEMIT("%llu %llu %llu ", le64_to_cpu(rec.mapped_blocks), usage.exclusive,
+		       usage.shared);
 		if (le64_to_cpu(rec.parent_id) == VELA_NO_PARENT)
 			DMEMIT("-");
 		else
 			DMEMIT("%llu", le64_to_cpu(rec.parent_id));
-		DMEMIT(" %s", le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY ? "ro" : "rw");
+		DMEMIT(" %s %llu", le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY ? "ro" : "rw",
+		       usage.generation);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %llu", bc->pool_dev->name, bc->id);
@@ -2349,6 +2380,32 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
 }
 
 /*
+ * Grow the metadata (@metadata) or data space to @blocks: commit what the
+ * data path did, then the growth alone.  Short of memory, neither commit
+ * wrote anything: the growth is undone (its transaction holds nothing
+ * else) and the pool goes on as it was, to grow at the next resume.  Any
+ * other failure is a metadata fault.
+ */
+static int grow_and_commit(struct vela_pool *pool, bool metadata, u64 blocks, u64 sectors)
+{
+	int r = __pool_commit(pool, false);
+
+	if (r)
+		return r;
+	if (metadata)
+		r = vela_md_resize_metadata(pool->md);
+	else
+		r = vela_md_resize_data(pool->md, blocks, sectors);
+	if (!r)
+		r = vela_md_commit(pool->md);
+	if (r == -ENOMEM)
+		vela_md_abort(pool->md);
+	else if (r)
+		metadata_error(pool, "grow", r);
+	return r;
+}
+
+/*
  * Resuming a (reloaded) pool table binds its features and picks up a
  * grown data device: the pool records the new blocks, commits, and leaves
  * out-of-data-space mode.
@@ -2401,35 +2458,25 @@ static int pool_preresume(struct dm_target *ti)
 	pool->features.low_water_metadata = pc->features.low_water_metadata;
 	vela_md_info(pool->md, &info);
 	if (metadata_blocks > info.metadata_nr_blocks && pool_mode(pool) < POOL_READ_ONLY) {
-		r = __pool_commit(pool, false);
-		if (!r)
-			r = vela_md_resize_metadata(pool->md);
-		if (!r)
-			r = vela_md_commit(pool->md);
-		if (r) {
-			metadata_error(pool, "grow", r);
-			DMERR("%s: growing the metadata device to %llu blocks failed (%d)",
-			      dm_device_name(pool->pool_md), metadata_blocks, r);
-		} else {
+		r = grow_and_commit(pool, true, metadata_blocks, 0);
+		if (r)
+			DMERR("%s: growing the metadata device to %llu blocks failed (%d)%s",
+			      dm_device_name(pool->pool_md), metadata_blocks, r,
+			      r == -ENOMEM ? ": no memory, resume again to retry" : "");
+		else
 			DMINFO("%s: metadata device grew from %llu to %llu blocks",
 			       dm_device_name(pool->pool_md), info.metadata_nr_blocks,
 			       metadata_blocks);
-		}
 	}
 	if (data_blocks > info.data_nr_blocks && pool_mode(pool) < POOL_READ_ONLY) {
-		r = __pool_commit(pool, false);
-		if (!r)
-			r = vela_md_resize_data(pool->md, data_blocks, data_sectors);
-		if (!r)
-			r = vela_md_commit(pool->md);
-		if (r) {
-			metadata_error(pool, "grow", r);
-			DMERR("%s: growing the data device to %llu blocks failed (%d)",
-			      dm_device_name(pool->pool_md), data_blocks, r);
-		} else {
+		r = grow_and_commit(pool, false, data_blocks, data_sectors);
+		if (r)
+			DMERR("%s: growing the data device to %llu blocks failed (%d)%s",
+			      dm_device_name(pool->pool_md), data_blocks, r,
+			      r == -ENOMEM ? ": no memory, resume again to retry" : "");
+		else
 			DMINFO("%s: data device grew from %llu to %llu blocks",
 			       dm_device_name(pool->pool_md), info.data_nr_blocks, data_blocks);
-		}
 	}
 out_unlock:
 	up_write(&pool->share_lock);
@@ -2893,6 +2940,10 @@ static const char *errno_reason(int r)
  *
  *   <id> <parent id>|- <depth> <size sectors> <ctime> <flags> <mapped blocks>
  *   <exclusive blocks> <shared blocks> <limit blocks> <uuid> <name> <origin id>|-
+ *   <usage generation>
+ *
+ * The exclusive and shared counts are as of the last commit, which the
+ * usage generation names (vela_md_committed_usage()); the rest is current.
  *
  * At most <rows> rows when given.  It changes nothing, so it works in every
  * pool mode and takes no change id.
@@ -2904,7 +2955,8 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 			     char **argv, char *result, unsigned int maxlen)
 {
 	struct vela_disk_branch rec;
-	u64 from, id, exclusive, shared, parent, rows = U64_MAX;
+	u64 from, id, parent, rows = U64_MAX;
+	struct vela_md_usage usage;
 	struct vela_md_info info;
 	unsigned int sz = LIST_HEADER_BYTES, len, noio;
 	char header[LIST_HEADER_BYTES], parent_id[24];
@@ -2931,7 +2983,7 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 		r = vela_md_next_branch(pool->md, from, &id, &rec);
 		if (r)
 			break;
-		r = vela_md_branch_usage(pool->md, id, &exclusive, &shared);
+		r = vela_md_committed_usage(pool->md, id, &usage);
 		if (r)
 			break;
 		parent = le64_to_cpu(rec.parent_id);
@@ -2940,15 +2992,15 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 		else
 			snprintf(parent_id, sizeof(parent_id), "%llu", parent);
 		len = scnprintf(row, LIST_ROW_BYTES,
-				"%llu %s %u %llu %llu %u %llu %llu %llu %llu %16phN %.*s %.*s\n",
+				"%llu %s %u %llu %llu %u %llu %llu %llu %llu %16phN %.*s %.*s %llu\n",
 				id, parent_id,
 				le32_to_cpu(rec.depth), le64_to_cpu(rec.size_sectors),
 				le64_to_cpu(rec.ctime), le32_to_cpu(rec.flags),
-				le64_to_cpu(rec.mapped_blocks), exclusive, shared,
+				le64_to_cpu(rec.mapped_blocks), usage.exclusive, usage.shared,
 				le64_to_cpu(rec.alloc_limit_blocks), rec.uuid,
 				(int)strnlen(rec.name, sizeof(rec.name)), rec.name,
 				rec.origin_id[0] ? (int)strnlen(rec.origin_id, sizeof(rec.origin_id)) : 1,
-				rec.origin_id[0] ? rec.origin_id : "-");
+				rec.origin_id[0] ? rec.origin_id : "-", usage.generation);
 		if (sz + len >= maxlen)
 			break;
 		memcpy(result + sz, row, len);
@@ -2959,6 +3011,11 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 	mutex_unlock(&pool->admin_lock);
 	kfree(row);
 
+	/* Want of memory fails this listing only; a bad block stops the pool. */
+	if (r == -ENOMEM) {
+		DMERR("%s: message list_branches: out of memory", dev);
+		return r;
+	}
 	if (r && r != -ENODATA) {
 		DMERR("%s: message list_branches: reading the branch table failed (%d)", dev, r);
 		metadata_error(pool, "read", r);
@@ -2996,6 +3053,32 @@ static int msg_find_branch(struct vela_pool *pool, const char *dev, unsigned int
 	}
 	snprintf(result, maxlen, "%llu", id);
 	return 1;
+}
+
+/*
+ * Commit an admin message's change.  A commit short of memory wrote
+ * nothing and keeps the transaction whole, so it is tried again for up to
+ * a second; the change cannot simply be aborted, since some messages have
+ * changed live devices already (update_devices()).  Any other failure may
+ * have reached the disk with the superblock: only degrade's needs_check
+ * commit, which writes it again, makes the next transaction safe.
+ */
+static int commit_message(struct vela_pool *pool, const char **why)
+{
+	unsigned int tries;
+	int r;
+
+	for (tries = 0; tries < 10; tries++) {
+		r = vela_md_commit(pool->md);
+		if (r != -ENOMEM)
+			break;
+		msleep(100);
+	}
+	if (r) {
+		*why = "the metadata commit failed";
+		metadata_error(pool, "commit", r);
+	}
+	return r;
 }
 
 /*
@@ -3054,27 +3137,21 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 	} else if (change_id != info.change_id) {
 		r = -ESTALE;
 		why = "stale change id: read the pool status and retry";
-	} else if (__pool_commit(pool, false)) {
-		/* What the data path did is durable before anything can abort. */
-		r = -EIO;
-		why = "committing the pool's pending changes failed";
 	} else {
-		r = m->handle(pool, argc, argv, &reply, &why);
-		if (!r) {
-			r = vela_md_commit(pool->md);
-			if (r) {
-				/*
-				 * The superblock may have reached the disk:
-				 * only degrade's needs_check commit, which
-				 * writes it again, makes the next transaction
-				 * safe.
-				 */
-				why = "the metadata commit failed";
-				metadata_error(pool, "commit", r);
-			}
+		/* What the data path did is durable before anything can abort. */
+		r = __pool_commit(pool, false);
+		if (r == -ENOMEM) {
+			why = "no memory to commit the pool's pending changes: try again";
+		} else if (r) {
+			r = -EIO;
+			why = "committing the pool's pending changes failed";
+		} else {
+			r = m->handle(pool, argc, argv, &reply, &why);
+			if (!r)
+				r = commit_message(pool, &why);
+			if (r)
+				vela_md_abort(pool->md);
 		}
-		if (r)
-			vela_md_abort(pool->md);
 	}
 	strscpy(text, pool->reply_text, sizeof(text));
 	up_write(&pool->share_lock);
@@ -3104,7 +3181,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 #ifndef VELA_TARGET_MAJOR
 #define VELA_TARGET_MAJOR	0
 #endif
-#define VELA_TARGET_MINOR	8
+#define VELA_TARGET_MINOR	9
 #define VELA_TARGET_PATCH	0
 
 static struct target_type pool_target = {

@@ -612,6 +612,7 @@ static const struct field fields[] = {
 	{ "mapped", "MAPPED", F_BYTES },
 	{ "exclusive", "EXCLUSIVE", F_BYTES },
 	{ "shared", "SHARED", F_BYTES },
+	{ "usage_gen", "USAGE_GEN", F_NUMBER },
 	{ "limit", "LIMIT", F_BYTES },
 	{ "ctime", "CREATED", F_TIME },
 	{ "open", "OPEN", F_NUMBER },
@@ -709,6 +710,8 @@ static void fill_cell(const struct pool *p, const struct branch_list *list,
 		c->number = b->exclusive * block;
 	} else if (!strcmp(f->name, "shared")) {
 		c->number = b->shared * block;
+	} else if (!strcmp(f->name, "usage_gen")) {
+		c->number = b->usage_generation;
 	} else if (!strcmp(f->name, "limit")) {
 		c->number = b->limit * block;
 		c->is_null = !b->limit;

@@ -50,9 +50,12 @@
 
 #define LOCK_DIR		"/run/vela"
 #define ADMIN_RETRIES		8
-/* Target versions this velactl speaks: merge came with 0.8. */
+/*
+ * Target versions this velactl speaks: merge came with 0.8, the usage
+ * generation of list_branches rows with 0.9.
+ */
 #define TARGET_MAJOR		0
-#define TARGET_MIN_MINOR	8
+#define TARGET_MIN_MINOR	9
 
 static bool name_char_ok(char c, size_t i)
 {
@@ -801,11 +804,11 @@ static int parse_branch_row(const char *line, struct branch *b)
 
 	memset(b, 0, sizeof(*b));
 	n = sscanf(line, "%" SCNu64 " %23s %" SCNu32 " %" SCNu64 " %" SCNu64 " %" SCNu32
-		   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %32s %127s %63s",
+		   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %32s %127s %63s %" SCNu64,
 		   &b->id, parent, &b->depth, &b->size_sectors, &b->ctime, &b->flags,
 		   &b->mapped, &b->exclusive, &b->shared, &b->limit, b->uuid, b->name,
-		   b->origin_id);
-	if (n != 13)
+		   b->origin_id, &b->usage_generation);
+	if (n != 14)
 		return -EPROTO;
 	b->parent = strcmp(parent, "-") ? strtoull(parent, NULL, 10) : VELA_NO_PARENT;
 	if (!strcmp(b->origin_id, "-"))

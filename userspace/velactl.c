@@ -365,10 +365,12 @@ static const struct command commands[] = {
 	  "list [POOL] [--tree] [-o FIELD,...] [--json] [-H] [--bytes]",
 	  "List volumes and branches of every active pool, or of POOL.\n"
 	  "Fields: pool name id parent depth size path active mapped exclusive shared\n"
-	  "limit ctime open fstype origin protected autoactivate.\n"
-	  "Default: pool,name,parent,size,exclusive,shared,open,path.  mapped,\n"
-	  "exclusive and shared are exact: exclusive is what deleting the branch\n"
-	  "frees.  --tree shows lineage; -H prints no header and separates fields\n"
+	  "usage_gen limit ctime open fstype origin protected autoactivate.\n"
+	  "Default: pool,name,parent,size,exclusive,shared,open,path.  mapped is\n"
+	  "current; exclusive and shared are exact as of the pool's last commit\n"
+	  "(generation usage_gen; the pool commits every second): exclusive is\n"
+	  "what deleting the branch frees.  --tree shows lineage; -H prints no\n"
+	  "header and separates fields\n"
 	  "with tabs; --bytes prints exact byte counts; --json is always exact.",
 	  cmd_list },
 	{ "delete", "remove",

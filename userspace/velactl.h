@@ -105,6 +105,8 @@ struct branch {
 	uint64_t ctime;
 	uint32_t flags;			/* VELA_BRANCH_* */
 	uint64_t mapped, exclusive, shared, limit;	/* data blocks */
+	/* The commit exclusive and shared describe; mapped is current. */
+	uint64_t usage_generation;
 	char uuid[33];
 	char name[128];
 	char origin_id[64];		/* "" without an external origin */

@@ -29,18 +29,24 @@ static void pool_open(struct pool *p)
 	ASSERT_NOT_ERR(p->md);
 }
 
-static void pool_create(struct pool *p)
+/* A new pool on a memory device of @meta_blocks metadata blocks. */
+static void pool_create_sized(struct pool *p, u64 meta_blocks)
 {
 	struct vela_md_format_params fp = {
 		.pool_name = "test", .data_block_sectors = 128,
 		.data_nr_blocks = DATA_BLOCKS, .now = 1,
 	};
 
-	p->bdev = vela_bdev_create_mem((u64)META_BLOCKS * VELA_BLOCK_SIZE);
+	p->bdev = vela_bdev_create_mem(meta_blocks * VELA_BLOCK_SIZE);
 	ASSERT_NOT_ERR(p->bdev);
 	ASSERT_EQ(vela_md_format(p->bdev, &fp), 0);
 	check_clean(p->bdev);
 	pool_open(p);
+}
+
+static void pool_create(struct pool *p)
+{
+	pool_create_sized(p, META_BLOCKS);
 }
 
 /* Power cut: what was not flushed is lost; reopen and check. */
@@ -292,6 +298,155 @@ TEST(usage_is_exact)
 	EXPECT_EQ(excl, 0);
 	EXPECT_EQ(shared, 1000);
 	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+/*
+ * K7: the committed usage walk reads the last commit with no metadata lock
+ * held, while transactions commit beside it.  Here both trees are
+ * rewritten whole between the start and the walk, over many commits, so
+ * every metadata block of the walked commit is freed, and the allocator
+ * would reuse it but for the pin.
+ */
+TEST(committed_usage_walk_survives_commits)
+{
+	struct vela_md_info before, pinned, after;
+	struct vela_md_usage_walk w;
+	struct vela_md_usage usage;
+	u64 vol, br, i, round, excl, shared, gen;
+	struct pool p;
+
+	/* A small metadata device, which the allocator wraps around often. */
+	pool_create_sized(&p, 512);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	for (i = 0; i < 3000; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
+	for (i = 0; i < 500; i++)
+		map_new(&p, br, i * 3);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_branch_usage(p.md, br, &excl, &shared), 0);
+	EXPECT_EQ(excl, 500);
+	EXPECT_EQ(shared, 2500);
+	ASSERT_EQ(vela_md_info(p.md, &before), 0);
+	gen = before.generation;
+
+	mutex_lock(vela_md_usage_lock(p.md));
+	ASSERT_EQ(vela_md_usage_begin(p.md, br, &w), 0);
+	ASSERT_TRUE(w.pinned);
+	/* Both trees are rewritten whole, a commit every 150 blocks, thrice. */
+	for (round = 0; round < 120; round++) {
+		for (i = 0; i < 150; i++)
+			map_new(&p, round % 40 < 20 ? br : vol, (round % 20) * 150 + i);
+		ASSERT_EQ(vela_md_commit(p.md), 0);
+	}
+	ASSERT_EQ(vela_md_info(p.md, &pinned), 0);
+	ASSERT_EQ(vela_md_usage_walk(&w), 0);
+	ASSERT_EQ(vela_md_usage_end(&w, 0), 0);
+	mutex_unlock(vela_md_usage_lock(p.md));
+	EXPECT_EQ(w.usage.generation, gen);
+	EXPECT_EQ(w.usage.mapped, 3000);
+	EXPECT_EQ(w.usage.exclusive, 500);
+
+	/* Freed blocks were counted in use while pinned, and are free again. */
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &after), 0);
+	EXPECT_GT(after.metadata_nr_free, pinned.metadata_nr_free);
+	check_clean(p.bdev);
+
+	/* Now: the branch owns all it maps; once, then from the cache. */
+	ASSERT_EQ(vela_md_committed_usage(p.md, br, &usage), 0);
+	EXPECT_EQ(usage.generation, after.generation);
+	EXPECT_EQ(usage.exclusive, 3000);
+	EXPECT_EQ(usage.shared, 0);
+	ASSERT_EQ(vela_md_committed_usage(p.md, br, &usage), 0);
+	EXPECT_EQ(usage.exclusive, 3000);
+	/* A branch made since the last commit mapped nothing then. */
+	ASSERT_EQ(vela_md_create_branch(p.md, br, "c", 0, 1, &vol), 0);
+	ASSERT_EQ(vela_md_committed_usage(p.md, vol, &usage), 0);
+	EXPECT_EQ(usage.mapped, 0);
+	EXPECT_EQ(usage.exclusive, 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_destroy(&p);
+}
+
+/*
+ * A pin may hold back an eighth of the free metadata: past that it is
+ * broken, the walk gives up with -EAGAIN, and the unpin gives the space
+ * back.  The metadata device here is small, so rewriting a 20000-block
+ * volume frees more of the pinned commit's blocks than that.
+ */
+TEST(committed_usage_walk_gives_up_before_holding_back_too_much)
+{
+	struct vela_md_info pinned, after;
+	struct vela_md_usage_walk w;
+	struct vela_md_usage usage;
+	u64 vol, i;
+	struct pool p;
+
+	pool_create_sized(&p, 640);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 30, 0, 1, &vol), 0);
+	for (i = 0; i < 20000; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+
+	mutex_lock(vela_md_usage_lock(p.md));
+	ASSERT_EQ(vela_md_usage_begin(p.md, vol, &w), 0);
+	for (i = 0; i < 20000; i++) {
+		map_new(&p, vol, i);
+		if (i % 500 == 499)
+			ASSERT_EQ(vela_md_commit(p.md), 0);
+	}
+	ASSERT_EQ(vela_md_info(p.md, &pinned), 0);
+	EXPECT_EQ(vela_md_usage_walk(&w), -EAGAIN);
+	EXPECT_EQ(vela_md_usage_end(&w, -EAGAIN), -EAGAIN);
+	mutex_unlock(vela_md_usage_lock(p.md));
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &after), 0);
+	EXPECT_GT(after.metadata_nr_free, pinned.metadata_nr_free);
+	check_clean(p.bdev);
+
+	/* Unpinned, the next walk completes. */
+	ASSERT_EQ(vela_md_committed_usage(p.md, vol, &usage), 0);
+	EXPECT_EQ(usage.exclusive, 20000);
+	pool_destroy(&p);
+}
+
+/*
+ * A pool with less free metadata than twice its reserve takes no pin: the
+ * walk reads the same commit under the metadata lock, and is exact too.
+ */
+TEST(committed_usage_without_a_pin_on_a_nearly_full_pool)
+{
+	struct vela_md_usage_walk w;
+	struct vela_md_usage usage;
+	struct vela_md_info info;
+	u64 vol, br, i;
+	struct pool p;
+
+	pool_create_sized(&p, 192);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 30, 0, 1, &vol), 0);
+	for (i = 0; i < 12000; i++)
+		map_new(&p, vol, i);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
+	for (i = 0; i < 300; i++)
+		map_new(&p, br, i * 7);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	ASSERT_LT(info.metadata_nr_free, 2 * vela_md_metadata_reserve(info.metadata_nr_blocks));
+
+	mutex_lock(vela_md_usage_lock(p.md));
+	EXPECT_EQ(vela_md_usage_begin(p.md, br, &w), -EAGAIN);
+	EXPECT_FALSE(w.pinned);
+	EXPECT_EQ(vela_md_usage_end(&w, -EAGAIN), -EAGAIN);
+	mutex_unlock(vela_md_usage_lock(p.md));
+	ASSERT_EQ(vela_md_committed_usage(p.md, br, &usage), 0);
+	EXPECT_EQ(usage.generation, info.generation);
+	EXPECT_EQ(usage.mapped, 12000);
+	EXPECT_EQ(usage.exclusive, 300);
+	EXPECT_EQ(usage.shared, 11700);
+	ASSERT_EQ(vela_md_committed_usage(p.md, vol, &usage), 0);
+	EXPECT_EQ(usage.exclusive, 0);
 	pool_destroy(&p);
 }
 
@@ -828,13 +983,14 @@ TEST(a_block_freed_in_a_transaction_is_not_reused_in_it)
  * meets growths of the transaction's maps) fails it with -ENOMEM and
  * changes nothing: the transaction goes on.  The trees are shared with a
  * branch and a held view, so updates shadow shared nodes.  A commit that
- * cannot allocate fails, and its abort returns to the last commit.
+ * cannot allocate fails with the transaction whole, and a retry commits it.
  */
 TEST(enomem_in_a_mapping_update_changes_nothing)
 {
 	static u64 model[4000];
-	struct mapping_list committed = { 0 }, seen = { 0 };
-	u64 vol, br, held, i, lblock, pblock, freed, refused = 0, before;
+	struct mapping_list committed = { 0 }, seen = { 0 }, want;
+	u64 vol, br, held, i, n, lblock, pblock, freed, refused = 0, before;
+	struct vela_md_info info_before, info_after;
 	struct pool p;
 	int r;
 
@@ -885,19 +1041,49 @@ TEST(enomem_in_a_mapping_update_changes_nothing)
 	for (i = 0; i < 500; i++)
 		map_new(&p, vol, i);
 
-	/* A commit that cannot allocate fails; the abort keeps the last one. */
-	before = vela_kvmalloc_failures();
-	vela_fail_kvmalloc(1);
-	r = vela_md_commit(p.md);
-	vela_fail_kvmalloc(0);
-	EXPECT_EQ(r, -ENOMEM);
-	EXPECT_EQ(vela_kvmalloc_failures(), before + 1);
-	ASSERT_EQ(vela_md_abort(p.md), 0);
+	/*
+	 * A commit that cannot allocate, whichever allocation fails, fails
+	 * with nothing written and the transaction whole: updates go on in
+	 * it, and the next commit makes all of them durable.
+	 */
+	for (n = 1; ; n++) {
+		model[3000 + n] = map_new(&p, vol, 3000 + n);
+		want = (struct mapping_list) { 0 };
+		ASSERT_EQ(vela_md_walk_mappings(p.md, vol, note_mapping, &want), 0);
+		ASSERT_EQ(vela_md_info(p.md, &info_before), 0);
+		before = vela_kvmalloc_failures();
+		vela_fail_kvmalloc(n);
+		r = vela_md_commit(p.md);
+		vela_fail_kvmalloc(0);
+		if (vela_kvmalloc_failures() == before) {
+			ASSERT_EQ(r, 0);
+			break;
+		}
+		EXPECT_EQ(r, -ENOMEM);
+		/*
+		 * Counts applied before the failure free nothing yet; the
+		 * metadata blocks it shadowed are taken.
+		 */
+		ASSERT_EQ(vela_md_info(p.md, &info_after), 0);
+		EXPECT_EQ(info_after.generation, info_before.generation);
+		EXPECT_EQ(info_after.data_nr_free, info_before.data_nr_free);
+		EXPECT_LE(info_after.metadata_nr_free, info_before.metadata_nr_free);
+		seen = (struct mapping_list) { 0 };
+		ASSERT_EQ(vela_md_walk_mappings(p.md, vol, note_mapping, &seen), 0);
+		EXPECT_EQ(seen.n, want.n);
+		EXPECT_EQ(seen.sum, want.sum);
+	}
+	unit_diag("a commit failed for want of memory at each of its first %llu allocations",
+		  (unsigned long long)n - 1);
+	EXPECT_GT(n, 1);
+	check_clean(p.bdev);
+	pool_cut(&p, VELA_CUT_DROP_ALL);
+	seen = (struct mapping_list) { 0 };
 	ASSERT_EQ(vela_md_walk_mappings(p.md, vol, note_mapping, &seen), 0);
-	EXPECT_EQ(seen.n, committed.n);
-	EXPECT_EQ(seen.sum, committed.sum);
-	commit_and_check(&p);
+	EXPECT_EQ(seen.n, want.n);
+	EXPECT_EQ(seen.sum, want.sum);
 	ASSERT_EQ(vela_md_release_hold(p.md), 0);
+	commit_and_check(&p);
 	pool_destroy(&p);
 }
 

@@ -7,7 +7,9 @@
  * write cache, and against an in-memory model:
  * - mappings: alloc_data_block, map (new and overwrite), unmap,
  *   release_data_block, lookup, lookup_try, walk_mappings, diff,
- *   diff_since_branch_point (both sides), branch_usage;
+ *   diff_since_branch_point (both sides), branch_usage, and the committed
+ *   usage walk (usage_begin, then any operations and commits, then
+ *   usage_walk and usage_end);
  * - branches: create_volume, create_origin_volume, create_branch (with
  *   flags, and set_new_branch_limit), delete_branch, reclaim, merge (every
  *   strategy, and dry runs), rename_branch, set_branch_flags,
@@ -47,6 +49,15 @@
  * - branch_usage and lookup's shared flag: exclusive + shared is the
  *   mapped count, and exclusive is exactly the blocks only this branch
  *   maps when nothing is held and no deleted tree is pending;
+ * - the committed usage walk (vela-sm.h's pin): begun right after a
+ *   commit or in the middle of a later transaction, and walked after up to
+ *   hundreds of further operations and commits (and after a failed
+ *   commit), it reports exactly what branch_usage reported at that commit:
+ *   no block of the pinned commit was reused meanwhile.  While pinned, a
+ *   second pin is -EBUSY, and info's metadata blocks in use are exactly
+ *   what the checker counts plus the blocks used at the pinned commit and
+ *   free now; a second call at the same generation is served from the
+ *   cache with the same figures;
  * - grow: data_nr_blocks, data_nr_free and the device size move as asked;
  *   resize_metadata to the device's size changes nothing.  The memory
  *   device cannot grow (bufio-user.h has no resize), so metadata growth
@@ -147,6 +158,13 @@ struct prop {
 	u64 holds, releases, view_checks, held_ops;
 	u64 allocs, enospc, full_with_freed, renames, grows, refused, would_block;
 	u64 exact_sharing;
+	/* A committed usage walk begun and not yet walked (see do_usage_begin()). */
+	bool usage_pending, usage_armed;
+	struct vela_md_usage_walk usage_walk;
+	u64 usage_want_exclusive, usage_want_mapped, usage_commits_at_begin;
+	u64 usage_armed_id, usage_armed_generation;
+	u64 usage_walks, usage_commits_pinned, usage_mid_transaction, usage_failed_commits;
+	u64 usage_unpinnable;
 };
 
 static u64 rnd(struct prop *p)
@@ -445,6 +463,32 @@ static void check_device(struct prop *p, struct vela_check_report *rep)
 }
 
 /*
+ * While a usage walk is pinned: the metadata blocks in use at the pinned
+ * commit that are free now (right after a commit, so no delta is pending),
+ * which is what the pin must hold back.
+ */
+static u64 pinned_and_free(struct prop *p)
+{
+	struct vela_sm *sm = vela_md_metadata_sm(p->md);
+	struct vela_sm_view view;
+	u32 then, now;
+	u64 b, n = 0;
+
+	if (!p->usage_pending)
+		return 0;
+	view = p->usage_walk.metadata_view;
+	view.range = U64_MAX;
+	view.range_blk = NULL;
+	for (b = 0; b < view.nr_blocks; b++) {
+		ASSERT_EQ(vela_sm_view_count(sm, &view, b, &then), 0);
+		ASSERT_EQ(vela_sm_get_count(sm, b, &now), 0);
+		n += then && !now;
+	}
+	vela_sm_view_put(sm, &view);
+	return n;
+}
+
+/*
  * The checker's walk of the committed state (@rep) against the open store
  * and the model: both space maps' free counts, the branches, the flag, and
  * the data blocks in use.
@@ -457,8 +501,9 @@ static void compare_report(struct prop *p, const struct vela_check_report *rep)
 	ASSERT_EQ(rep->nr_branches, live_count(p->committed.b));
 	ASSERT_EQ(rep->needs_check, p->committed.needs_check);
 	ASSERT_EQ(info.data_nr_blocks - info.data_nr_free, rep->nr_data_blocks_used);
+	/* A pin counts exactly the blocks it holds back as in use. */
 	ASSERT_EQ(info.metadata_nr_blocks - info.metadata_nr_free,
-		  rep->nr_metadata_blocks_used);
+		  rep->nr_metadata_blocks_used + pinned_and_free(p));
 	/* Data block 0 is the label; deleted trees may still hold more. */
 	ASSERT_GE(rep->nr_data_blocks_used, 1 + p->nr_referenced_committed);
 	if (!info.pending_deletes)
@@ -863,10 +908,116 @@ static void do_usage(struct prop *p, int s)
 		ASSERT_EQ(exclusive, only_here);
 	else if (bounded)
 		ASSERT_LE(exclusive, only_here);
-	/* Cached until the pool changes: the same answer. */
+	/* Asked again with nothing changed: the same answer. */
 	ASSERT_EQ(vela_md_branch_usage(p->md, mb->id, &again_e, &again_s), 0);
 	ASSERT_EQ(again_e, exclusive);
 	ASSERT_EQ(again_s, shared);
+}
+
+static void do_commit(struct prop *p);
+
+/* Pin the last commit for a usage walk of branch @id (figures wanted: p->usage_want_*). */
+static void usage_pin(struct prop *p, u64 id)
+{
+	int r;
+
+	p->ops++;
+	note(p, "usage-begin", id, 0);
+	mutex_lock(vela_md_usage_lock(p->md));
+	r = vela_md_usage_begin(p->md, id, &p->usage_walk);
+	if (r == -EAGAIN) {	/* no pin: too little free metadata */
+		mutex_unlock(vela_md_usage_lock(p->md));
+		p->usage_unpinnable++;
+		return;
+	}
+	if (r == 1) {		/* cached: no walk needed */
+		mutex_unlock(vela_md_usage_lock(p->md));
+		ASSERT_EQ(p->usage_walk.usage.exclusive, p->usage_want_exclusive);
+		ASSERT_EQ(p->usage_walk.usage.mapped, p->usage_want_mapped);
+		return;
+	}
+	ASSERT_EQ(r, 0);
+	ASSERT_TRUE(p->usage_walk.pinned);
+	ASSERT_EQ(p->usage_walk.usage.mapped, p->usage_want_mapped);
+	p->usage_pending = true;
+	p->usage_commits_at_begin = p->commits;
+}
+
+/*
+ * Start a committed usage walk of slot @s: commit, so that the current
+ * figures (branch_usage) are the committed ones, then pin at once, or arm
+ * and pin at a later call, in the middle of a transaction, if no commit
+ * came in between (aborts and power cuts return to the same commit).  The
+ * walk itself waits for do_usage_finish(), with random operations and
+ * commits in between.
+ */
+static void do_usage_begin(struct prop *p, int s)
+{
+	const struct mbranch *mb = &p->cur.b[s];
+	struct vela_md_info info;
+	u64 exclusive, shared;
+
+	if (p->usage_pending || p->usage_armed)
+		return;
+	do_commit(p);
+	ASSERT_EQ(vela_md_branch_usage(p->md, mb->id, &exclusive, &shared), 0);
+	p->usage_want_exclusive = exclusive;
+	p->usage_want_mapped = exclusive + shared;
+	if (chance(p, 2)) {
+		ASSERT_EQ(vela_md_info(p->md, &info), 0);
+		p->usage_armed = true;
+		p->usage_armed_id = mb->id;
+		p->usage_armed_generation = info.generation;
+		return;
+	}
+	usage_pin(p, mb->id);
+}
+
+/* The armed pin (see do_usage_begin()), if the commit is still the last. */
+static void do_usage_armed(struct prop *p)
+{
+	struct vela_md_info info;
+
+	p->usage_armed = false;
+	ASSERT_EQ(vela_md_info(p->md, &info), 0);
+	if (info.generation != p->usage_armed_generation)
+		return;
+	p->usage_mid_transaction++;
+	usage_pin(p, p->usage_armed_id);
+}
+
+/* Walk the pinned commit now, and compare with what it held then. */
+static void do_usage_finish(struct prop *p)
+{
+	struct vela_md_usage_walk *w = &p->usage_walk, other;
+	struct vela_md_usage again;
+	struct vela_md_info info;
+	u64 id = w->id;
+	int r;
+
+	if (!p->usage_pending)
+		return;
+	p->ops++;
+	note(p, "usage-finish", id, p->commits - p->usage_commits_at_begin);
+	/* One pin at a time. */
+	r = vela_md_usage_begin(p->md, id + 1, &other);
+	ASSERT_TRUE(r == -EBUSY || r == 1);
+	ASSERT_EQ(vela_md_usage_walk(w), 0);
+	ASSERT_EQ(vela_md_usage_end(w, 0), 0);
+	mutex_unlock(vela_md_usage_lock(p->md));
+	p->usage_pending = false;
+	p->usage_walks++;
+	p->usage_commits_pinned += p->commits - p->usage_commits_at_begin;
+	ASSERT_EQ(w->usage.exclusive, p->usage_want_exclusive);
+	ASSERT_EQ(w->usage.mapped, p->usage_want_mapped);
+	/* At the same generation, the cache answers the same. */
+	ASSERT_EQ(vela_md_info(p->md, &info), 0);
+	if (info.generation == w->usage.generation) {
+		ASSERT_EQ(vela_md_committed_usage(p->md, id, &again), 0);
+		ASSERT_EQ(again.generation, w->usage.generation);
+		ASSERT_EQ(again.exclusive, w->usage.exclusive);
+		ASSERT_EQ(again.shared, w->usage.mapped - w->usage.exclusive);
+	}
 }
 
 /* Reported ranges, checked against the blocks the model says are in them. */
@@ -1185,6 +1336,7 @@ static void do_power_cut(struct prop *p)
 	struct vela_check_report rep;
 	struct vela_bdev_stats st;
 
+	do_usage_finish(p);
 	note(p, "power-cut", -1, 0);
 	vela_md_close(p->md);
 	vela_bdev_power_cut(p->bdev, rnd(p), cut_flags(p));
@@ -1220,6 +1372,10 @@ static void do_interrupted_commit(struct prop *p)
 	vela_bdev_inject_error(p->bdev, VELA_IO_WRITE, rnd(p) % 40, -EIO);
 	r = vela_md_commit(p->md);
 	vela_bdev_inject_error(p->bdev, VELA_IO_WRITE, 0, 0);
+	/* A walk pinned across the failed commit still reads its commit. */
+	if (p->usage_pending && r)
+		p->usage_failed_commits++;
+	do_usage_finish(p);
 	vela_md_close(p->md);
 	vela_bdev_power_cut(p->bdev, rnd(p), cut_flags(p));
 	p->cuts++;
@@ -1263,6 +1419,7 @@ static void drain(struct prop *p)
 	u64 pending;
 	int s, d, max_depth = 0;
 
+	do_usage_finish(p);
 	do_release(p);
 	for (s = 0; s < MAX_SLOTS; s++)
 		if (p->cur.b[s].live && depth_of(&p->cur, s) > max_depth)
@@ -1341,6 +1498,9 @@ static void run_seed(u64 seed, u64 nr_ops, u64 data_blocks)
 		u64 dice = rnd(&p) % 1000;
 
 		p.held_ops += p.committed.held >= 0;
+		/* An armed usage pin fires a few operations on, mid-transaction. */
+		if (p.usage_armed && chance(&p, 3))
+			do_usage_armed(&p);
 		s = random_live(&p, &p.cur);
 		if (s < 0) {
 			create(&p, -1);
@@ -1386,8 +1546,12 @@ static void run_seed(u64 seed, u64 nr_ops, u64 data_blocks)
 			do_set_field(&p, s);
 		else if (dice < 978)
 			do_needs_check(&p);
-		else if (dice < 993)
+		else if (dice < 990)
 			do_usage(&p, s);
+		else if (dice < 992)
+			do_usage_begin(&p, s);
+		else if (dice < 993)
+			do_usage_finish(&p);
 		else if (dice < 997)
 			do_power_cut(&p);
 		else
@@ -1407,7 +1571,7 @@ static void run_seed(u64 seed, u64 nr_ops, u64 data_blocks)
 		  (unsigned long long)p.checks, max_depth, fan,
 		  (unsigned long long)p.merges, (unsigned long long)p.refused_merges,
 		  (unsigned long long)p.dry_runs);
-	unit_diag("seed %llu: %llu holds, %llu releases, view held at %llu%% of operations, %llu view checks; %llu freed-reuse checks (allocations), %llu -ENOSPC (%llu with blocks freed in the transaction); %llu renames, %llu grows (data pool %llu blocks at most, %llu in use at the end), %llu refused updates, %llu lookups would block, %llu exact sharing checks",
+	unit_diag("seed %llu: %llu holds, %llu releases, view held at %llu%% of operations, %llu view checks; %llu freed-reuse checks (allocations), %llu -ENOSPC (%llu with blocks freed in the transaction); %llu renames, %llu grows (data pool %llu blocks at most, %llu in use at the end), %llu refused updates, %llu lookups would block, %llu exact sharing checks; %llu committed usage walks over %llu commits (%llu pinned mid-transaction, %llu across a failed commit, %llu refused a pin)",
 		  (unsigned long long)seed, (unsigned long long)p.holds,
 		  (unsigned long long)p.releases,
 		  (unsigned long long)(p.held_ops * 100 / (nr_ops ? nr_ops : 1)),
@@ -1416,7 +1580,11 @@ static void run_seed(u64 seed, u64 nr_ops, u64 data_blocks)
 		  (unsigned long long)p.renames, (unsigned long long)p.grows,
 		  (unsigned long long)p.pool_max, (unsigned long long)in_use,
 		  (unsigned long long)p.refused,
-		  (unsigned long long)p.would_block, (unsigned long long)p.exact_sharing);
+		  (unsigned long long)p.would_block, (unsigned long long)p.exact_sharing,
+		  (unsigned long long)p.usage_walks, (unsigned long long)p.usage_commits_pinned,
+		  (unsigned long long)p.usage_mid_transaction,
+		  (unsigned long long)p.usage_failed_commits,
+		  (unsigned long long)p.usage_unpinnable);
 	vela_bdev_close(p.bdev);
 }
 

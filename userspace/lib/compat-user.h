@@ -378,6 +378,7 @@ _Noreturn void vela_bug(const char *file, int line, const char *cond);
 	_Static_assert(!(cond), "BUILD_BUG_ON(" #cond ")")
 
 #define might_sleep()	do { } while (0)
+#define cond_resched()	do { } while (0)
 
 /*
  * Arithmetic.  min() and max() insist on operands of one type, as the

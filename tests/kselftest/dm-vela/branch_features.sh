@@ -40,7 +40,7 @@ pool_table() {	# pool_table [FEATURES...]
 }
 
 modprobe dm-vela
-ktap_plan 24
+ktap_plan 25
 dmsetup create data --table "0 65536 linear $data 0" && dmsetup mknodes data
 ktap_check "format a 32 MiB pool and activate it" sh -c \
 	"velactl format --force --metadata $meta --data /dev/mapper/data --block-size 8k --name feat &&
@@ -90,10 +90,13 @@ ktap_expect_exit "deleting an active branch is refused (EBUSY)" 1 "Device or res
 admin create_branch "$prod" capped && capped=$reply
 admin set_limit "$capped" 10
 activate "$capped" 8192
+# The fsync commits, so the usage (as of the last commit) counts every write.
 if ! dd if=/dev/zero of=/dev/mapper/b$capped bs=8192 count=20 oflag=direct status=none 2>/dev/null &&
+   vela-io fsync /dev/mapper/b$capped &&
    [ "$(branch_field "$capped" 2)" = 10 ] && [ "$(pool_field 7)" = rw ] &&
+   [ "$(branch_field "$capped" 6)" = "$(pool_field 1)" ] &&
    dmesg | grep -q "reached its allocation limit of 10 blocks"; then
-	ktap_pass "set_limit: a branch capped at 10 blocks cannot own an 11th; the pool stays rw"
+	ktap_pass "set_limit: a branch capped at 10 blocks cannot own an 11th; the pool stays rw; usage as of the last commit"
 else
 	ktap_fail "set_limit: a branch capped at 10 blocks cannot own an 11th" \
 		"$(dmsetup status b$capped)" "$(dmsetup status pool)"
@@ -141,10 +144,22 @@ vela-io write /dev/mapper/b$freshb /tmp/freshb 12 200 8192
 ktap_expect_exit "R5: new branches never read the deleted pattern (partial writes included)" 0 "" \
 	vela-io verify /dev/mapper/b$fresh /tmp/fresh /dev/mapper/b$freshb /tmp/freshb
 
-# fio with checksums, on a branch.
-ktap_check "fio --verify=crc32c on a branch" fio --name=verify --filename=/dev/mapper/b$freshb \
-	--rw=randwrite --bs=4k --size=4m --direct=1 --ioengine=psync --verify=crc32c \
-	--do_verify=1 --verify_fatal=1 --output=/tmp/fio.out
+# fio with checksums, on a branch, while the usage of both branches is
+# polled: the walks of the last commit run beside the commits the writes
+# make (K7), and the metadata checks clean at the end.
+(
+	while [ ! -e /tmp/stop-polling ]; do
+		dmsetup status "b$fresh" >/dev/null
+		dmsetup status "b$freshb" >/dev/null
+		dmsetup message pool 0 list_branches 0 >/dev/null
+	done
+) &
+poller=$!
+ktap_check "fio --verify=crc32c on a branch, its usage polled meanwhile" fio --name=verify \
+	--filename=/dev/mapper/b$freshb --rw=randwrite --bs=4k --size=4m --direct=1 \
+	--ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1 --output=/tmp/fio.out
+touch /tmp/stop-polling
+wait $poller
 for b in $fresh $freshb; do dmsetup remove b$b; done
 admin delete "$freshb"
 admin delete "$fresh"
@@ -174,6 +189,46 @@ if [ "$(data_used)" = "$before_fs" ]; then
 else
 	ktap_fail "deleting the ext4 volume and its branch returns used data to its baseline" \
 		"baseline $before_fs" "$(dmsetup status pool)"
+fi
+
+# K11: activating a branch and admin messages about it exclude each other.
+# Race a device's creation against the branch's delete, and another's
+# against set_read_only: either the device came first and the delete was
+# refused (EBUSY), or the delete came first and the creation failed, never
+# both; a device whose branch was protected meanwhile refuses writes.
+# Before the fix the constructor read the record outside the admin lock,
+# and an orphan device's first I/O put the pool read-only.
+both=0 writable=0 i=0
+while [ $i -lt 12 ]; do
+	admin create_branch "$prod" "race-d$i" && victim=$reply
+	admin create_branch "$prod" "race-p$i" && protect=$reply
+	dmsetup create "race-d$i" --table "0 8192 vela /dev/mapper/pool $victim" \
+		>/dev/null 2>&1 &
+	creator=$!
+	dmsetup create "race-p$i" --table "0 8192 vela /dev/mapper/pool $protect" \
+		>/dev/null 2>&1 &
+	protector=$!
+	if admin delete "$victim" 2>/dev/null; then deleted=1; else deleted=0; fi
+	admin set_read_only "$protect"
+	if wait $creator; then created=1; else created=0; fi
+	[ $created = 1 ] && [ $deleted = 1 ] && both=$((both + 1))
+	if wait $protector; then
+		dmsetup mknodes "race-p$i"
+		dd if=/dev/zero of="/dev/mapper/race-p$i" bs=4096 count=1 oflag=direct \
+			status=none 2>/dev/null && writable=$((writable + 1))
+		dmsetup remove "race-p$i"
+	fi
+	[ $created = 1 ] && dmsetup remove "race-d$i"
+	[ $deleted = 0 ] && admin delete "$victim"
+	admin delete "$protect"
+	i=$((i + 1))
+done
+if [ $both = 0 ] && [ $writable = 0 ] && [ "$(pool_field 7)" = rw ]; then
+	ktap_pass "K11: 12 activations raced against delete and set_read_only: never both, never writable, pool rw"
+else
+	ktap_fail "K11: activations raced against delete and set_read_only" \
+		"created and deleted: $both; writable after set_read_only: $writable" \
+		"$(dmsetup status pool)"
 fi
 
 # Out of data space: error_if_no_space fails at once.
