@@ -600,7 +600,9 @@ int vela_md_commit(struct vela_md *md)
 	 */
 	if (r && r != -ENOMEM)
 		__abort(md);
-	WRITE_ONCE(md->commit_failed, r && r != -ENOMEM);
+	/* Nor does it clear the mark of an earlier failure. */
+	if (r != -ENOMEM)
+		WRITE_ONCE(md->commit_failed, r != 0);
 	up_write(&md->lock);
 	return r;
 }
@@ -1889,6 +1891,7 @@ struct mutex *vela_md_usage_lock(struct vela_md *md)
 int vela_md_committed_usage(struct vela_md *md, u64 id, struct vela_md_usage *usage)
 {
 	struct vela_md_usage_walk w;
+	bool pinned;
 	int r;
 
 	/*
@@ -1901,9 +1904,20 @@ int vela_md_committed_usage(struct vela_md *md, u64 id, struct vela_md_usage *us
 		mutex_lock(&md->usage_lock);
 	}
 	r = vela_md_usage_begin(md, id, &w);
+	pinned = !r;
 	if (!r)
 		r = vela_md_usage_walk(&w);
 	r = vela_md_usage_end(&w, r < 0 ? r : 0);
+	/*
+	 * A pin that broke did so under heavy metadata churn, when a walk
+	 * under the lock would hurt most: the last figures, if there are
+	 * any.  Otherwise (no pin on a pool short of space, or nothing
+	 * cached yet) the same commit under the lock.
+	 */
+	if (r == -EAGAIN && pinned && cached_usage(md, id, true, usage)) {
+		mutex_unlock(&md->usage_lock);
+		goto out;
+	}
 	if (r == -EAGAIN)
 		r = usage_walk_locked(md, id, &w);
 	mutex_unlock(&md->usage_lock);

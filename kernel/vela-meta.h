@@ -251,9 +251,10 @@ int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared
  * cached figures, of an older generation, when there are any, and waits
  * otherwise.  A pin may hold back an eighth of the free metadata blocks
  * above twice the reserve (vela_md_metadata_reserve()).  When it would
- * hold back more, or no pin can be taken (too little free space, or a
- * commit that failed for want of memory applied part of its counts), the
- * walk reads the same commit under the metadata lock held shared instead:
+ * hold back more, the caller gets the last cached figures; when there are
+ * none, or no pin can be taken (too little free space, or a commit that
+ * failed for want of memory applied part of its counts), the walk reads
+ * the same commit under the metadata lock held shared instead:
  * exact all the same, it holds up updates for as long as it runs, which
  * only a pool short of metadata space pays.  A branch created since the
  * last commit reports zeros.

@@ -73,6 +73,7 @@ static void init_infos(struct vela_sm *sm, struct vela_tm *tm)
 	sm->pinned = false;
 	sm->pin_broken = false;
 	sm->nr_held = 0;
+	sm->pending_held = 0;
 	sm->applied_free = 0;
 }
 
@@ -524,7 +525,7 @@ int vela_sm_pin_committed(struct vela_sm *sm, u64 max_held)
 	vela_sm_committed_view(sm, &sm->pin);
 	sm->pinned = true;
 	sm->nr_held = 0;
-	sm->committed_nr_held = 0;
+	sm->pending_held = 0;
 	sm->pin_max_held = max_held;
 	WRITE_ONCE(sm->pin_broken, false);
 	return 0;
@@ -539,7 +540,7 @@ void vela_sm_unpin(struct vela_sm *sm)
 {
 	sm->pinned = false;
 	sm->nr_held = 0;
-	sm->committed_nr_held = 0;
+	sm->pending_held = 0;
 	WRITE_ONCE(sm->pin_broken, false);
 }
 
@@ -551,7 +552,11 @@ static int count_held(struct vela_sm *sm, u64 b)
 
 	if (b < sm->pin.nr_blocks)
 		r = tree_count(sm, sm->pin.index_root, sm->pin.overflow_root, b, &pinned_count);
-	if (!r && pinned_count && ++sm->nr_held >= sm->pin_max_held)
+	if (r || !pinned_count)
+		return r;
+	/* Counted in use once the commit lands, with the frees it applies. */
+	sm->pending_held++;
+	if (sm->nr_held + sm->pending_held >= sm->pin_max_held)
 		WRITE_ONCE(sm->pin_broken, true);
 	return r;
 }
@@ -640,7 +645,8 @@ void vela_sm_committed(struct vela_sm *sm)
 	sm->applied_free = 0;
 	sm->committed_nr_free = sm->nr_free;
 	sm->committed_nr_blocks = sm->nr_blocks;
-	sm->committed_nr_held = sm->nr_held;
+	sm->nr_held += sm->pending_held;
+	sm->pending_held = 0;
 	begin_transaction(sm);
 }
 
@@ -650,7 +656,7 @@ void vela_sm_abort(struct vela_sm *sm)
 	sm->overflow_root = sm->committed_overflow_root;
 	sm->nr_free = sm->committed_nr_free;
 	sm->nr_blocks = sm->committed_nr_blocks;
-	sm->nr_held = sm->committed_nr_held;
+	sm->pending_held = 0;
 	sm->applied_free = 0;
 	begin_transaction(sm);
 }

@@ -59,7 +59,9 @@ struct vela_sm {
 	bool pinned;
 	bool pin_broken;		/* read without the metadata lock */
 	struct vela_sm_view pin;
-	u64 nr_held, committed_nr_held, pin_max_held;
+	u64 nr_held;			/* by the pin, as of the last commit */
+	u64 pending_held;		/* by this transaction's apply */
+	u64 pin_max_held;
 };
 
 /* A new map of @nr_blocks blocks, all free. */

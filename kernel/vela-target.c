@@ -535,26 +535,21 @@ out_epochs:
 }
 
 static int pool_commit(struct vela_pool *pool);
+static int pool_commit_retrying(struct vela_pool *pool, unsigned int tries);
+static void drop_passdowns(struct vela_pool *pool);
 
 static void pool_exit_io(struct vela_pool *pool)
 {
-	unsigned int tries;
-	int r;
-
 	/* No branch device is left, so no bio is in flight or queued. */
 	cancel_delayed_work_sync(&pool->periodic_commit);
 	cancel_delayed_work_sync(&pool->no_space_timeout);
 	cancel_work_sync(&pool->reclaim_work);
 	flush_workqueue(pool->commit_wq);
-	/* A commit short of memory wrote nothing: give it a few more tries. */
-	r = pool_commit(pool);
-	for (tries = 0; r == -ENOMEM && tries < 10; tries++) {
-		msleep(100);
-		r = pool_commit(pool);
-	}
-	if (r == -ENOMEM)
+	if (pool_commit_retrying(pool, 10) == -ENOMEM) {
 		DMERR("%s: no memory for the last metadata commit: the writes since the one before are lost",
 		      dm_device_name(pool->pool_md));
+		drop_passdowns(pool);
+	}
 	flush_work(&pool->degrade_work);
 	cancel_work_sync(&pool->event_work);
 	destroy_workqueue(pool->commit_wq);
@@ -946,6 +941,21 @@ static int pool_commit(struct vela_pool *pool)
 	return r;
 }
 
+/*
+ * pool_commit(), tried again for up to @tries tenths of a second while it
+ * fails for want of memory, which writes nothing and keeps the transaction.
+ */
+static int pool_commit_retrying(struct vela_pool *pool, unsigned int tries)
+{
+	int r = pool_commit(pool);
+
+	while (r == -ENOMEM && tries--) {
+		msleep(100);
+		r = pool_commit(pool);
+	}
+	return r;
+}
+
 static void defer_bio(struct vela_pool *pool, struct bio *bio);
 
 /* See vela_md_metadata_reserve(). */
@@ -1038,7 +1048,6 @@ static void commit_work_fn(struct work_struct *work)
 {
 	struct vela_pool *pool = container_of(work, struct vela_pool, commit_work);
 	struct bio_list bios;
-	unsigned int tries;
 	int r;
 
 	spin_lock_irq(&pool->lock);
@@ -1047,15 +1056,10 @@ static void commit_work_fn(struct work_struct *work)
 	spin_unlock_irq(&pool->lock);
 
 	/*
-	 * A commit short of memory wrote nothing and can be tried again: a
-	 * flush failed at once would make a journal give up on the device.
-	 * After ten seconds the waiting bios fail all the same.
+	 * A flush failed at once would make a journal give up on the device:
+	 * after ten seconds the waiting bios fail all the same.
 	 */
-	r = pool_commit(pool);
-	for (tries = 0; r == -ENOMEM && tries < 100; tries++) {
-		msleep(100);
-		r = pool_commit(pool);
-	}
+	r = pool_commit_retrying(pool, 100);
 	fail_bios(&bios, errno_to_blk_status(r));
 	retry_no_space_bios(pool);
 }
@@ -2095,7 +2099,9 @@ static void branch_postsuspend(struct dm_target *ti)
 	mutex_lock(&bc->pool->admin_lock);
 	bc->live = false;
 	mutex_unlock(&bc->pool->admin_lock);
-	pool_commit(bc->pool);
+	if (pool_commit_retrying(bc->pool, 10) == -ENOMEM)
+		DMERR("%s: no memory for the metadata commit: the branch's last writes are not durable yet",
+		      dm_device_name(dm_table_get_md(ti->table)));
 }
 
 /*
@@ -2420,7 +2426,7 @@ static int pool_preresume(struct dm_target *ti)
 			      (ilog2(VELA_BLOCK_SIZE) - SECTOR_SHIFT);
 	struct vela_md_info info;
 	unsigned int noio;
-	int r = 0;
+	int r = 0, grown;
 
 	mutex_lock(&pool->ti_lock);
 	pool->ti = ti;
@@ -2469,11 +2475,14 @@ static int pool_preresume(struct dm_target *ti)
 			       metadata_blocks);
 	}
 	if (data_blocks > info.data_nr_blocks && pool_mode(pool) < POOL_READ_ONLY) {
-		r = grow_and_commit(pool, false, data_blocks, data_sectors);
-		if (r)
+		/* The first failure is the one the resume returns. */
+		grown = grow_and_commit(pool, false, data_blocks, data_sectors);
+		if (!r)
+			r = grown;
+		if (grown)
 			DMERR("%s: growing the data device to %llu blocks failed (%d)%s",
-			      dm_device_name(pool->pool_md), data_blocks, r,
-			      r == -ENOMEM ? ": no memory, resume again to retry" : "");
+			      dm_device_name(pool->pool_md), data_blocks, grown,
+			      grown == -ENOMEM ? ": no memory, resume again to retry" : "");
 		else
 			DMINFO("%s: data device grew from %llu to %llu blocks",
 			       dm_device_name(pool->pool_md), info.data_nr_blocks, data_blocks);
