@@ -1712,29 +1712,22 @@ static int set_cached(struct vela_u64map *map, u64 id, u64 value)
 }
 
 /*
- * The cached figures of @id, of @generation, or of any generation when it
- * is U64_MAX.  Under the metadata lock, which guards the cache's maps.
+ * The cached figures of @id: of the last commit, or of any commit if @any.
+ * The metadata lock guards the cache's maps.
  */
-static bool __cached_usage(struct vela_md *md, u64 id, u64 generation,
-			   struct vela_md_usage *usage)
-{
-	u64 cached = vela_u64map_get(&md->usage_generation, id);
-
-	if (!cached || (generation != U64_MAX && cached != generation + 1))
-		return false;
-	usage->generation = cached - 1;
-	usage->mapped = vela_u64map_get(&md->usage_mapped, id);
-	usage->exclusive = vela_u64map_get(&md->usage_exclusive, id);
-	return true;
-}
-
-/* The cached figures of @id: of the last commit, or of any commit if @any. */
 static bool cached_usage(struct vela_md *md, u64 id, bool any, struct vela_md_usage *usage)
 {
+	u64 cached;
 	bool hit;
 
 	down_read(&md->lock);
-	hit = __cached_usage(md, id, any ? U64_MAX : md->tm.generation, usage);
+	cached = vela_u64map_get(&md->usage_generation, id);
+	hit = cached && (any || cached == md->tm.generation + 1);
+	if (hit) {
+		usage->generation = cached - 1;
+		usage->mapped = vela_u64map_get(&md->usage_mapped, id);
+		usage->exclusive = vela_u64map_get(&md->usage_exclusive, id);
+	}
 	up_read(&md->lock);
 	return hit;
 }

@@ -475,7 +475,6 @@ void vela_sm_committed_view(struct vela_sm *sm, struct vela_sm_view *view)
 int vela_sm_view_count(struct vela_sm *sm, struct vela_sm_view *view, u64 b, u32 *count)
 {
 	u64 idx = b / VELA_RC_ENTRIES_PER_BLOCK;
-	struct vela_disk_index_entry ie;
 	int r;
 
 	if (b >= view->nr_blocks) {
@@ -485,15 +484,9 @@ int vela_sm_view_count(struct vela_sm *sm, struct vela_sm_view *view, u64 b, u32
 	}
 	if (view->range != idx) {
 		vela_sm_view_put(sm, view);
-		r = vela_btree_lookup(&sm->index_info, view->index_root, idx, &ie);
-		if (r && r != -ENODATA)
+		r = read_range(sm, view->index_root, idx, NULL, &view->range_blk);
+		if (r)
 			return r;
-		if (!r) {
-			r = vela_tm_read_lock(sm->tm, le64_to_cpu(ie.location), &rc_block_type,
-					      &view->range_blk);
-			if (r)
-				return r;
-		}
 		view->range = idx;
 	}
 	if (!view->range_blk) {		/* no reference-count block: all free */
