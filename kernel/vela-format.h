@@ -98,6 +98,20 @@ struct vela_node_header {
 #define VELA_MAPPING_BLOCK_MASK	((1ULL << VELA_MAPPING_BLOCK_BITS) - 1)
 #define VELA_MAX_DATA_BLOCKS	(1ULL << VELA_MAPPING_BLOCK_BITS)
 
+/*
+ * Data block sizes: a power of two from 4 KiB to 1 MiB, in 512-byte
+ * sectors.  The one copy of the rule: format, open, the pool's table line
+ * and velactl all ask this.
+ */
+#define VELA_MIN_DATA_BLOCK_SECTORS	8
+#define VELA_MAX_DATA_BLOCK_SECTORS	2048
+
+static inline bool vela_valid_block_sectors(u64 sectors)
+{
+	return sectors >= VELA_MIN_DATA_BLOCK_SECTORS &&
+	       sectors <= VELA_MAX_DATA_BLOCK_SECTORS && !(sectors & (sectors - 1));
+}
+
 /* Branch records: the branch table's values. */
 #define VELA_NO_PARENT		U64_MAX
 #define VELA_NAME_LEN		128	/* NUL-padded; at most 127 bytes */

@@ -300,8 +300,7 @@ int vela_md_format(struct block_device *bdev, const struct vela_md_format_params
 	u64 nr_meta;
 	int r;
 
-	if (!p->data_block_sectors || !is_power_of_2(p->data_block_sectors) ||
-	    p->data_block_sectors < 8 || p->data_block_sectors > 2048 ||
+	if (!vela_valid_block_sectors(p->data_block_sectors) ||
 	    p->data_nr_blocks < 2 || p->data_nr_blocks > VELA_MAX_DATA_BLOCKS ||
 	    strnlen(p->pool_name, VELA_POOL_NAME_LEN) >= VELA_POOL_NAME_LEN)
 		return -EINVAL;
@@ -366,9 +365,7 @@ static int read_superblock(struct vela_md *md, bool *read_only)
 	} else if (le32_to_cpu(sb->metadata_block_size) != VELA_BLOCK_SIZE) {
 		pr_err("vela: superblock: metadata block size %u\n",
 		       le32_to_cpu(sb->metadata_block_size));
-	} else if (!is_power_of_2(le32_to_cpu(sb->data_block_sectors)) ||
-		   le32_to_cpu(sb->data_block_sectors) < 8 ||
-		   le32_to_cpu(sb->data_block_sectors) > 2048) {
+	} else if (!vela_valid_block_sectors(le32_to_cpu(sb->data_block_sectors))) {
 		pr_err("vela: superblock: bad data block size\n");
 	} else if (le64_to_cpu(sb->metadata_nr_blocks) > vela_bm_nr_blocks(md->bm) ||
 		   le64_to_cpu(sb->metadata_nr_blocks) < 16) {

@@ -91,8 +91,6 @@
 #define DM_MSG_PREFIX "vela"
 
 /* Data block sizes, in 512-byte sectors: 4 KiB to 1 MiB, powers of two. */
-#define VELA_MIN_BLOCK_SECTORS	(4096 >> SECTOR_SHIFT)
-#define VELA_MAX_BLOCK_SECTORS	((1024 * 1024) >> SECTOR_SHIFT)
 
 #define COMMIT_PERIOD		HZ
 /* Mappings one reclaim step releases; share_lock is held meanwhile. */
@@ -2199,12 +2197,10 @@ static int parse_block_size(const char *arg, unsigned int *sectors,
 		ti->error = "Invalid data block size: not a number of sectors";
 		return -EINVAL;
 	}
-	if (!is_power_of_2(v)) {
-		ti->error = "Invalid data block size: not a power of two";
-		return -EINVAL;
-	}
-	if (v < VELA_MIN_BLOCK_SECTORS || v > VELA_MAX_BLOCK_SECTORS) {
-		ti->error = "Invalid data block size: outside 8..2048 sectors (4 KiB..1 MiB)";
+	if (!vela_valid_block_sectors(v)) {
+		ti->error = is_power_of_2(v) ?
+			"Invalid data block size: outside 8..2048 sectors (4 KiB..1 MiB)" :
+			"Invalid data block size: not a power of two";
 		return -EINVAL;
 	}
 	*sectors = v;

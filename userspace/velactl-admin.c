@@ -255,8 +255,8 @@ int cmd_init(int argc, char **argv)
 			data = optarg;
 			break;
 		case 'b':
-			if (parse_size(optarg, &block_bytes) || block_bytes < 4096 ||
-			    block_bytes > (1 << 20) || (block_bytes & (block_bytes - 1))) {
+			if (parse_size(optarg, &block_bytes) || block_bytes % 512 ||
+			    !vela_valid_block_sectors(block_bytes / 512)) {
 				usage_error("init: --block-size %s: want a power of two from 4k to 1m",
 					    optarg);
 				return EXIT_USAGE;

@@ -46,6 +46,7 @@
 #include <blkid.h>
 
 #include "vela-format.h"
+#include "vela-meta.h"
 #include "velactl.h"
 
 #define LOCK_DIR		"/run/vela"
@@ -57,22 +58,10 @@
 #define TARGET_MAJOR		0
 #define TARGET_MIN_MINOR	9
 
-static bool name_char_ok(char c, size_t i)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '+' ||
-	       (c == '-' && i > 0);
-}
-
+/* The kernel's name rule (vela_md_valid_name), under a tighter length. */
 static bool valid_name(const char *name, size_t max)
 {
-	size_t len = strlen(name), i;
-
-	if (!len || len > max || !strcmp(name, ".") || !strcmp(name, ".."))
-		return false;
-	for (i = 0; i < len; i++)
-		if (!name_char_ok(name[i], i))
-			return false;
-	return true;
+	return strlen(name) <= max && vela_md_valid_name(name);
 }
 
 bool valid_pool_name(const char *name)

@@ -186,8 +186,8 @@ int cmd_format(int argc, char **argv)
 			data_path = optarg;
 			break;
 		case 'b':
-			if (parse_size(optarg, &block_bytes) || block_bytes < 4096 ||
-			    block_bytes > (1 << 20) || !is_power_of_2(block_bytes)) {
+			if (parse_size(optarg, &block_bytes) || block_bytes % 512 ||
+			    !vela_valid_block_sectors(block_bytes / 512)) {
 				usage_error("--block-size %s: want a power of two from 4k to 1m",
 					    optarg);
 				return EXIT_USAGE;
