@@ -46,7 +46,8 @@ VELACTL_HDRS := userspace/compat.h userspace/velactl.h
 # userspace, listed in SHARED_SRCS) over the userspace compat layer.  Two
 # variants: plain (-O2, for valgrind and tools) and sanitizer (ASan+UBSan).
 SHARED_SRCS := kernel/vela-block.c kernel/vela-u64map.c kernel/vela-tm.c kernel/vela-btree.c \
-	kernel/vela-sm.c kernel/vela-meta.c kernel/vela-check.c
+	kernel/vela-sm.c kernel/vela-superblock.c kernel/vela-meta.c kernel/vela-mapping.c \
+	kernel/vela-merge.c kernel/vela-check.c
 LIBVELA_SRCS := userspace/lib/compat-user.c userspace/lib/dm-bufio-user.c $(SHARED_SRCS)
 # After -Wextra, the kernel's own choices (its Makefile and W=1), so shared
 # code gets the same warnings and aliasing rules on both sides.

@@ -63,6 +63,4 @@ u64 vela_block_location(struct vela_block *blk);
 /* Write every dirty block, then flush the device's volatile cache. */
 int vela_bm_flush(struct vela_bm *bm);
 
-u32 vela_block_csum(const void *data, unsigned int len);
-
 #endif

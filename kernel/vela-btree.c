@@ -288,7 +288,7 @@ static int spend_visit(struct vela_btree_info *info, u64 *visits)
 
 static u64 visit_budget(struct vela_btree_info *info)
 {
-	return vela_bm_nr_blocks(info->tm->bm);
+	return vela_tm_nr_blocks(info->tm);
 }
 
 static int lookup_next(struct vela_btree_info *info, u64 b, u64 key, int depth,

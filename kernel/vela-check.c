@@ -8,6 +8,7 @@
  * once per reference but descending into it only once.  Then it compares
  * those counts with both space maps, block by block.
  */
+#include "vela-meta-internal.h"
 #include "vela-check.h"
 
 struct branch_seen {
@@ -308,9 +309,15 @@ static int compare_counts(struct checker *c, struct vela_sm *sm, struct vela_u64
 
 static int check_space_map(struct checker *c, struct vela_sm *sm)
 {
-	int r = visit_tree(c, &sm->index_info, sm->index_root, index_value);
+	struct vela_btree_visitor index = {
+		.node = node_seen, .value = index_value, .bad_node = bad_node, .context = c,
+	};
+	struct vela_btree_visitor overflow = {
+		.node = node_seen, .value = no_values, .bad_node = bad_node, .context = c,
+	};
 
-	return r ? r : visit_tree(c, &sm->overflow_info, sm->overflow_root, no_values);
+	note_error(c, vela_sm_visit(sm, &index, &overflow));
+	return c->error;
 }
 
 /*

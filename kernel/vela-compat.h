@@ -18,7 +18,9 @@
  *   values, EWOULDBLOCK
  * - crc32c() (no inversion in or out)
  * - struct mutex, struct rw_semaphore, spinlock_t and their init, lock,
- *   trylock and unlock calls (spin_lock_irqsave too); lockdep_assert_held()
+ *   trylock and unlock calls (spin_lock_irqsave too); lockdep_assert_held(),
+ *   lockdep_assert_held_write(); sparse's __acquires(), __releases(),
+ *   __must_hold()
  * - struct list_head: INIT_LIST_HEAD, LIST_HEAD, list_add(_tail),
  *   list_del(_init), list_empty, list_first_entry, list_for_each_entry(_safe),
  *   list_splice_init; container_of(), offsetof()
@@ -75,7 +77,8 @@
 
 #else
 
-#include "../userspace/lib/compat-user.h"
+/* Found through -Iuserspace/lib: kernel/ names no path outside itself. */
+#include <compat-user.h>
 
 #endif
 

@@ -26,6 +26,12 @@ struct vela_block_header {
 	__le64 reserved;
 } __packed;
 
+/*
+ * The checksum of every on-disk structure: ~crc32c(~0) over bytes 4..@len
+ * of @data, the first four bytes being where it is stored.  In vela-block.c.
+ */
+u32 vela_block_csum(const void *data, unsigned int len);
+
 #define VELA_SUPERBLOCK_MAGIC	0x4c4f4f50414c4556ULL	/* "VELAPOOL" */
 #define VELA_FORMAT_VERSION	1
 #define VELA_SB_FLAG_NEEDS_CHECK 1u

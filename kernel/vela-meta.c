@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Pool metadata: superblock, branch table, mappings.
+ * Pool metadata: the store's transactions and its branch table.  The
+ * other rooms of the store are listed in vela-meta-internal.h.
  *
  * On-disk format (docs/on-disk-format.md has the details).  Block 0 holds
  * the superblock, of which only the first 512 bytes are written, so its
@@ -22,82 +23,11 @@
  * the superblock is written and flushed.  Nothing live is ever overwritten,
  * so a crash at any point reopens at the previous superblock.
  */
-#include "vela-meta.h"
-
-struct vela_md_state {
-	u64 change_id;
-	u64 next_branch_id;
-	u64 next_delete_seq;
-	u64 branch_table_root;
-	u64 name_index_root;
-	u64 delete_queue_root;
-	u64 held_root;
-	u32 flags;
-	u64 data_dev_size_sectors;
-	/* Counted at open and kept since, so vela_md_info() is O(1). */
-	u64 nr_branches;
-	u64 nr_pending_deletes;
-};
-
-struct vela_md {
-	struct rw_semaphore lock;
-	struct vela_bm *bm;
-	struct vela_tm tm;
-	struct vela_sm metadata_sm;
-	struct vela_sm data_sm;
-	struct vela_btree_info mapping_info;
-	struct vela_btree_info branch_info;
-	struct vela_btree_info name_info;
-	struct vela_btree_info delete_info;
-	struct vela_md_state cur, committed;
-	/* Opened for repair: the space maps are not read (they may be what is broken). */
-	bool trees_only;
-	/*
-	 * Committed usage (vela_md_committed_usage()): usage_lock serialises
-	 * the walks, which pin the metadata space map one at a time, and
-	 * guards the cache of their results, valid for one generation.
-	 */
-	struct mutex usage_lock;
-	struct vela_u64map usage_generation;	/* branch id -> generation + 1 */
-	struct vela_u64map usage_mapped;	/* branch id -> mapped blocks */
-	struct vela_u64map usage_exclusive;	/* branch id -> exclusive blocks */
-	u8 uuid[16];
-	char pool_name[VELA_POOL_NAME_LEN];
-	u32 data_block_sectors;
-	u64 ctime;
-	bool read_only;
-	/*
-	 * The last commit failed: until one succeeds, vela_md_lookup_try()
-	 * serves nothing (see vela_md_commit()).
-	 */
-	bool commit_failed;
-	bool held_view;		/* opened on the held branch table */
-};
-
-#define SB_KNOWN_INCOMPAT	0ULL
-#define SB_KNOWN_COMPAT_RO	0ULL
-
-static int sb_check(const void *data, u64 b)
-{
-	const struct vela_superblock *sb = data;
-
-	if (le64_to_cpu(sb->magic) != VELA_SUPERBLOCK_MAGIC) {
-		pr_err("vela: no dm-vela superblock (bad magic)\n");
-		return -EILSEQ;
-	}
-	return 0;
-}
-
-static const struct vela_block_type sb_type = {
-	.name = "superblock",
-	.type = VELA_TYPE_SUPERBLOCK,
-	.csum_len = VELA_SUPERBLOCK_BYTES,
-	.check = sb_check,
-};
+#include "vela-meta-internal.h"
 
 /* --- value types ----------------------------------------------------- */
 
-static int mapping_block(const void *value, u64 *pblock)
+int vela_md_mapping_block(const void *value, u64 *pblock)
 {
 	u64 v = le64_to_cpu(*(const __le64 *)value);
 
@@ -113,16 +43,16 @@ static int mapping_inc(void *context, const void *value)
 {
 	struct vela_md *md = context;
 	u64 pblock;
-	int r = mapping_block(value, &pblock);
+	int r = vela_md_mapping_block(value, &pblock);
 
 	return r ? r : vela_sm_inc(&md->data_sm, pblock);
 }
 
-static int mapping_dec(void *context, const void *value)
+int vela_md_mapping_dec(void *context, const void *value)
 {
 	struct vela_md *md = context;
 	u64 pblock;
-	int r = mapping_block(value, &pblock);
+	int r = vela_md_mapping_block(value, &pblock);
 
 	return r ? r : vela_sm_dec(&md->data_sm, pblock);
 }
@@ -171,7 +101,8 @@ static void init_infos(struct vela_md *md)
 	i = &md->mapping_info;
 	i->tm = &md->tm;
 	i->value_type = (struct vela_btree_value_type) {
-		.context = md, .size = sizeof(__le64), .inc = mapping_inc, .dec = mapping_dec,
+		.context = md, .size = sizeof(__le64),
+		.inc = mapping_inc, .dec = vela_md_mapping_dec,
 	};
 	i = &md->branch_info;
 	i->tm = &md->tm;
@@ -233,39 +164,12 @@ static void md_free(struct vela_md *md)
 	kfree(md);
 }
 
-static void fill_sb(void *data, void *context)
-{
-	struct vela_superblock *sb = data;
-	struct vela_md *md = context;
-
-	sb->magic = cpu_to_le64(VELA_SUPERBLOCK_MAGIC);
-	sb->version = cpu_to_le32(VELA_FORMAT_VERSION);
-	sb->flags = cpu_to_le32(md->cur.flags);
-	memcpy(sb->uuid, md->uuid, sizeof(sb->uuid));
-	memcpy(sb->pool_name, md->pool_name, sizeof(sb->pool_name));
-	sb->metadata_block_size = cpu_to_le32(VELA_BLOCK_SIZE);
-	sb->data_block_sectors = cpu_to_le32(md->data_block_sectors);
-	sb->metadata_nr_blocks = cpu_to_le64(vela_sm_nr_blocks(&md->metadata_sm));
-	sb->data_nr_blocks = cpu_to_le64(vela_sm_nr_blocks(&md->data_sm));
-	sb->data_dev_size_sectors = cpu_to_le64(md->cur.data_dev_size_sectors);
-	sb->generation = cpu_to_le64(md->tm.generation + 1);
-	sb->change_id = cpu_to_le64(md->cur.change_id);
-	sb->ctime = cpu_to_le64(md->ctime);
-	sb->next_branch_id = cpu_to_le64(md->cur.next_branch_id);
-	vela_sm_root(&md->metadata_sm, &sb->metadata_sm);
-	vela_sm_root(&md->data_sm, &sb->data_sm);
-	sb->branch_table_root = cpu_to_le64(md->cur.branch_table_root);
-	sb->name_index_root = cpu_to_le64(md->cur.name_index_root);
-	sb->delete_queue_root = cpu_to_le64(md->cur.delete_queue_root);
-	sb->held_root = cpu_to_le64(md->cur.held_root);
-	sb->next_delete_seq = cpu_to_le64(md->cur.next_delete_seq);
-}
-
 static int __commit(struct vela_md *md)
 {
 	bool changed;
 	int r;
 
+	lockdep_assert_held_write(&md->lock);
 	do {
 		r = vela_sm_apply(&md->data_sm, &changed);
 	} while (!r && changed);
@@ -283,7 +187,7 @@ static int __commit(struct vela_md *md)
 	 */
 	r = vela_tm_flush(&md->tm);
 	if (!r)
-		r = vela_tm_write_superblock(&md->tm, &sb_type, fill_sb, md);
+		r = __vela_md_write_superblock(md);
 	if (r)
 		return r == -ENOMEM ? -EIO : r;
 
@@ -292,6 +196,17 @@ static int __commit(struct vela_md *md)
 	vela_tm_end(&md->tm, true);
 	md->committed = md->cur;
 	return 0;
+}
+
+/* The first commit of a pool nobody else can see yet (format, rebuild). */
+static int commit_new(struct vela_md *md)
+{
+	int r;
+
+	down_write(&md->lock);
+	r = __commit(md);
+	up_write(&md->lock);
+	return r;
 }
 
 int vela_md_format(struct block_device *bdev, const struct vela_md_format_params *p)
@@ -330,114 +245,9 @@ int vela_md_format(struct block_device *bdev, const struct vela_md_format_params
 	if (!r)
 		r = vela_sm_inc(&md->data_sm, 0);
 	if (!r)
-		r = __commit(md);
+		r = commit_new(md);
 out:
 	md_free(md);
-	return r;
-}
-
-static int count_entry(void *context, u64 key, const void *value)
-{
-	(*(u64 *)context)++;
-	return 0;
-}
-
-static int read_superblock(struct vela_md *md, bool *read_only)
-{
-	struct vela_superblock *sb;
-	struct vela_block *blk;
-	u64 incompat, compat_ro;
-	int r;
-
-	r = vela_bm_read_lock(md->bm, VELA_SUPERBLOCK_LOCATION, &sb_type, &blk);
-	if (r)
-		return r;
-	sb = vela_block_data(blk);
-	incompat = le64_to_cpu(sb->incompat_flags);
-	compat_ro = le64_to_cpu(sb->compat_ro_flags);
-	r = -EILSEQ;
-	if (le32_to_cpu(sb->version) != VELA_FORMAT_VERSION) {
-		pr_err("vela: superblock version %u is not supported\n", le32_to_cpu(sb->version));
-		r = -EOPNOTSUPP;
-	} else if (incompat & ~SB_KNOWN_INCOMPAT) {
-		pr_err("vela: superblock has unsupported incompatible features %#llx\n", incompat);
-		r = -EOPNOTSUPP;
-	} else if (le32_to_cpu(sb->metadata_block_size) != VELA_BLOCK_SIZE) {
-		pr_err("vela: superblock: metadata block size %u\n",
-		       le32_to_cpu(sb->metadata_block_size));
-	} else if (!vela_valid_block_sectors(le32_to_cpu(sb->data_block_sectors))) {
-		pr_err("vela: superblock: bad data block size\n");
-	} else if (le64_to_cpu(sb->metadata_nr_blocks) > vela_bm_nr_blocks(md->bm) ||
-		   le64_to_cpu(sb->metadata_nr_blocks) < 16) {
-		pr_err("vela: superblock: metadata size %llu blocks, device has %llu\n",
-		       le64_to_cpu(sb->metadata_nr_blocks), vela_bm_nr_blocks(md->bm));
-	} else if (le64_to_cpu(sb->data_nr_blocks) > VELA_MAX_DATA_BLOCKS ||
-		   le64_to_cpu(sb->data_nr_blocks) < 2) {
-		pr_err("vela: superblock: bad data size\n");
-	} else {
-		r = 0;
-	}
-	if (r)
-		goto out;
-	if (compat_ro & ~SB_KNOWN_COMPAT_RO)
-		*read_only = true;
-
-	memcpy(md->uuid, sb->uuid, sizeof(md->uuid));
-	memcpy(md->pool_name, sb->pool_name, sizeof(md->pool_name));
-	md->pool_name[VELA_POOL_NAME_LEN - 1] = '\0';
-	md->data_block_sectors = le32_to_cpu(sb->data_block_sectors);
-	md->ctime = le64_to_cpu(sb->ctime);
-	md->cur.flags = le32_to_cpu(sb->flags);
-	md->cur.change_id = le64_to_cpu(sb->change_id);
-	md->cur.next_branch_id = le64_to_cpu(sb->next_branch_id);
-	md->cur.next_delete_seq = le64_to_cpu(sb->next_delete_seq);
-	md->cur.branch_table_root = le64_to_cpu(sb->branch_table_root);
-	md->cur.name_index_root = le64_to_cpu(sb->name_index_root);
-	md->cur.delete_queue_root = le64_to_cpu(sb->delete_queue_root);
-	md->cur.held_root = le64_to_cpu(sb->held_root);
-	md->cur.data_dev_size_sectors = le64_to_cpu(sb->data_dev_size_sectors);
-	if (md->held_view) {
-		/* Only the held tree is immutable while the pool is live. */
-		r = -ENOENT;
-		if (!md->cur.held_root)
-			goto out;
-		md->cur.branch_table_root = md->cur.held_root;
-		md->cur.name_index_root = 0;
-		md->cur.delete_queue_root = 0;
-	}
-
-	vela_tm_init(&md->tm, md->bm, le64_to_cpu(sb->generation));
-	if (md->trees_only) {
-		/* Sizes only: nothing will ask for a count. */
-		vela_sm_init_new(&md->metadata_sm, &md->tm, le64_to_cpu(sb->metadata_nr_blocks));
-		vela_sm_init_new(&md->data_sm, &md->tm, le64_to_cpu(sb->data_nr_blocks));
-		r = 0;
-	} else {
-		r = vela_sm_open(&md->metadata_sm, &md->tm, &sb->metadata_sm,
-				 le64_to_cpu(sb->metadata_nr_blocks));
-		if (r)
-			goto out;
-		r = vela_sm_open(&md->data_sm, &md->tm, &sb->data_sm,
-				 le64_to_cpu(sb->data_nr_blocks));
-		if (r)
-			vela_sm_exit(&md->metadata_sm);
-	}
-	if (r)
-		goto out;
-	vela_tm_set_sm(&md->tm, &md->metadata_sm);
-	if (!r)
-		r = vela_btree_walk(&md->branch_info, md->cur.branch_table_root, count_entry,
-				    &md->cur.nr_branches);
-	if (!r)
-		r = vela_btree_walk(&md->delete_info, md->cur.delete_queue_root, count_entry,
-				    &md->cur.nr_pending_deletes);
-	if (r) {
-		vela_sm_exit(&md->data_sm);
-		vela_sm_exit(&md->metadata_sm);
-	}
-	md->committed = md->cur;
-out:
-	vela_bm_unlock(blk);
 	return r;
 }
 
@@ -452,7 +262,7 @@ static struct vela_md *md_open(struct block_device *bdev, bool read_only, bool h
 	md->read_only = read_only;
 	md->held_view = held_view;
 	md->trees_only = trees_only;
-	r = read_superblock(md, &md->read_only);
+	r = vela_md_read_superblock(md);
 	if (r) {
 		vela_tm_exit(&md->tm);
 		vela_bm_destroy(md->bm);
@@ -557,7 +367,7 @@ int vela_md_rebuild(struct vela_md *src, struct block_device *dst,
 	if (!r)
 		r = add_counts(&md->data_sm, data_refs);
 	if (!r)
-		r = __commit(md);
+		r = commit_new(md);
 out:
 	md_free(md);
 	return r;
@@ -570,6 +380,7 @@ void vela_md_close(struct vela_md *md)
 
 static void __abort(struct vela_md *md)
 {
+	lockdep_assert_held_write(&md->lock);
 	vela_sm_abort(&md->metadata_sm);
 	vela_sm_abort(&md->data_sm);
 	vela_tm_end(&md->tm, false);
@@ -620,7 +431,7 @@ int vela_md_info(struct vela_md *md, struct vela_md_info *info)
 	memcpy(info->pool_name, md->pool_name, sizeof(info->pool_name));
 	info->data_block_sectors = md->data_block_sectors;
 	info->flags = md->cur.flags;
-	info->generation = md->tm.generation;
+	info->generation = vela_tm_generation(&md->tm);
 	info->change_id = md->cur.change_id;
 	info->ctime = md->ctime;
 	info->metadata_nr_blocks = vela_sm_nr_blocks(&md->metadata_sm);
@@ -702,16 +513,19 @@ u64 vela_md_name_hash(const char *name)
 	return h;
 }
 
-static int __get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
+int __vela_md_get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
 {
-	int r = vela_btree_lookup(&md->branch_info, md->cur.branch_table_root, id, rec);
+	int r;
 
+	lockdep_assert_held(&md->lock);
+	r = vela_btree_lookup(&md->branch_info, md->cur.branch_table_root, id, rec);
 	return r == -ENODATA ? -ENOENT : r;
 }
 
 /* Store @rec; the references of the record it replaces were handed over. */
-static int __put_branch(struct vela_md *md, u64 id, const struct vela_disk_branch *rec)
+int __vela_md_put_branch(struct vela_md *md, u64 id, const struct vela_disk_branch *rec)
 {
+	lockdep_assert_held_write(&md->lock);
 	return vela_btree_insert(&md->branch_info, md->cur.branch_table_root, id, rec,
 				 &md->cur.branch_table_root, NULL, NULL);
 }
@@ -735,7 +549,7 @@ static int __put_branch(struct vela_md *md, u64 id, const struct vela_disk_branc
  * outgrown the bound above and may be half done: it must not look like
  * the clean refusal -ENOMEM promises.
  */
-static int past_reservation(int r)
+int vela_md_past_reservation(int r)
 {
 	if (r != -ENOMEM)
 		return r;
@@ -743,10 +557,12 @@ static int past_reservation(int r)
 	return -EIO;
 }
 
-static int __reserve_update(struct vela_md *md)
+int __vela_md_reserve_update(struct vela_md *md)
 {
-	int r = vela_tm_reserve(&md->tm, UPDATE_NEW_BLOCKS);
+	int r;
 
+	lockdep_assert_held_write(&md->lock);
+	r = vela_tm_reserve(&md->tm, UPDATE_NEW_BLOCKS);
 	if (!r)
 		r = vela_sm_reserve(&md->metadata_sm, UPDATE_METADATA_COUNTS);
 	if (!r)
@@ -765,11 +581,13 @@ static int __reserve_update(struct vela_md *md)
  * shadow a root of count one, whose copy would take its children over
  * without a reference while the view still reached them.
  */
-static int __get_branch_for_update(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
+int __vela_md_get_branch_for_update(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
 {
-	int r = __get_branch(md, id, rec);
+	int r;
 
-	return r ? r : __put_branch(md, id, rec);
+	lockdep_assert_held_write(&md->lock);
+	r = __vela_md_get_branch(md, id, rec);
+	return r ? r : __vela_md_put_branch(md, id, rec);
 }
 
 static int __find_branch(struct vela_md *md, const char *name, u64 *id)
@@ -778,11 +596,12 @@ static int __find_branch(struct vela_md *md, const char *name, u64 *id)
 	__le64 v;
 	int r;
 
+	lockdep_assert_held(&md->lock);
 	r = vela_btree_lookup(&md->name_info, md->cur.name_index_root, vela_md_name_hash(name), &v);
 	if (r)
 		return r == -ENODATA ? -ENOENT : r;
 	*id = le64_to_cpu(v);
-	r = __get_branch(md, *id, &rec);
+	r = __vela_md_get_branch(md, *id, &rec);
 	if (r)
 		return r == -ENOENT ? -EILSEQ : r;
 	/* Another name with the same hash holds the slot: the name is unusable. */
@@ -795,6 +614,7 @@ static int __add_name(struct vela_md *md, const char *name, u64 id)
 	u64 existing;
 	int r;
 
+	lockdep_assert_held_write(&md->lock);
 	if (!vela_md_valid_name(name))
 		return -EINVAL;
 	r = __find_branch(md, name, &existing);
@@ -821,6 +641,7 @@ static int __create(struct vela_md *md, struct vela_disk_branch *rec, const char
 {
 	int r;
 
+	lockdep_assert_held_write(&md->lock);
 	if (md->read_only)
 		return -EROFS;
 	*id = md->cur.next_branch_id;
@@ -829,7 +650,7 @@ static int __create(struct vela_md *md, struct vela_disk_branch *rec, const char
 		return r;
 	strscpy(rec->name, name, sizeof(rec->name));
 	random_uuid(rec->uuid);
-	r = __put_branch(md, *id, rec);
+	r = __vela_md_put_branch(md, *id, rec);
 	if (r)
 		return r;
 	md->cur.nr_branches++;
@@ -894,7 +715,7 @@ int vela_md_create_branch(struct vela_md *md, u64 parent_id, const char *name, u
 	if (flags & ~VELA_BRANCH_KNOWN_FLAGS)
 		return -EINVAL;
 	down_write(&md->lock);
-	r = __get_branch(md, parent_id, &parent);
+	r = __vela_md_get_branch(md, parent_id, &parent);
 	if (r)
 		goto out;
 	root = le64_to_cpu(parent.mapping_root);
@@ -946,6 +767,7 @@ static int __queue_delete(struct vela_md *md, u64 root)
 					       .kind = cpu_to_le32(VELA_DELETE_MAPPING_TREE) };
 	int r;
 
+	lockdep_assert_held_write(&md->lock);
 	if (!root)
 		return 0;
 	r = vela_btree_insert(&md->delete_info, md->cur.delete_queue_root,
@@ -964,7 +786,7 @@ int vela_md_delete_branch(struct vela_md *md, u64 id)
 	int r;
 
 	down_write(&md->lock);
-	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	r = md->read_only ? -EROFS : __vela_md_get_branch(md, id, &rec);
 	if (r)
 		goto out;
 	r = vela_btree_walk(&md->branch_info, md->cur.branch_table_root, find_child, &cs);
@@ -985,7 +807,7 @@ int vela_md_delete_branch(struct vela_md *md, u64 id)
 		goto out;
 	rec.mapping_root = 0;
 	rec.base_root = 0;
-	r = __put_branch(md, id, &rec);
+	r = __vela_md_put_branch(md, id, &rec);
 	if (!r)
 		r = vela_btree_remove(&md->branch_info, md->cur.branch_table_root, id,
 				      &md->cur.branch_table_root);
@@ -1018,7 +840,7 @@ int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
 	int r;
 
 	down_read(&md->lock);
-	r = __get_branch(md, id, rec);
+	r = __vela_md_get_branch(md, id, rec);
 	up_read(&md->lock);
 	return r;
 }
@@ -1039,7 +861,7 @@ int vela_md_rename_branch(struct vela_md *md, u64 id, const char *name)
 	int r;
 
 	down_write(&md->lock);
-	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	r = md->read_only ? -EROFS : __vela_md_get_branch(md, id, &rec);
 	if (r)
 		goto out;
 	r = __add_name(md, name, id);
@@ -1050,7 +872,7 @@ int vela_md_rename_branch(struct vela_md *md, u64 id, const char *name)
 		goto out;
 	memset(rec.name, 0, sizeof(rec.name));
 	strscpy(rec.name, name, sizeof(rec.name));
-	r = __put_branch(md, id, &rec);
+	r = __vela_md_put_branch(md, id, &rec);
 	if (!r)
 		md->cur.change_id++;
 out:
@@ -1059,32 +881,26 @@ out:
 }
 
 /*
- * Read-modify-write one field of a branch record: an admin change of its
- * own (the change id moves) unless @part_of_create.
+ * Read-modify-write one field of a branch record, under the metadata lock:
+ * an admin change of its own (the change id moves) unless @part_of_create.
  */
-static int __update_branch(struct vela_md *md, u64 id,
-			   int (*change)(struct vela_disk_branch *rec, u64 arg), u64 arg,
-			   bool part_of_create)
+static int update_branch(struct vela_md *md, u64 id,
+			 int (*change)(struct vela_disk_branch *rec, u64 arg), u64 arg,
+			 bool part_of_create)
 {
 	struct vela_disk_branch rec;
 	int r;
 
 	down_write(&md->lock);
-	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
+	r = md->read_only ? -EROFS : __vela_md_get_branch(md, id, &rec);
 	if (!r)
 		r = change(&rec, arg);
 	if (!r)
-		r = __put_branch(md, id, &rec);
+		r = __vela_md_put_branch(md, id, &rec);
 	if (!r && !part_of_create)
 		md->cur.change_id++;
 	up_write(&md->lock);
 	return r;
-}
-
-static int update_branch(struct vela_md *md, u64 id,
-			 int (*change)(struct vela_disk_branch *rec, u64 arg), u64 arg)
-{
-	return __update_branch(md, id, change, arg, false);
 }
 
 static int change_size(struct vela_disk_branch *rec, u64 size)
@@ -1103,17 +919,17 @@ static int change_limit(struct vela_disk_branch *rec, u64 limit)
 
 int vela_md_resize_branch(struct vela_md *md, u64 id, u64 size_sectors)
 {
-	return update_branch(md, id, change_size, size_sectors);
+	return update_branch(md, id, change_size, size_sectors, false);
 }
 
 int vela_md_set_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks)
 {
-	return update_branch(md, id, change_limit, limit_blocks);
+	return update_branch(md, id, change_limit, limit_blocks, false);
 }
 
 int vela_md_set_new_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks)
 {
-	return __update_branch(md, id, change_limit, limit_blocks, true);
+	return update_branch(md, id, change_limit, limit_blocks, true);
 }
 
 /* @arg packs the flags to set (low half) and to clear (high half). */
@@ -1129,7 +945,7 @@ int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear)
 {
 	if ((set | clear) & ~VELA_BRANCH_KNOWN_FLAGS)
 		return -EINVAL;
-	return update_branch(md, id, change_flags, set | (u64)clear << 32);
+	return update_branch(md, id, change_flags, set | (u64)clear << 32, false);
 }
 
 struct branch_walk {
@@ -1226,712 +1042,6 @@ int vela_md_release_hold(struct vela_md *md)
 		md->cur.held_root = 0;
 	up_write(&md->lock);
 	return r;
-}
-
-/* --- mappings -------------------------------------------------------- */
-
-int vela_md_lookup(struct vela_md *md, u64 id, u64 lblock, u64 *pblock, bool *shared)
-{
-	struct vela_disk_branch rec;
-	__le64 v;
-	u32 count;
-	int r;
-
-	down_read(&md->lock);
-	r = __get_branch(md, id, &rec);
-	if (!r)
-		r = vela_btree_lookup_shared(&md->mapping_info, le64_to_cpu(rec.mapping_root),
-					     lblock, &v, shared);
-	if (!r)
-		r = mapping_block(&v, pblock);
-	if (!r && !*shared) {
-		r = vela_sm_get_count(&md->data_sm, *pblock, &count);
-		*shared = count > 1;
-	}
-	up_read(&md->lock);
-	return r;
-}
-
-int vela_md_lookup_try(struct vela_md *md, u64 id, u64 lblock, u64 *pblock)
-{
-	struct vela_disk_branch rec;
-	__le64 v;
-	int r;
-
-	if (READ_ONCE(md->commit_failed) || !down_read_trylock(&md->lock))
-		return -EWOULDBLOCK;
-	r = vela_btree_lookup_try(&md->branch_info, md->cur.branch_table_root, id, &rec);
-	if (r == -ENODATA)
-		r = -ENOENT;
-	if (!r)
-		r = vela_btree_lookup_try(&md->mapping_info, le64_to_cpu(rec.mapping_root),
-					  lblock, &v);
-	if (!r)
-		r = mapping_block(&v, pblock);
-	up_read(&md->lock);
-	return r;
-}
-
-struct mapping_walk {
-	vela_mapping_fn fn;
-	void *context;
-};
-
-static int walk_mapping(void *context, u64 key, const void *value)
-{
-	struct mapping_walk *mw = context;
-	u64 pblock;
-	int r = mapping_block(value, &pblock);
-
-	return r ? r : mw->fn(mw->context, key, pblock);
-}
-
-int vela_md_walk_mappings(struct vela_md *md, u64 id, vela_mapping_fn fn, void *context)
-{
-	struct mapping_walk mw = { .fn = fn, .context = context };
-	struct vela_disk_branch rec;
-	int r;
-
-	down_read(&md->lock);
-	r = __get_branch(md, id, &rec);
-	if (!r)
-		r = vela_btree_walk(&md->mapping_info, le64_to_cpu(rec.mapping_root),
-				    walk_mapping, &mw);
-	up_read(&md->lock);
-	return r;
-}
-
-/* Coalesces the keys a B-tree diff reports into ranges of logical blocks. */
-struct range_diff {
-	vela_range_fn fn;
-	void *context;
-	u64 begin, end;		/* the range being built; empty when equal */
-};
-
-static int diff_key(void *context, u64 key, const void *a, const void *b)
-{
-	struct range_diff *rd = context;
-	int r = 0;
-
-	if (rd->begin != rd->end && key == rd->end) {
-		rd->end++;
-		return 0;
-	}
-	if (rd->begin != rd->end)
-		r = rd->fn(rd->context, rd->begin, rd->end);
-	rd->begin = key;
-	rd->end = key + 1;
-	return r;
-}
-
-static int diff_roots(struct vela_md *md, u64 root_a, u64 root_b, vela_range_fn fn,
-		      void *context, u64 *nodes_read)
-{
-	struct range_diff rd = { .fn = fn, .context = context };
-	int r = vela_btree_diff(&md->mapping_info, root_a, root_b, diff_key, &rd, nodes_read);
-
-	if (!r && rd.begin != rd.end)
-		r = fn(context, rd.begin, rd.end);
-	return r;
-}
-
-int vela_md_diff(struct vela_md *md, u64 id_a, u64 id_b, vela_range_fn fn, void *context,
-		 u64 *nodes_read)
-{
-	struct vela_disk_branch a, b;
-	int r;
-
-	down_read(&md->lock);
-	r = __get_branch(md, id_a, &a);
-	if (!r)
-		r = __get_branch(md, id_b, &b);
-	if (!r)
-		r = diff_roots(md, le64_to_cpu(a.mapping_root), le64_to_cpu(b.mapping_root), fn,
-			       context, nodes_read);
-	up_read(&md->lock);
-	return r;
-}
-
-int vela_md_diff_since_branch_point(struct vela_md *md, u64 id, bool parent_side,
-				    vela_range_fn fn, void *context, u64 *nodes_read)
-{
-	struct vela_disk_branch rec, parent;
-	u64 other;
-	int r;
-
-	down_read(&md->lock);
-	r = __get_branch(md, id, &rec);
-	if (!r && le64_to_cpu(rec.parent_id) == VELA_NO_PARENT)
-		r = -EINVAL;	/* a volume has no branch point */
-	if (!r && parent_side)
-		r = __get_branch(md, le64_to_cpu(rec.parent_id), &parent);
-	if (!r) {
-		other = parent_side ? le64_to_cpu(parent.mapping_root) :
-				      le64_to_cpu(rec.mapping_root);
-		r = diff_roots(md, le64_to_cpu(rec.base_root), other, fn, context, nodes_read);
-	}
-	up_read(&md->lock);
-	return r;
-}
-
-/* The keys a diff reported, in key order, with the second tree's value. */
-struct change_list {
-	struct change {
-		u64 key;
-		bool mapped;	/* in the second tree */
-		__le64 value;
-	} *v;
-	u64 n, max;
-};
-
-static int note_change(void *context, u64 key, const void *a, const void *b)
-{
-	struct change_list *cl = context;
-	struct change *v;
-
-	if (cl->n == cl->max) {
-		u64 max = cl->max ? 2 * cl->max : 256;
-
-		/* kvmalloc() warns above INT_MAX bytes: refuse such a merge. */
-		if (max > INT_MAX / sizeof(*v))
-			return -E2BIG;
-		v = kvmalloc_array(max, sizeof(*v), GFP_KERNEL);
-		if (!v)
-			return -ENOMEM;
-		if (cl->n)
-			memcpy(v, cl->v, cl->n * sizeof(*v));
-		kvfree(cl->v);
-		cl->v = v;
-		cl->max = max;
-	}
-	v = &cl->v[cl->n++];
-	v->key = key;
-	v->mapped = b != NULL;
-	if (b)
-		memcpy(&v->value, b, sizeof(v->value));
-	return 0;
-}
-
-/* Take the child's version of one block into the parent's tree @*root. */
-static int take_change(struct vela_md *md, u64 *root, const struct change *c,
-		       struct vela_disk_branch *parent)
-{
-	bool replaced = false;
-	__le64 old;
-	u64 pblock;
-	int r;
-
-	if (!c->mapped) {
-		r = vela_btree_remove(&md->mapping_info, *root, c->key, root);
-		if (r == -ENODATA)
-			return 0;	/* unmapped on both sides */
-		if (!r)
-			le64_add_cpu(&parent->mapped_blocks, -1);
-		return r;
-	}
-	/* The parent becomes one more holder of the child's data block. */
-	r = mapping_block(&c->value, &pblock);
-	if (!r)
-		r = vela_sm_inc(&md->data_sm, pblock);
-	if (!r)
-		r = vela_btree_insert(&md->mapping_info, *root, c->key, &c->value, root, &replaced,
-				      &old);
-	if (!r && replaced)
-		r = mapping_dec(md, &old);
-	else if (!r)
-		le64_add_cpu(&parent->mapped_blocks, 1);
-	return r;
-}
-
-/* Replace the tree reference @*field holds by one on @root. */
-static int repoint(struct vela_md *md, __le64 *field, u64 root)
-{
-	int r = vela_btree_clone(&md->mapping_info, root);
-
-	if (!r)
-		r = vela_btree_delete(&md->mapping_info, le64_to_cpu(*field));
-	if (!r)
-		*field = cpu_to_le64(root);
-	return r;
-}
-
-int vela_md_merge(struct vela_md *md, u64 child_id, enum vela_merge_strategy strategy,
-		  bool dry_run, vela_range_fn conflict_fn, void *context,
-		  struct vela_merge_result *result)
-{
-	struct change_list child_changes = { 0 }, parent_changes = { 0 };
-	struct vela_disk_branch child, parent;
-	struct range_diff conflicts = { .fn = conflict_fn, .context = context };
-	u64 base, root, i, j, parent_id;
-	int r;
-
-	memset(result, 0, sizeof(*result));
-	down_write(&md->lock);
-	r = md->read_only && !dry_run ? -EROFS : __get_branch(md, child_id, &child);
-	if (!r && le64_to_cpu(child.parent_id) == VELA_NO_PARENT)
-		r = -EINVAL;
-	parent_id = le64_to_cpu(child.parent_id);
-	if (!r)
-		r = __get_branch(md, parent_id, &parent);
-	if (r)
-		goto out;
-	base = le64_to_cpu(child.base_root);
-	r = vela_btree_diff(&md->mapping_info, base, le64_to_cpu(child.mapping_root),
-			    note_change, &child_changes, &result->nodes_read);
-	if (!r)
-		r = vela_btree_diff(&md->mapping_info, base, le64_to_cpu(parent.mapping_root),
-				    note_change, &parent_changes, &result->nodes_read);
-	if (r)
-		goto out;
-
-	/* Conflicts: blocks both sides changed since the branch point. */
-	for (i = 0, j = 0; !r && i < child_changes.n && j < parent_changes.n;) {
-		if (child_changes.v[i].key < parent_changes.v[j].key) {
-			i++;
-		} else if (child_changes.v[i].key > parent_changes.v[j].key) {
-			j++;
-		} else {
-			result->conflicts++;
-			if (conflict_fn)
-				r = diff_key(&conflicts, child_changes.v[i].key, NULL, NULL);
-			i++;
-			j++;
-		}
-	}
-	if (!r && conflict_fn && conflicts.begin != conflicts.end)
-		r = conflict_fn(context, conflicts.begin, conflicts.end);
-	if (r)
-		goto out;
-	result->fast_forward = !parent_changes.n;
-	result->taken = child_changes.n;
-	if (dry_run)
-		goto out;	/* counted and reported, conflicts or not */
-	if (strategy == VELA_MERGE_THREE_WAY && result->conflicts) {
-		r = -ECANCELED;
-		goto out;
-	}
-
-	r = __get_branch_for_update(md, parent_id, &parent);
-	if (!r)
-		r = __get_branch_for_update(md, child_id, &child);
-	if (r)
-		goto out;
-	if (strategy == VELA_MERGE_REPLACE || result->fast_forward) {
-		/* The parent becomes exactly the child. */
-		r = repoint(md, &parent.mapping_root, le64_to_cpu(child.mapping_root));
-		parent.mapped_blocks = child.mapped_blocks;
-	} else {
-		root = le64_to_cpu(parent.mapping_root);
-		for (i = 0; !r && i < child_changes.n; i++)
-			r = take_change(md, &root, &child_changes.v[i], &parent);
-		parent.mapping_root = cpu_to_le64(root);
-	}
-	/* The branch point moves to the merge point: the child as it is now. */
-	if (!r)
-		r = repoint(md, &child.base_root, le64_to_cpu(child.mapping_root));
-	if (!r)
-		r = __put_branch(md, parent_id, &parent);
-	if (!r)
-		r = __put_branch(md, child_id, &child);
-	if (!r)
-		md->cur.change_id++;
-out:
-	up_write(&md->lock);
-	kvfree(child_changes.v);
-	kvfree(parent_changes.v);
-	return r;
-}
-
-int vela_md_map(struct vela_md *md, u64 id, u64 lblock, u64 pblock)
-{
-	struct vela_disk_branch rec;
-	__le64 v = cpu_to_le64(pblock), old;
-	bool replaced;
-	u64 root;
-	int r;
-
-	if (pblock >= VELA_MAX_DATA_BLOCKS)
-		return -EINVAL;
-	down_write(&md->lock);
-	r = md->read_only ? -EROFS : __reserve_update(md);
-	if (r)
-		goto out;
-	r = __get_branch_for_update(md, id, &rec);
-	if (r)
-		goto out_reserved;
-	r = vela_btree_insert(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &v,
-			      &root, &replaced, &old);
-	if (r)
-		goto out_reserved;
-	if (replaced)
-		r = mapping_dec(md, &old);
-	else
-		le64_add_cpu(&rec.mapped_blocks, 1);
-	rec.mapping_root = cpu_to_le64(root);
-	if (!r)
-		r = __put_branch(md, id, &rec);
-out_reserved:
-	r = past_reservation(r);
-out:
-	up_write(&md->lock);
-	return r;
-}
-
-int vela_md_unmap(struct vela_md *md, u64 id, u64 lblock, u64 *freed)
-{
-	struct vela_disk_branch rec;
-	u64 root, pblock;
-	__le64 v;
-	u32 count;
-	int r;
-
-	*freed = VELA_NO_BLOCK;
-	down_write(&md->lock);
-	r = md->read_only ? -EROFS : __get_branch(md, id, &rec);
-	if (!r)
-		r = vela_btree_lookup(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock, &v);
-	if (!r)
-		r = mapping_block(&v, &pblock);
-	/* Only a mapping that exists changes anything. */
-	if (!r)
-		r = __reserve_update(md);
-	if (r)
-		goto out;
-	r = __get_branch_for_update(md, id, &rec);
-	if (!r)
-		r = vela_btree_remove(&md->mapping_info, le64_to_cpu(rec.mapping_root), lblock,
-				      &root);
-	if (!r) {
-		rec.mapping_root = cpu_to_le64(root);
-		le64_add_cpu(&rec.mapped_blocks, -1);
-		r = __put_branch(md, id, &rec);
-	}
-	if (!r)
-		r = vela_sm_get_count(&md->data_sm, pblock, &count);
-	if (!r && !count)
-		*freed = pblock;
-	r = past_reservation(r);
-out:
-	up_write(&md->lock);
-	return r;
-}
-
-int vela_md_alloc_data_block(struct vela_md *md, u64 *pblock)
-{
-	int r;
-
-	down_write(&md->lock);
-	r = md->read_only ? -EROFS : vela_sm_alloc(&md->data_sm, pblock);
-	up_write(&md->lock);
-	return r;
-}
-
-int vela_md_release_data_block(struct vela_md *md, u64 pblock)
-{
-	int r;
-
-	down_write(&md->lock);
-	r = vela_sm_dec(&md->data_sm, pblock);
-	up_write(&md->lock);
-	return r;
-}
-
-/*
- * A mapping of the walked tree: exclusive when its data block has one
- * reference, now (@w->now) or at the last commit.  A mapped block with no
- * reference is corruption.
- */
-static int usage_leaf_value(void *context, u64 key, const void *value)
-{
-	struct vela_md_usage_walk *w = context;
-	u64 pblock;
-	u32 count;
-	int r;
-
-	r = mapping_block(value, &pblock);
-	if (!r && w->now)
-		r = vela_sm_get_count(&w->md->data_sm, pblock, &count);
-	else if (!r)
-		r = vela_sm_view_count(&w->md->data_sm, &w->data_view, pblock, &count);
-	if (!r && !count) {
-		pr_err("vela: data block %llu is mapped but free\n", pblock);
-		r = -EILSEQ;
-	}
-	if (!r && count == 1)
-		w->usage.exclusive++;
-	return r;
-}
-
-int vela_md_branch_usage(struct vela_md *md, u64 id, u64 *exclusive, u64 *shared)
-{
-	struct vela_md_usage_walk w = { .md = md, .now = true };
-	struct vela_disk_branch rec;
-	int r;
-
-	down_read(&md->lock);
-	r = __get_branch(md, id, &rec);
-	if (!r)
-		r = vela_btree_walk_exclusive(&md->mapping_info, le64_to_cpu(rec.mapping_root),
-					      usage_leaf_value, &w);
-	if (!r) {
-		*exclusive = w.usage.exclusive;
-		*shared = le64_to_cpu(rec.mapped_blocks) - w.usage.exclusive;
-	}
-	up_read(&md->lock);
-	return r;
-}
-
-/* Committed usage: see vela_md_committed_usage() in vela-meta.h. */
-
-/*
- * Node counts of the pinned commit.  A node the walk reaches had a count
- * of at least one then, or the pin would not protect it: a zero is
- * corruption (or a broken pin), never something to read on.
- */
-static int committed_metadata_ref(void *context, u64 b, u32 *count)
-{
-	struct vela_md_usage_walk *w = context;
-	int r;
-
-	if (w->pinned && vela_sm_pin_broken(&w->md->metadata_sm))
-		return -EAGAIN;
-	r = vela_sm_view_count(&w->md->metadata_sm, &w->metadata_view, b, count);
-	if (!r && !*count) {
-		pr_err("vela: metadata block %llu is in a committed tree but was free\n", b);
-		r = -EILSEQ;
-	}
-	return r;
-}
-
-static int set_cached(struct vela_u64map *map, u64 id, u64 value)
-{
-	return vela_u64map_add(map, id, value - vela_u64map_get(map, id));
-}
-
-/*
- * The cached figures of @id: of the last commit, or of any commit if @any.
- * The metadata lock guards the cache's maps.
- */
-static bool cached_usage(struct vela_md *md, u64 id, bool any, struct vela_md_usage *usage)
-{
-	u64 cached;
-	bool hit;
-
-	down_read(&md->lock);
-	cached = vela_u64map_get(&md->usage_generation, id);
-	hit = cached && (any || cached == md->tm.generation + 1);
-	if (hit) {
-		usage->generation = cached - 1;
-		usage->mapped = vela_u64map_get(&md->usage_mapped, id);
-		usage->exclusive = vela_u64map_get(&md->usage_exclusive, id);
-	}
-	up_read(&md->lock);
-	return hit;
-}
-
-u64 vela_md_metadata_reserve(u64 nr_blocks)
-{
-	return max_t(u64, 64, nr_blocks / 32);
-}
-
-/*
- * What a pin may hold back: an eighth of the free metadata above twice the
- * reserve, so that a walk never takes the pool into (or keeps it in) its
- * metadata reserve.
- */
-static u64 __pin_max_held(struct vela_md *md)
-{
-	u64 free = vela_sm_nr_free(&md->metadata_sm);
-	u64 floor = 2 * vela_md_metadata_reserve(vela_sm_nr_blocks(&md->metadata_sm));
-
-	return free > floor ? (free - floor) / 8 : 0;
-}
-
-/*
- * Set @w up for a walk of @id's tree at the last commit (the caller holds
- * the metadata lock): 1 when the figures are known without one (a branch
- * created since has none), 0 when the walk is to be made.
- */
-static int __usage_setup(struct vela_md *md, u64 id, struct vela_md_usage_walk *w)
-{
-	struct vela_disk_branch rec;
-	int r;
-
-	memset(w, 0, sizeof(*w));
-	w->md = md;
-	w->id = id;
-	w->usage.generation = md->tm.generation;
-	r = vela_btree_lookup(&md->branch_info, md->committed.branch_table_root, id, &rec);
-	if (r == -ENODATA)
-		return 1;
-	if (r)
-		return r;
-	vela_sm_committed_view(&md->metadata_sm, &w->metadata_view);
-	vela_sm_committed_view(&md->data_sm, &w->data_view);
-	w->root = le64_to_cpu(rec.mapping_root);
-	w->usage.mapped = le64_to_cpu(rec.mapped_blocks);
-	return 0;
-}
-
-int vela_md_usage_begin(struct vela_md *md, u64 id, struct vela_md_usage_walk *w)
-{
-	int r;
-
-	lockdep_assert_held(&md->usage_lock);
-	w->md = md;
-	w->pinned = false;
-	if (cached_usage(md, id, false, &w->usage))
-		return 1;
-
-	down_write(&md->lock);
-	r = __usage_setup(md, id, w);
-	if (r)
-		goto out;
-	/* Entries of deleted branches pile up: start afresh now and then. */
-	if (md->usage_generation.nr_used > 2 * md->cur.nr_branches + 64) {
-		vela_u64map_clear(&md->usage_generation);
-		vela_u64map_clear(&md->usage_mapped);
-		vela_u64map_clear(&md->usage_exclusive);
-	}
-	/* Room in the cache now: its update at the end cannot fail. */
-	r = vela_u64map_reserve(&md->usage_generation, 1);
-	if (!r)
-		r = vela_u64map_reserve(&md->usage_mapped, 1);
-	if (!r)
-		r = vela_u64map_reserve(&md->usage_exclusive, 1);
-	if (!r)
-		r = vela_sm_pin_committed(&md->metadata_sm, __pin_max_held(md));
-	w->pinned = !r;
-out:
-	up_write(&md->lock);
-	return r;
-}
-
-int vela_md_usage_walk(struct vela_md_usage_walk *w)
-{
-	int r = vela_btree_walk_exclusive_by(&w->md->mapping_info, w->root,
-					     committed_metadata_ref, w,
-					     usage_leaf_value, w);
-
-	vela_sm_view_put(&w->md->metadata_sm, &w->metadata_view);
-	vela_sm_view_put(&w->md->data_sm, &w->data_view);
-	return r;
-}
-
-/* Check the figures and keep them (the cache has room: see begin). */
-static int __usage_store(struct vela_md *md, struct vela_md_usage_walk *w)
-{
-	if (w->usage.exclusive > w->usage.mapped) {
-		pr_err("vela: branch %llu has more exclusive blocks (%llu) than mappings (%llu)\n",
-		       w->id, w->usage.exclusive, w->usage.mapped);
-		return -EILSEQ;
-	}
-	/* The generation goes last: figures without it are never served. */
-	if (!set_cached(&md->usage_mapped, w->id, w->usage.mapped) &&
-	    !set_cached(&md->usage_exclusive, w->id, w->usage.exclusive))
-		set_cached(&md->usage_generation, w->id, w->usage.generation + 1);
-	return 0;
-}
-
-int vela_md_usage_end(struct vela_md_usage_walk *w, int r)
-{
-	struct vela_md *md = w->md;
-
-	if (!w->pinned)
-		return r;
-	down_write(&md->lock);
-	vela_sm_unpin(&md->metadata_sm);
-	w->pinned = false;
-	if (!r)
-		r = __usage_store(md, w);
-	up_write(&md->lock);
-	return r;
-}
-
-/*
- * The walk when no pin may be taken, or the pin broke: the same commit,
- * read under the metadata lock held shared.  No commit runs meanwhile, and
- * the open transaction reuses no block it freed (vela-sm.h), so the last
- * commit's blocks stay as they are without a pin.
- */
-static int usage_walk_locked(struct vela_md *md, u64 id, struct vela_md_usage_walk *w)
-{
-	int r;
-
-	down_read(&md->lock);
-	r = __usage_setup(md, id, w);
-	if (!r)
-		r = vela_md_usage_walk(w);
-	up_read(&md->lock);
-	if (r == 1)
-		return 0;
-	if (!r) {
-		down_write(&md->lock);
-		r = __usage_store(md, w);
-		up_write(&md->lock);
-	}
-	return r;
-}
-
-struct mutex *vela_md_usage_lock(struct vela_md *md)
-{
-	return &md->usage_lock;
-}
-
-int vela_md_committed_usage(struct vela_md *md, u64 id, struct vela_md_usage *usage)
-{
-	struct vela_md_usage_walk w;
-	bool pinned;
-	int r;
-
-	/*
-	 * Another branch's walk is running: rather than wait for it, the
-	 * last figures, when there are any.
-	 */
-	if (!mutex_trylock(&md->usage_lock)) {
-		if (cached_usage(md, id, true, usage))
-			goto out;
-		mutex_lock(&md->usage_lock);
-	}
-	r = vela_md_usage_begin(md, id, &w);
-	pinned = !r;
-	if (!r)
-		r = vela_md_usage_walk(&w);
-	r = vela_md_usage_end(&w, r < 0 ? r : 0);
-	/*
-	 * A pin that broke did so under heavy metadata churn, when a walk
-	 * under the lock would hurt most: the last figures, if there are
-	 * any.  Otherwise (no pin on a pool short of space, or nothing
-	 * cached yet) the same commit under the lock.
-	 */
-	if (r == -EAGAIN && pinned && cached_usage(md, id, true, usage)) {
-		mutex_unlock(&md->usage_lock);
-		goto out;
-	}
-	if (r == -EAGAIN)
-		r = usage_walk_locked(md, id, &w);
-	mutex_unlock(&md->usage_lock);
-	if (r)
-		return r;
-	*usage = w.usage;
-out:
-	usage->shared = usage->mapped - usage->exclusive;
-	return 0;
-}
-
-struct vela_tm *vela_md_tm(struct vela_md *md)
-{
-	return &md->tm;
-}
-
-struct vela_sm *vela_md_metadata_sm(struct vela_md *md)
-{
-	return &md->metadata_sm;
-}
-
-struct vela_sm *vela_md_data_sm(struct vela_md *md)
-{
-	return &md->data_sm;
 }
 
 void vela_md_trees(struct vela_md *md, struct vela_md_trees *t)

@@ -28,9 +28,10 @@
 #ifndef VELA_META_H
 #define VELA_META_H
 
-#include "vela-sm.h"
+#include "vela-format.h"
 
 struct vela_md;
+struct vela_u64map;
 
 /* "No data block", where a block number is optional. */
 #define VELA_NO_BLOCK	(~0ULL)
@@ -60,6 +61,16 @@ struct vela_md_info {
 	u64 held_root;		/* the held view's branch table, 0: none */
 	bool read_only;
 };
+
+/*
+ * Is @sb (the first VELA_SUPERBLOCK_BYTES of block 0) a superblock this
+ * version can open, on a metadata device of @dev_blocks 4 KiB blocks?  Pure:
+ * checksum, block header, magic, version, features, block sizes and
+ * sizes, as every open checks them.  0, or -EILSEQ (not a valid
+ * superblock) or -EOPNOTSUPP (one from a version this one cannot read),
+ * with the reason in @why.
+ */
+int vela_sb_validate(const struct vela_superblock *sb, u64 dev_blocks, char *why, size_t len);
 
 int vela_md_format(struct block_device *bdev, const struct vela_md_format_params *p);
 struct vela_md *vela_md_open(struct block_device *bdev, bool read_only);
@@ -274,39 +285,6 @@ int vela_md_committed_usage(struct vela_md *md, u64 id, struct vela_md_usage *us
  */
 u64 vela_md_metadata_reserve(u64 nr_blocks);
 
-/*
- * The steps of vela_md_committed_usage(), for the tests, which run
- * transactions between them: begin (with usage_lock held; 1 when the
- * figures are known without a walk), walk (no lock), end (unpins; caches
- * the figures if @r is 0; returns @r or an error of its own).
- */
-struct vela_md_usage_walk {
-	struct vela_md *md;
-	u64 id, root;
-	bool pinned;
-	bool now;		/* vela_md_branch_usage(): the open transaction's counts */
-	struct vela_sm_view metadata_view, data_view;
-	struct vela_md_usage usage;
-};
-
-int vela_md_usage_begin(struct vela_md *md, u64 id, struct vela_md_usage_walk *w);
-int vela_md_usage_walk(struct vela_md_usage_walk *w);
-int vela_md_usage_end(struct vela_md_usage_walk *w, int r);
-struct mutex *vela_md_usage_lock(struct vela_md *md);
-
-/* For the checker and the tests: the layers underneath. */
-struct vela_md_trees {
-	struct vela_btree_info *mapping, *branch, *name, *delete_queue;
-	u64 branch_table_root, name_index_root, delete_queue_root, held_root;
-	u64 next_branch_id;
-	u32 flags;
-};
-
-void vela_md_trees(struct vela_md *md, struct vela_md_trees *t);
-u64 vela_md_name_hash(const char *name);
-struct vela_tm *vela_md_tm(struct vela_md *md);
-struct vela_sm *vela_md_metadata_sm(struct vela_md *md);
-struct vela_sm *vela_md_data_sm(struct vela_md *md);
 
 /*
  * The origin's fingerprint: crc32c over VELA_ORIGIN_SAMPLES 4 KiB blocks

@@ -653,3 +653,11 @@ void vela_sm_abort(struct vela_sm *sm)
 	sm->applied_free = 0;
 	begin_transaction(sm);
 }
+
+int vela_sm_visit(struct vela_sm *sm, struct vela_btree_visitor *index,
+		  struct vela_btree_visitor *overflow)
+{
+	int r = vela_btree_visit(&sm->index_info, sm->index_root, index);
+
+	return r ? r : vela_btree_visit(&sm->overflow_info, sm->overflow_root, overflow);
+}

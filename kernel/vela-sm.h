@@ -128,4 +128,12 @@ void vela_sm_root(struct vela_sm *sm, struct vela_disk_sm_root *root);
 void vela_sm_committed(struct vela_sm *sm);
 void vela_sm_abort(struct vela_sm *sm);
 
+/*
+ * For the checker: visit the space map's own trees, the index with @index
+ * (its values are struct vela_disk_index_entry) and then the overflow tree
+ * with @overflow.  The first error ends the visit.
+ */
+int vela_sm_visit(struct vela_sm *sm, struct vela_btree_visitor *index,
+		  struct vela_btree_visitor *overflow);
+
 #endif

@@ -4,10 +4,10 @@
  *
  * Contract:
  * - A block may be written only if it was created or shadowed in the
- *   current transaction and has not gained a second reference since.  vela_tm_shadow() gives a writable copy of any
- *   block: the block itself when it is already new in this transaction,
- *   otherwise a freshly allocated copy, with the original's reference
- *   dropped.  When the original was shared (count above one) the caller
+ *   current transaction and has not gained a second reference since.
+ *   vela_tm_shadow() gives a writable copy of any block: the block
+ *   itself when it is already new in this transaction, otherwise a freshly
+ *   allocated copy, with the original's reference dropped.  When the original was shared (count above one) the caller
  *   must take a reference on everything the copy points to:
  *   *inc_children says so.
  * - Reference counts of metadata blocks live in the metadata space map.
@@ -60,5 +60,17 @@ int vela_tm_write_superblock(struct vela_tm *tm, const struct vela_block_type *t
 			     void (*fill)(void *sb, void *context), void *context);
 /* Close the transaction; @committed says whether a new generation exists. */
 void vela_tm_end(struct vela_tm *tm, bool committed);
+
+/* The generation of the last commit. */
+static inline u64 vela_tm_generation(const struct vela_tm *tm)
+{
+	return tm->generation;
+}
+
+/* The metadata device's size: the bound of every walk. */
+static inline u64 vela_tm_nr_blocks(const struct vela_tm *tm)
+{
+	return vela_bm_nr_blocks(tm->bm);
+}
 
 #endif

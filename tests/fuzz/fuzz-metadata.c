@@ -9,6 +9,10 @@
  * set: the harness first restamps each block's block number and checksum,
  * so mutations reach the structure behind the checksums instead of dying
  * at them.
+ *
+ * Oracle: a superblock that vela_sb_validate() (the pure check velactl's
+ * probe and the checker share) rejects must be rejected by an open and by
+ * the checker too; the three must never disagree that way.
  */
 #include "vela-check.h"
 #include "bufio-user.h"
@@ -54,6 +58,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	struct block_device *bdev;
 	struct vela_md *md;
 	size_t nr_blocks;
+	char why[96];
+	bool sb_valid;
+	int checked;
 
 	if (size < 1)
 		return 0;
@@ -70,8 +77,15 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	vela_bdev_write(bdev, 0, image, nr_blocks * VELA_BLOCK_SIZE);
 	vela_bdev_flush(bdev);
 
-	vela_check(bdev, &report);
+	sb_valid = !vela_sb_validate((const struct vela_superblock *)image, nr_blocks, why,
+				     sizeof(why));
+	checked = vela_check(bdev, &report);
 	md = vela_md_open(bdev, true);
+	if (!sb_valid && (!checked || !IS_ERR(md))) {
+		fprintf(stderr, "superblock invalid (%s), but %s opened it\n", why,
+			checked ? "vela_md_open()" : "vela_check()");
+		abort();
+	}
 	if (!IS_ERR(md)) {
 		vela_md_info(md, &info);
 		vela_md_walk_branches(md, walk_branch, md);

@@ -462,6 +462,50 @@ TEST(mutex_misuse_is_a_bug)
 	mutex_destroy(&m);
 }
 
+static void *mutex_held_here(void *arg)
+{
+	return (void *)(long)vela_mutex_held(&shared_mutex);
+}
+
+/* The "__" helpers' lockdep_assert_held() checks something here too. */
+TEST(lockdep_assert_held_sees_who_holds_a_lock)
+{
+	struct rw_semaphore sem;
+
+	mutex_init(&shared_mutex);
+	EXPECT_BUG(lockdep_assert_held(&shared_mutex));
+	mutex_lock(&shared_mutex);
+	lockdep_assert_held(&shared_mutex);
+	EXPECT_EQ(in_thread(mutex_held_here), 0);	/* held, but not by that thread */
+	mutex_unlock(&shared_mutex);
+	EXPECT_BUG(lockdep_assert_held(&shared_mutex));
+	EXPECT_EQ(mutex_trylock(&shared_mutex), 1);
+	lockdep_assert_held(&shared_mutex);
+	mutex_unlock(&shared_mutex);
+
+	init_rwsem(&sem);
+	EXPECT_BUG(lockdep_assert_held(&sem));
+	down_read(&sem);
+	down_read(&sem);
+	lockdep_assert_held(&sem);
+	EXPECT_BUG(lockdep_assert_held_write(&sem));
+	up_read(&sem);
+	lockdep_assert_held(&sem);
+	up_read(&sem);
+	EXPECT_BUG(lockdep_assert_held(&sem));
+	down_write(&sem);
+	lockdep_assert_held(&sem);
+	lockdep_assert_held_write(&sem);
+	up_write(&sem);
+	EXPECT_BUG(lockdep_assert_held_write(&sem));
+	EXPECT_EQ(down_read_trylock(&sem), 1);
+	lockdep_assert_held(&sem);
+	up_read(&sem);
+	EXPECT_EQ(down_write_trylock(&sem), 1);
+	lockdep_assert_held_write(&sem);
+	up_write(&sem);
+}
+
 TEST(warn_and_bug)
 {
 	unsigned long before = vela_warn_count();

@@ -5,6 +5,7 @@
  */
 #include "unit.h"
 #include "vela-check.h"
+#include "vela-meta-internal.h"
 #include "bufio-user.h"
 
 #define META_BLOCKS	2048
@@ -331,7 +332,7 @@ TEST(committed_usage_walk_survives_commits)
 	ASSERT_EQ(vela_md_info(p.md, &before), 0);
 	gen = before.generation;
 
-	mutex_lock(vela_md_usage_lock(p.md));
+	mutex_lock(&p.md->usage_lock);
 	ASSERT_EQ(vela_md_usage_begin(p.md, br, &w), 0);
 	ASSERT_TRUE(w.pinned);
 	/* Both trees are rewritten whole, a commit every 150 blocks, thrice. */
@@ -343,7 +344,7 @@ TEST(committed_usage_walk_survives_commits)
 	ASSERT_EQ(vela_md_info(p.md, &pinned), 0);
 	ASSERT_EQ(vela_md_usage_walk(&w), 0);
 	ASSERT_EQ(vela_md_usage_end(&w, 0), 0);
-	mutex_unlock(vela_md_usage_lock(p.md));
+	mutex_unlock(&p.md->usage_lock);
 	EXPECT_EQ(w.usage.generation, gen);
 	EXPECT_EQ(w.usage.mapped, 3000);
 	EXPECT_EQ(w.usage.exclusive, 500);
@@ -390,7 +391,7 @@ TEST(committed_usage_walk_gives_up_before_holding_back_too_much)
 		map_new(&p, vol, i);
 	ASSERT_EQ(vela_md_commit(p.md), 0);
 
-	mutex_lock(vela_md_usage_lock(p.md));
+	mutex_lock(&p.md->usage_lock);
 	ASSERT_EQ(vela_md_usage_begin(p.md, vol, &w), 0);
 	for (i = 0; i < 20000; i++) {
 		map_new(&p, vol, i);
@@ -400,7 +401,7 @@ TEST(committed_usage_walk_gives_up_before_holding_back_too_much)
 	ASSERT_EQ(vela_md_info(p.md, &pinned), 0);
 	EXPECT_EQ(vela_md_usage_walk(&w), -EAGAIN);
 	EXPECT_EQ(vela_md_usage_end(&w, -EAGAIN), -EAGAIN);
-	mutex_unlock(vela_md_usage_lock(p.md));
+	mutex_unlock(&p.md->usage_lock);
 	ASSERT_EQ(vela_md_commit(p.md), 0);
 	ASSERT_EQ(vela_md_info(p.md, &after), 0);
 	EXPECT_GT(after.metadata_nr_free, pinned.metadata_nr_free);
@@ -435,11 +436,11 @@ TEST(committed_usage_without_a_pin_on_a_nearly_full_pool)
 	ASSERT_EQ(vela_md_info(p.md, &info), 0);
 	ASSERT_LT(info.metadata_nr_free, 2 * vela_md_metadata_reserve(info.metadata_nr_blocks));
 
-	mutex_lock(vela_md_usage_lock(p.md));
+	mutex_lock(&p.md->usage_lock);
 	EXPECT_EQ(vela_md_usage_begin(p.md, br, &w), -EAGAIN);
 	EXPECT_FALSE(w.pinned);
 	EXPECT_EQ(vela_md_usage_end(&w, -EAGAIN), -EAGAIN);
-	mutex_unlock(vela_md_usage_lock(p.md));
+	mutex_unlock(&p.md->usage_lock);
 	ASSERT_EQ(vela_md_committed_usage(p.md, br, &usage), 0);
 	EXPECT_EQ(usage.generation, info.generation);
 	EXPECT_EQ(usage.mapped, 12000);

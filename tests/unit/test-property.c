@@ -93,6 +93,7 @@
  */
 #include "unit.h"
 #include "vela-check.h"
+#include "vela-meta-internal.h"
 #include "bufio-user.h"
 
 #define META_BLOCKS	16384
@@ -923,15 +924,15 @@ static void usage_pin(struct prop *p, u64 id)
 
 	p->ops++;
 	note(p, "usage-begin", id, 0);
-	mutex_lock(vela_md_usage_lock(p->md));
+	mutex_lock(&p->md->usage_lock);
 	r = vela_md_usage_begin(p->md, id, &p->usage_walk);
 	if (r == -EAGAIN) {	/* no pin: too little free metadata */
-		mutex_unlock(vela_md_usage_lock(p->md));
+		mutex_unlock(&p->md->usage_lock);
 		p->usage_unpinnable++;
 		return;
 	}
 	if (r == 1) {		/* cached: no walk needed */
-		mutex_unlock(vela_md_usage_lock(p->md));
+		mutex_unlock(&p->md->usage_lock);
 		ASSERT_EQ(p->usage_walk.usage.exclusive, p->usage_want_exclusive);
 		ASSERT_EQ(p->usage_walk.usage.mapped, p->usage_want_mapped);
 		return;
@@ -1004,7 +1005,7 @@ static void do_usage_finish(struct prop *p)
 	ASSERT_TRUE(r == -EBUSY || r == 1);
 	ASSERT_EQ(vela_md_usage_walk(w), 0);
 	ASSERT_EQ(vela_md_usage_end(w, 0), 0);
-	mutex_unlock(vela_md_usage_lock(p->md));
+	mutex_unlock(&p->md->usage_lock);
 	p->usage_pending = false;
 	p->usage_walks++;
 	p->usage_commits_pinned += p->commits - p->usage_commits_at_begin;

@@ -222,6 +222,7 @@ static void init_errorcheck_mutex(pthread_mutex_t *lock)
 void mutex_init(struct mutex *m)
 {
 	init_errorcheck_mutex(&m->lock);
+	m->held = 0;
 }
 
 void mutex_destroy(struct mutex *m)
@@ -230,13 +231,21 @@ void mutex_destroy(struct mutex *m)
 	WARN_ON(pthread_mutex_destroy(&m->lock));
 }
 
+static void mutex_taken(struct mutex *m)
+{
+	__atomic_store_n(&m->owner, pthread_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&m->held, 1, __ATOMIC_RELAXED);
+}
+
 void mutex_lock(struct mutex *m)
 {
 	check_pthread(pthread_mutex_lock(&m->lock), "mutex_lock");
+	mutex_taken(m);
 }
 
 void mutex_unlock(struct mutex *m)
 {
+	__atomic_store_n(&m->held, 0, __ATOMIC_RELAXED);
 	check_pthread(pthread_mutex_unlock(&m->lock), "mutex_unlock");
 }
 
@@ -247,7 +256,14 @@ int mutex_trylock(struct mutex *m)
 	if (err == EBUSY)
 		return 0;
 	check_pthread(err, "mutex_trylock");
+	mutex_taken(m);
 	return 1;
+}
+
+bool vela_mutex_held(struct mutex *m)
+{
+	return __atomic_load_n(&m->held, __ATOMIC_RELAXED) &&
+	       pthread_equal(__atomic_load_n(&m->owner, __ATOMIC_RELAXED), pthread_self());
 }
 
 void init_rwsem(struct rw_semaphore *sem)
@@ -260,25 +276,30 @@ void init_rwsem(struct rw_semaphore *sem)
 		      "pthread_rwlockattr_setkind_np");
 	check_pthread(pthread_rwlock_init(&sem->lock, &attr), "init_rwsem");
 	pthread_rwlockattr_destroy(&attr);
+	sem->holders = 0;
 }
 
 void down_read(struct rw_semaphore *sem)
 {
 	check_pthread(pthread_rwlock_rdlock(&sem->lock), "down_read");
+	__atomic_add_fetch(&sem->holders, 1, __ATOMIC_RELAXED);
 }
 
 void up_read(struct rw_semaphore *sem)
 {
+	__atomic_sub_fetch(&sem->holders, 1, __ATOMIC_RELAXED);
 	check_pthread(pthread_rwlock_unlock(&sem->lock), "up_read");
 }
 
 void down_write(struct rw_semaphore *sem)
 {
 	check_pthread(pthread_rwlock_wrlock(&sem->lock), "down_write");
+	__atomic_store_n(&sem->holders, -1, __ATOMIC_RELAXED);
 }
 
 void up_write(struct rw_semaphore *sem)
 {
+	__atomic_store_n(&sem->holders, 0, __ATOMIC_RELAXED);
 	check_pthread(pthread_rwlock_unlock(&sem->lock), "up_write");
 }
 
@@ -289,6 +310,7 @@ int down_read_trylock(struct rw_semaphore *sem)
 	if (err == EBUSY)
 		return 0;
 	check_pthread(err, "down_read_trylock");
+	__atomic_add_fetch(&sem->holders, 1, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -299,7 +321,18 @@ int down_write_trylock(struct rw_semaphore *sem)
 	if (err == EBUSY)
 		return 0;
 	check_pthread(err, "down_write_trylock");
+	__atomic_store_n(&sem->holders, -1, __ATOMIC_RELAXED);
 	return 1;
+}
+
+bool vela_rwsem_held(struct rw_semaphore *sem)
+{
+	return __atomic_load_n(&sem->holders, __ATOMIC_RELAXED) != 0;
+}
+
+bool vela_rwsem_held_write(struct rw_semaphore *sem)
+{
+	return __atomic_load_n(&sem->holders, __ATOMIC_RELAXED) < 0;
 }
 
 void spin_lock_init(spinlock_t *lock)

@@ -175,6 +175,9 @@ u32 crc32c(u32 crc, const void *p, size_t len);
  */
 struct mutex {
 	pthread_mutex_t lock;
+	/* For lockdep_assert_held(): who holds it (atomic accesses). */
+	pthread_t owner;
+	int held;
 };
 
 void mutex_init(struct mutex *m);
@@ -186,6 +189,8 @@ int mutex_trylock(struct mutex *m);
 
 struct rw_semaphore {
 	pthread_rwlock_t lock;
+	/* For lockdep_assert_held(): readers holding it, or -1 for a writer. */
+	int holders;
 };
 
 void init_rwsem(struct rw_semaphore *sem);
@@ -210,7 +215,23 @@ void spin_unlock(spinlock_t *lock);
 #define spin_unlock_irqrestore(lock, flags) \
 	do { (void)(flags); spin_unlock(lock); } while (0)
 
-#define lockdep_assert_held(l)	((void)(l))
+/*
+ * lockdep_assert_held() is a real check, so the unit tests catch a "__"
+ * helper called without its lock: a mutex must be held by the caller, an
+ * rwsem by somebody (pthreads cannot say which reader).
+ */
+bool vela_mutex_held(struct mutex *m);
+bool vela_rwsem_held(struct rw_semaphore *sem);
+bool vela_rwsem_held_write(struct rw_semaphore *sem);
+#define lockdep_assert_held(l)						\
+	BUG_ON(__builtin_types_compatible_p(typeof(l), struct mutex *) ?	\
+	       !vela_mutex_held((struct mutex *)(void *)(l)) :		\
+	       !vela_rwsem_held((struct rw_semaphore *)(void *)(l)))
+#define lockdep_assert_held_write(l)	BUG_ON(!vela_rwsem_held_write(l))
+/* Sparse's lock annotations: for the kernel's checker only. */
+#define __acquires(x)
+#define __releases(x)
+#define __must_hold(x)
 
 /* Doubly linked lists, as in <linux/list.h>. */
 struct list_head {
