@@ -124,6 +124,11 @@ static inline bool vela_valid_block_sectors(u64 sectors)
 #define VELA_ORIGIN_ID_LEN	64
 
 #define VELA_BRANCH_READ_ONLY		1u
+/*
+ * Reserved: no version sets these yet, and a branch carrying either is
+ * not activated.  CREATING is kept for a branch whose creation hook has
+ * not finished (the database workflow), DELETING for a two-phase delete.
+ */
 #define VELA_BRANCH_CREATING		2u
 #define VELA_BRANCH_DELETING		4u
 #define VELA_BRANCH_NO_AUTOACTIVATE	8u
@@ -139,9 +144,11 @@ struct vela_disk_branch {
 	__le64 ctime;
 	__le64 mapped_blocks;
 	__le64 alloc_limit_blocks;
-	__le64 exclusive_blocks;
-	__le64 shared_blocks;
-	__le64 counts_generation;
+	/*
+	 * Reserved for a persisted usage cache (exclusive, shared, and the
+	 * generation they are true for): written zero, never read.
+	 */
+	__le64 reserved_counts[3];
 	__le32 flags;
 	__le32 depth;
 	u8 uuid[16];

@@ -727,9 +727,7 @@ int vela_md_create_branch(struct vela_md *md, u64 parent_id, const char *name, u
 	rec.branch_point_change_id = cpu_to_le64(md->cur.change_id + 1);
 	rec.ctime = cpu_to_le64(now);
 	rec.alloc_limit_blocks = 0;
-	rec.exclusive_blocks = 0;
-	rec.shared_blocks = 0;
-	rec.counts_generation = 0;
+	memset(rec.reserved_counts, 0, sizeof(rec.reserved_counts));
 	rec.flags = cpu_to_le32(flags | (le32_to_cpu(parent.flags) & VELA_BRANCH_HAS_ORIGIN));
 	rec.depth = cpu_to_le32(le32_to_cpu(parent.depth) + 1);
 
