@@ -278,12 +278,13 @@ static int dm_message(const char *name, const char *message, char *reply, size_t
 	return r;
 }
 
-/* The loaded vela-pool target's version: 1 found, 0 not loaded, -errno. */
-static int target_version(uint32_t v[3])
+static const char *const vela_target_names[VELA_NR_TARGETS] = { "vela-pool", "vela" };
+
+int loaded_targets(struct loaded_target *t, size_t max)
 {
 	struct dm_versions *target, *last;
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST_VERSIONS);
-	int found = 0;
+	size_t i, n = 0;
 
 	if (!dmt)
 		return -ENOMEM;
@@ -294,14 +295,31 @@ static int target_version(uint32_t v[3])
 	target = dm_task_get_versions(dmt);
 	do {
 		last = target;
-		if (!strcmp(target->name, "vela-pool")) {
-			memcpy(v, target->version, 3 * sizeof(v[0]));
-			found = 1;
+		for (i = 0; i < ARRAY_SIZE(vela_target_names) && n < max; i++) {
+			if (strcmp(target->name, vela_target_names[i]))
+				continue;
+			t[n].name = vela_target_names[i];
+			memcpy(t[n++].version, target->version, sizeof(t->version));
 		}
 		target = (struct dm_versions *)((char *)target + target->next);
 	} while (last != target);
 	dm_task_destroy(dmt);
-	return found;
+	return n;
+}
+
+/* The loaded vela-pool target's version: 1 found, 0 not loaded, -errno. */
+static int target_version(uint32_t v[3])
+{
+	struct loaded_target t[VELA_NR_TARGETS];
+	int i, n = loaded_targets(t, ARRAY_SIZE(t));
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(t[i].name, "vela-pool")) {
+			memcpy(v, t[i].version, sizeof(t[i].version));
+			return 1;
+		}
+	}
+	return n < 0 ? n : 0;
 }
 
 int check_kernel(void)

@@ -24,8 +24,6 @@
 
 #include "velactl.h"
 
-static const char *const vela_target_names[] = { "vela-pool", "vela" };
-
 struct command {
 	const char *name;
 	const char *alias;
@@ -132,22 +130,11 @@ static void dm_log_quiet(int level, const char *file, int line, int dm_errno,
 	va_end(ap);
 }
 
-static bool is_vela_target(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(vela_target_names); i++)
-		if (!strcmp(name, vela_target_names[i]))
-			return true;
-	return false;
-}
-
 /* velactl version: this tool's version and the kernel targets' versions. */
 static int cmd_version(int argc, char **argv)
 {
-	struct dm_versions *target, *last;
-	struct dm_task *dmt;
-	int found = 0;
+	struct loaded_target t[VELA_NR_TARGETS];
+	int i, n;
 
 	(void)argv;
 	if (argc > 1) {
@@ -156,28 +143,16 @@ static int cmd_version(int argc, char **argv)
 	}
 	printf("velactl %s\n", VELA_PACKAGE_VERSION);
 
-	dmt = dm_task_create(DM_DEVICE_LIST_VERSIONS);
-	if (!dmt || !dm_task_run(dmt)) {
+	n = loaded_targets(t, ARRAY_SIZE(t));
+	if (n < 0) {
 		fprintf(stderr,
 			"velactl: cannot query device-mapper: is dm-mod loaded and are you root?\n");
-		if (dmt)
-			dm_task_destroy(dmt);
 		return EXIT_FAILURE;
 	}
-	target = dm_task_get_versions(dmt);
-	do {
-		last = target;
-		if (is_vela_target(target->name)) {
-			printf("kernel target %s %u.%u.%u\n", target->name,
-			       target->version[0], target->version[1],
-			       target->version[2]);
-			found++;
-		}
-		target = (struct dm_versions *)((char *)target + target->next);
-	} while (last != target);
-	dm_task_destroy(dmt);
-
-	if (!found) {
+	for (i = 0; i < n; i++)
+		printf("kernel target %s %u.%u.%u\n", t[i].name, t[i].version[0],
+		       t[i].version[1], t[i].version[2]);
+	if (!n) {
 		fprintf(stderr,
 			"velactl: the dm-vela kernel module is not loaded: run 'modprobe dm-vela'\n");
 		return EXIT_FAILURE;

@@ -136,6 +136,15 @@ int split_pool_branch(const char *arg, char *pool, size_t pool_len, const char *
 
 /* The dm-vela module is loaded and new enough: 0, or an EXIT_* (printed). */
 int check_kernel(void);
+/* A loaded dm-vela target ("vela-pool" or "vela") and its version. */
+#define VELA_NR_TARGETS		2
+struct loaded_target {
+	const char *name;
+	uint32_t version[3];
+};
+
+/* The loaded dm-vela targets, in the kernel's order: how many (at most @max), or -errno. */
+int loaded_targets(struct loaded_target *t, size_t max);
 
 /* Every pool on this machine: active ones and those found by scanning block devices. */
 int scan_pools(struct pool **pools, size_t *n);
