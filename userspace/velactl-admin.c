@@ -38,33 +38,6 @@ static const char *const pool_flag_help =
 	"Name rules: POOL is 1 to 63, NAME 1 to 127 of A-Z a-z 0-9 . _ + - (not starting\n"
 	"with -), and POOL@NAME at most 127 bytes.";
 
-/* getopt_long over a command's options: '?' (reported) for a bad one. */
-static int next_option(int argc, char **argv, const char *shortopts,
-		       const struct option *longopts, const char *command)
-{
-	int opt;
-
-	opterr = 0;
-	opt = getopt_long(argc, argv, shortopts, longopts, NULL);
-	if (opt == '?') {
-		if (optopt)
-			usage_error("%s: unknown option '-%c' or missing argument", command, optopt);
-		else
-			usage_error("%s: unknown option '%s' or missing argument", command,
-				    argv[optind - 1]);
-	}
-	return opt;
-}
-
-/* A command without options: true (reported) if one was given anyway. */
-static bool no_options(int argc, char **argv, const char *command)
-{
-	static const struct option none[] = { { NULL, 0, NULL, 0 } };
-
-	optind = 0;
-	return next_option(argc, argv, "", none, command) != -1;
-}
-
 /* Find, check and lock the pool; it must be active unless @any_state. */
 static int open_pool(const char *name, struct pool *p, bool any_state)
 {
@@ -745,20 +718,6 @@ static void fill_cell(const struct pool *p, const struct branch_list *list,
 		format_size(c->number, o->exact, c->text, sizeof(c->text));
 	if (c->is_null && !o->json && !c->text[0])
 		snprintf(c->text, sizeof(c->text), "-");
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
 }
 
 /* Rows in display order: by id, or depth first under each volume with --tree. */

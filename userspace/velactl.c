@@ -57,6 +57,47 @@ int fail(int code, const char *fmt, ...)
 	return code;
 }
 
+/* getopt_long over a command's options: '?' (reported) for a bad one. */
+int next_option(int argc, char **argv, const char *shortopts,
+		const struct option *longopts, const char *command)
+{
+	int opt;
+
+	opterr = 0;
+	opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (opt == '?') {
+		if (optopt)
+			usage_error("%s: unknown option '-%c' or missing argument", command, optopt);
+		else
+			usage_error("%s: unknown option '%s' or missing argument", command,
+				    argv[optind - 1]);
+	}
+	return opt;
+}
+
+/* A command without options: true (reported) if one was given anyway. */
+bool no_options(int argc, char **argv, const char *command)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+
+	optind = 0;
+	return next_option(argc, argv, "", none, command) != -1;
+}
+
+void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
 int parse_size(const char *s, uint64_t *bytes)
 {
 	static const char units[] = "kmgtp";

@@ -28,6 +28,16 @@ int show_command_help(const char *name);
 /* "velactl: <message>" on stderr; returns @code so callers can return it. */
 __printf(2, 3) int fail(int code, const char *fmt, ...);
 
+struct option;
+/* getopt_long over a command's options: '?' (reported) for a bad one. */
+int next_option(int argc, char **argv, const char *shortopts,
+		const struct option *longopts, const char *command);
+/* A command without options: true (reported) if one was given anyway. */
+bool no_options(int argc, char **argv, const char *command);
+
+/* @s as a JSON string, escaped, on stdout. */
+void json_string(const char *s);
+
 /*
  * libblkid: describe the first signature on @path in @desc ("ext4", ...).
  * 1 when there is one, 0 when there is none, -errno when @path cannot be
