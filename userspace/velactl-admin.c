@@ -38,21 +38,6 @@ static const char *const pool_flag_help =
 	"Name rules: POOL is 1 to 63, NAME 1 to 127 of A-Z a-z 0-9 . _ + - (not starting\n"
 	"with -), and POOL@NAME at most 127 bytes.";
 
-/* Find, check and lock the pool; it must be active unless @any_state. */
-static int open_pool(const char *name, struct pool *p, bool any_state)
-{
-	int r = check_kernel();
-
-	if (!r)
-		r = find_pool(name, p);
-	if (!r)
-		r = lock_pool(p);
-	if (!r && !any_state && !p->active)
-		r = fail(EXIT_FAILURE, "pool '%s' is not active: run 'velactl activate %s'",
-			 name, name);
-	return r;
-}
-
 /* An admin message's failure, as one line with the reason and the next step. */
 static int admin_error(const struct pool *p, const char *what, const char *name, int r)
 {
@@ -1585,57 +1570,6 @@ int cmd_extend(int argc, char **argv)
 		fprintf(stderr, "velactl: nothing grew: grow the underlying device first (lvextend, a larger partition, ...)\n");
 	printf("mode: %s\n", after.mode);
 	return 0;
-}
-
-/* --- check and dump by pool name ------------------------------------------ */
-
-int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing)
-{
-	struct stat st;
-	char reply[32];
-	int r;
-
-	memset(m, 0, sizeof(*m));
-	snprintf(m->path, sizeof(m->path), "%s", arg);
-	/* A path or an image file is read as before (a directory is neither). */
-	if (strchr(arg, '/') || (!stat(arg, &st) && !S_ISDIR(st.st_mode)) ||
-	    !valid_pool_name(arg))
-		return 0;
-	r = check_kernel();
-	if (!r)
-		r = find_pool(arg, &m->pool);
-	if (!r)
-		r = lock_pool(&m->pool);
-	if (r)
-		return r;
-	snprintf(m->path, sizeof(m->path), "%s", m->pool.meta_path);
-	if (!m->pool.active)
-		return 0;
-	if (writing)
-		return fail(EXIT_BUSY, "pool '%s' is active: deactivate it first ('velactl deactivate %s')",
-			    arg, arg);
-	r = pool_admin(&m->pool, reply, sizeof(reply), "reserve_metadata_snap");
-	if (r == -EBUSY)
-		return fail(EXIT_BUSY, "pool '%s': another tool holds its metadata view: release it (release_metadata_snap) and retry",
-			    arg);
-	if (r)
-		return fail(EXIT_FAILURE, "pool '%s': cannot hold a view of its metadata: %s", arg,
-			    strerror(-r));
-	m->held = true;
-	return 0;
-}
-
-void close_pool_metadata(struct pool_metadata *m)
-{
-	int r;
-
-	if (!m->held)
-		return;
-	r = pool_admin(&m->pool, NULL, 0, "release_metadata_snap");
-	if (r)
-		fail(EXIT_FAILURE, "pool '%s': releasing its metadata view failed: %s; send release_metadata_snap",
-		     m->pool.name, strerror(-r));
-	m->held = false;
 }
 
 /* --- merge ------------------------------------------------------------------ */

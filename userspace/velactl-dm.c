@@ -673,6 +673,21 @@ int lock_pool(struct pool *p)
 	return 0;
 }
 
+/* Find, check and lock the pool; it must be active unless @any_state. */
+int open_pool(const char *name, struct pool *p, bool any_state)
+{
+	int r = check_kernel();
+
+	if (!r)
+		r = find_pool(name, p);
+	if (!r)
+		r = lock_pool(p);
+	if (!r && !any_state && !p->active)
+		r = fail(EXIT_FAILURE, "pool '%s' is not active: run 'velactl activate %s'",
+			 name, name);
+	return r;
+}
+
 static int device_sectors(const char *path, uint64_t *sectors)
 {
 	char sys[PATH_MAX], buf[32];

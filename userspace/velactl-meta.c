@@ -214,6 +214,53 @@ int cmd_format(int argc, char **argv)
 	return format_pool(meta_path, data_path, name, block_bytes, force);
 }
 
+/* --- a metadata device, an image file, or a pool by name ------------------ */
+
+int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing)
+{
+	struct stat st;
+	char reply[32];
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->path, sizeof(m->path), "%s", arg);
+	/* A path or an image file is read as before (a directory is neither). */
+	if (strchr(arg, '/') || (!stat(arg, &st) && !S_ISDIR(st.st_mode)) ||
+	    !valid_pool_name(arg))
+		return 0;
+	r = open_pool(arg, &m->pool, true);
+	if (r)
+		return r;
+	snprintf(m->path, sizeof(m->path), "%s", m->pool.meta_path);
+	if (!m->pool.active)
+		return 0;
+	if (writing)
+		return fail(EXIT_BUSY, "pool '%s' is active: deactivate it first ('velactl deactivate %s')",
+			    arg, arg);
+	r = pool_admin(&m->pool, reply, sizeof(reply), "reserve_metadata_snap");
+	if (r == -EBUSY)
+		return fail(EXIT_BUSY, "pool '%s': another tool holds its metadata view: release it (release_metadata_snap) and retry",
+			    arg);
+	if (r)
+		return fail(EXIT_FAILURE, "pool '%s': cannot hold a view of its metadata: %s", arg,
+			    strerror(-r));
+	m->held = true;
+	return 0;
+}
+
+void close_pool_metadata(struct pool_metadata *m)
+{
+	int r;
+
+	if (!m->held)
+		return;
+	r = pool_admin(&m->pool, NULL, 0, "release_metadata_snap");
+	if (r)
+		fail(EXIT_FAILURE, "pool '%s': releasing its metadata view failed: %s; send release_metadata_snap",
+		     m->pool.name, strerror(-r));
+	m->held = false;
+}
+
 struct check_output {
 	const char *path;
 	bool quiet;

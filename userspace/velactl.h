@@ -164,6 +164,8 @@ int lookup_pool(const char *name, struct pool *p);
 int find_pool(const char *name, struct pool *p);
 /* Serialise velactl instances on pool @p: held until exit. */
 int lock_pool(struct pool *p);
+/* Find, check and lock the pool; it must be active unless @any_state. */
+int open_pool(const char *name, struct pool *p, bool any_state);
 /* Create the pool device from the pool's devices. */
 int activate_pool(struct pool *p);
 int pool_status(const struct pool *p, struct pool_status *st);
@@ -201,6 +203,16 @@ int reload_branch(const struct pool *p, const struct branch *b);
 int reload_pool(struct pool *p);
 int deactivate_pool(struct pool *p);
 
+/* The ranges a three-way merge of @child_name would conflict on (pool locked). */
+int print_merge_conflicts(const struct pool *p, const char *child_name, bool json);
+
+/* An identity for an external origin that activation can find again. */
+int origin_identity(const char *path, char *id, size_t len);
+/* The device with identity @id, for activation; 0 or -ENOENT. */
+int find_origin(const char *id, char *path, size_t len);
+
+/* velactl-meta.c */
+
 /*
  * check and dump name a metadata device, an image, or a pool.  For a pool,
  * @path becomes its metadata device; an active pool is read through a view
@@ -215,13 +227,5 @@ struct pool_metadata {
 
 int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing);
 void close_pool_metadata(struct pool_metadata *m);
-
-/* The ranges a three-way merge of @child_name would conflict on (pool locked). */
-int print_merge_conflicts(const struct pool *p, const char *child_name, bool json);
-
-/* An identity for an external origin that activation can find again. */
-int origin_identity(const char *path, char *id, size_t len);
-/* The device with identity @id, for activation; 0 or -ENOENT. */
-int find_origin(const char *id, char *path, size_t len);
 
 #endif
