@@ -102,7 +102,8 @@ build/obj/velactl.o: userspace/velactl.c $(VELACTL_HDRS) dkms.conf
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The files that need the on-disk format and libdevmapper or libvela.
-VELACTL_LIB_OBJS := build/obj/velactl-meta.o build/obj/velactl-dm.o build/obj/velactl-admin.o
+VELACTL_LIB_OBJS := build/obj/velactl-meta.o build/obj/velactl-dm.o build/obj/velactl-admin.o \
+	build/obj/velactl-merge.o
 
 $(VELACTL_LIB_OBJS): build/obj/%.o: userspace/%.c $(VELACTL_HDRS) kernel/vela-format.h dkms.conf
 	@mkdir -p $(dir $@)

@@ -39,7 +39,7 @@ static const char *const pool_flag_help =
 	"with -), and POOL@NAME at most 127 bytes.";
 
 /* An admin message's failure, as one line with the reason and the next step. */
-static int admin_error(const struct pool *p, const char *what, const char *name, int r)
+int admin_error(const struct pool *p, const char *what, const char *name, int r)
 {
 	struct pool_status st;
 
@@ -925,19 +925,7 @@ int cmd_list(int argc, char **argv)
 
 /* --- commands on one branch ---------------------------------------------- */
 
-/*
- * Parse "COMMAND [options] POOL/NAME [extra]" for the single-branch
- * commands: open the pool and read its branch table.
- */
-struct target {
-	char pool_name[VELA_MAX_POOL_NAME + 1];
-	const char *name;
-	struct pool pool;
-	struct branch_list list;
-	const struct branch *b;
-};
-
-static int open_target(const char *arg, struct target *t)
+int open_target(const char *arg, struct target *t)
 {
 	int r = split_pool_branch(arg, t->pool_name, sizeof(t->pool_name), &t->name);
 
@@ -951,7 +939,7 @@ static int open_target(const char *arg, struct target *t)
 	return r;
 }
 
-static void close_target(struct target *t)
+void close_target(struct target *t)
 {
 	free_branch_list(&t->list);
 }
@@ -1570,229 +1558,4 @@ int cmd_extend(int argc, char **argv)
 		fprintf(stderr, "velactl: nothing grew: grow the underlying device first (lvextend, a larger partition, ...)\n");
 	printf("mode: %s\n", after.mode);
 	return 0;
-}
-
-/* --- merge ------------------------------------------------------------------ */
-
-static const char *const merge_strategies[][2] = {
-	{ "three-way", "three_way" },
-	{ "child-wins", "child_wins" },
-	{ "replace", "replace" },
-};
-
-/*
- * Why the parent's device must not have its blocks changed under it.  The
- * kernel cannot see open counts, so velactl looks three ways: dm's open
- * count, the mount table, and an exclusive open (a stacked device or an
- * O_EXCL user).  "" when it is free.
- */
-static void parent_in_use(const struct pool *p, const struct branch *b, char *why, size_t len)
-{
-	char path[PATH_MAX], line[4096], majmin[32], where[PATH_MAX];
-	FILE *f;
-	int fd;
-
-	why[0] = '\0';
-	if (!b->active)
-		return;
-	if (b->open_count) {
-		snprintf(why, len, "open %d time(s)", b->open_count);
-		return;
-	}
-	snprintf(majmin, sizeof(majmin), "%u:%u", b->major, b->minor);
-	f = fopen("/proc/self/mountinfo", "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		char id[32];
-
-		if (sscanf(line, "%*s %*s %31s %*s %4095s", id, where) == 2 && !strcmp(id, majmin)) {
-			snprintf(why, len, "mounted at %s", where);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	if (why[0])
-		return;
-	branch_path(p, b->name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
-	if (fd >= 0)
-		close(fd);
-	else if (errno == EBUSY)
-		snprintf(why, len, "held by another device or program");
-}
-
-/* --delete-child: the child went into its parent; remove it too. */
-static int delete_merged_child(struct target *t, bool json)
-{
-	int r;
-
-	if (t->b->active && t->b->open_count)
-		return fail(EXIT_BUSY, "%s/%s is open: merged, but not deleted", t->pool.name,
-			    t->name);
-	if (t->b->active && deactivate_branch(&t->pool, t->b))
-		return EXIT_BUSY;
-	r = pool_admin(&t->pool, NULL, 0, "delete %" PRIu64, t->b->id);
-	if (r)
-		return admin_error(&t->pool, "delete", t->name, r);
-	if (!json)
-		printf("deleted %s/%s\n", t->pool.name, t->name);
-	return 0;
-}
-
-int cmd_merge(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "into", required_argument, NULL, 'i' },
-		{ "strategy", required_argument, NULL, 's' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "delete-child", no_argument, NULL, 'd' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
-	bool dry_run = false, delete_child = false, force = false, json = false, ff;
-	const char *into = NULL, *strategy = "three_way", *label = "three-way";
-	char reply[64], path[PATH_MAX], fs[32] = "", busy[PATH_MAX + 32];
-	const struct branch *parent;
-	unsigned long long taken, conflicts;
-	struct target t;
-	int opt, r, ffi;
-	size_t i;
-
-	optind = 0;
-	while ((opt = next_option(argc, argv, "", options, "merge")) != -1) {
-		switch (opt) {
-		case 'i':
-			into = optarg;
-			break;
-		case 's':
-			for (i = 0; i < ARRAY_SIZE(merge_strategies); i++)
-				if (!strcmp(optarg, merge_strategies[i][0]))
-					break;
-			if (i == ARRAY_SIZE(merge_strategies)) {
-				usage_error("merge: --strategy %s: want three-way, child-wins or replace",
-					    optarg);
-				return EXIT_USAGE;
-			}
-			label = merge_strategies[i][0];
-			strategy = merge_strategies[i][1];
-			break;
-		case 'n':
-			dry_run = true;
-			break;
-		case 'd':
-			delete_child = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		usage_error("merge: want POOL/CHILD");
-		return EXIT_USAGE;
-	}
-	r = open_target(argv[optind], &t);
-	if (r)
-		goto out;
-	parent = branch_by_id(&t.list, t.b->parent);
-	if (!parent) {
-		r = fail(EXIT_USAGE, "merge %s/%s: it is a volume, with no parent to merge into",
-			 t.pool.name, t.name);
-		goto out;
-	}
-	if (into && strcmp(into, parent->name)) {
-		r = fail(EXIT_USAGE, "merge %s/%s: --into accepts only its parent, %s",
-			 t.pool.name, t.name, parent->name);
-		goto out;
-	}
-	if (parent->flags & VELA_BRANCH_READ_ONLY && !dry_run) {
-		r = fail(EXIT_FAILURE, "merge %s/%s: the parent %s/%s is protected: 'velactl unprotect %s/%s' first if it really should change",
-			 t.pool.name, t.name, t.pool.name, parent->name, t.pool.name, parent->name);
-		goto out;
-	}
-	/* The kernel cannot see open counts: refuse a parent in use here. */
-	parent_in_use(&t.pool, parent, busy, sizeof(busy));
-	if (busy[0] && !dry_run) {
-		r = fail(EXIT_BUSY, "merge %s/%s: the parent %s/%s is %s, and a merge changes its blocks under it: unmount or close it first",
-			 t.pool.name, t.name, t.pool.name, parent->name, busy);
-		goto out;
-	}
-	r = pool_admin(&t.pool, reply, sizeof(reply), "merge %" PRIu64 " %s dry_run", t.b->id,
-		       strategy);
-	if (r || sscanf(reply, "%llu %llu %d", &taken, &conflicts, &ffi) != 3) {
-		r = admin_error(&t.pool, "merge", t.name, r ? r : -EPROTO);
-		goto out;
-	}
-	ff = ffi;
-	/* A block-level three-way merge of a filesystem is a state nobody wrote. */
-	for (i = 0; !ff && !force && strcmp(strategy, "replace") && i < 2 && !fs[0]; i++) {
-		const struct branch *b = i ? parent : t.b;
-
-		if (!b->active)
-			continue;
-		branch_path(&t.pool, b->name, path, sizeof(path));
-		probe_fs_type(path, fs, sizeof(fs));
-	}
-	if (fs[0]) {
-		r = fail(EXIT_FAILURE, "merge %s/%s: %s holds %s, and both sides changed since the branch point: a block-level %s merge of a filesystem or database is corruption.  Use --strategy replace (the parent becomes the child), or --force if the data is raw blocks and you know it is safe",
-			 t.pool.name, t.name, t.pool.name, fs, label);
-		goto out;
-	}
-	if (json)
-		printf("{\"schema\": 1, \"pool\": \"%s\", \"child\": \"%s\", \"parent\": \"%s\", \"strategy\": \"%s\", \"dry_run\": %s, \"taken\": %llu, \"conflicts\": %llu, \"fast_forward\": %s, ",
-		       t.pool.name, t.name, parent->name, label, dry_run ? "true" : "false",
-		       taken, conflicts, ff ? "true" : "false");
-	if (!strcmp(strategy, "three_way") && conflicts) {
-		if (!json)
-			fprintf(stderr, "velactl: merge %s/%s: refused: %llu block(s) changed on both sides since the branch point (offset, length):\n",
-				t.pool.name, t.name, conflicts);
-		print_merge_conflicts(&t.pool, t.name, json);
-		if (json)
-			printf(", \"merged\": false}\n");
-		else
-			fprintf(stderr, "Nothing changed.  Use --strategy child-wins to take the child's version of these, or replace.\n");
-		r = EXIT_CONFLICT;
-		goto out;
-	}
-	if (dry_run) {
-		if (json)
-			printf("\"merged\": false}\n");
-		else
-			printf("would merge %s/%s into %s: %llu block(s) taken, %llu conflict(s)%s\n",
-			       t.pool.name, t.name, parent->name, taken, conflicts,
-			       ff ? ", fast-forward" : "");
-		goto out;
-	}
-	if (parent->active && suspend_branch(&t.pool, parent, true)) {
-		r = fail(EXIT_FAILURE, "merge %s/%s: cannot suspend the parent's device", t.pool.name,
-			 t.name);
-		goto out;
-	}
-	r = pool_admin(&t.pool, reply, sizeof(reply), "merge %" PRIu64 " %s", t.b->id, strategy);
-	if (parent->active && suspend_branch(&t.pool, parent, false))
-		fail(EXIT_FAILURE, "merge %s/%s: resuming the parent's device failed: run 'dmsetup resume'",
-		     t.pool.name, t.name);
-	if (r) {
-		r = r == -ECANCELED ? fail(EXIT_CONFLICT, "merge %s/%s: the parent changed meanwhile: conflicts; nothing changed",
-					   t.pool.name, t.name) :
-				      admin_error(&t.pool, "merge", t.name, r);
-		goto out;
-	}
-	if (json)
-		printf("\"merged\": true}\n");
-	else
-		printf("merged %s/%s into %s: %llu block(s) taken, %llu conflict(s)%s%s\n",
-		       t.pool.name, t.name, parent->name, taken, conflicts,
-		       conflicts ? " (the child's version)" : "", ff ? ", fast-forward" : "");
-	if (delete_child)
-		r = delete_merged_child(&t, json);
-out:
-	close_target(&t);
-	return r;
 }

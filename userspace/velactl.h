@@ -54,37 +54,6 @@ int parse_size(const char *s, uint64_t *bytes);
 /* "1.5GiB" (or the exact byte count when @exact). */
 const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len);
 
-/* Offline metadata commands (velactl-meta.c). */
-int cmd_format(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_dump(int argc, char **argv);
-int cmd_repair(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
-int cmd_merge(int argc, char **argv);
-/*
- * Refuse a device that holds any signature (ours or libblkid's) unless
- * @force, then format the pool; EXIT_* codes, the reason already printed.
- */
-int format_pool(const char *meta_path, const char *data_path, const char *name,
-		uint64_t block_bytes, bool force);
-
-/* Pool and branch administration through the kernel (velactl-admin.c). */
-int cmd_init(int argc, char **argv);
-int cmd_create(int argc, char **argv);
-int cmd_create_branch(int argc, char **argv);
-int cmd_list(int argc, char **argv);
-int cmd_delete(int argc, char **argv);
-int cmd_rename(int argc, char **argv);
-int cmd_resize(int argc, char **argv);
-int cmd_protect(int argc, char **argv);
-int cmd_unprotect(int argc, char **argv);
-int cmd_limit(int argc, char **argv);
-int cmd_activate(int argc, char **argv);
-int cmd_deactivate(int argc, char **argv);
-int cmd_scan(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-int cmd_extend(int argc, char **argv);
-
 /* --- velactl-dm.c: pools and branches as device-mapper sees them ----- */
 
 #define VELA_DM_NAME_LEN	128	/* dm names are at most 127 bytes */
@@ -203,13 +172,56 @@ int reload_branch(const struct pool *p, const struct branch *b);
 int reload_pool(struct pool *p);
 int deactivate_pool(struct pool *p);
 
-/* The ranges a three-way merge of @child_name would conflict on (pool locked). */
-int print_merge_conflicts(const struct pool *p, const char *child_name, bool json);
-
 /* An identity for an external origin that activation can find again. */
 int origin_identity(const char *path, char *id, size_t len);
 /* The device with identity @id, for activation; 0 or -ENOENT. */
 int find_origin(const char *id, char *path, size_t len);
+
+/* Offline metadata commands (velactl-meta.c). */
+int cmd_format(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
+/*
+ * Refuse a device that holds any signature (ours or libblkid's) unless
+ * @force, then format the pool; EXIT_* codes, the reason already printed.
+ */
+int format_pool(const char *meta_path, const char *data_path, const char *name,
+		uint64_t block_bytes, bool force);
+
+/* Pool and branch administration through the kernel (velactl-admin.c). */
+int cmd_init(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_create_branch(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_resize(int argc, char **argv);
+int cmd_protect(int argc, char **argv);
+int cmd_unprotect(int argc, char **argv);
+int cmd_limit(int argc, char **argv);
+int cmd_activate(int argc, char **argv);
+int cmd_deactivate(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_extend(int argc, char **argv);
+
+/*
+ * Parse "COMMAND [options] POOL/NAME [extra]" for the single-branch
+ * commands: open the pool and read its branch table.
+ */
+struct target {
+	char pool_name[VELA_MAX_POOL_NAME + 1];
+	const char *name;
+	struct pool pool;
+	struct branch_list list;
+	const struct branch *b;
+};
+
+int open_target(const char *arg, struct target *t);
+void close_target(struct target *t);
+/* An admin message's failure, as one line with the reason and the next step. */
+int admin_error(const struct pool *p, const char *what, const char *name, int r);
 
 /* velactl-meta.c */
 
@@ -227,5 +239,13 @@ struct pool_metadata {
 
 int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing);
 void close_pool_metadata(struct pool_metadata *m);
+
+struct block_device;
+/* Open a metadata device or image file; the reason printed on failure. */
+struct block_device *open_dev(const char *path, bool read_only);
+
+/* Merge and diff (velactl-merge.c). */
+int cmd_merge(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif
