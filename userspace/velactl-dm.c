@@ -58,6 +58,10 @@
 #define TARGET_MAJOR		0
 #define TARGET_MIN_MINOR	9
 
+const char *const name_rules_help =
+	"Name rules: POOL is 1 to 63, NAME 1 to 127 of A-Z a-z 0-9 . _ + - (not starting\n"
+	"with -), and POOL@NAME at most 127 bytes.";
+
 /* The kernel's name rule (vela_md_valid_name), under a tighter length. */
 static bool valid_name(const char *name, size_t max)
 {

@@ -500,7 +500,7 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-int show_command_help(const char *name)
+static int show_command_help(const char *name)
 {
 	const struct command *cmd = find_command(name);
 

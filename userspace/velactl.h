@@ -22,9 +22,10 @@
 #define EXIT_NO_SPACE		7	/* the pool's metadata is down to its reserve */
 #define EXIT_CONFLICT		8	/* merge refused: both sides changed the same blocks */
 
+/* --- velactl.c: main, and the command-line helpers every file uses ----- */
+
+/* "velactl: <message>" and a pointer to 'velactl help' on stderr. */
 __printf(1, 2) void usage_error(const char *fmt, ...);
-/* "velactl COMMAND --help": the command's usage, exit 0. */
-int show_command_help(const char *name);
 /* "velactl: <message>" on stderr; returns @code so callers can return it. */
 __printf(2, 3) int fail(int code, const char *fmt, ...);
 
@@ -35,6 +36,8 @@ int next_option(int argc, char **argv, const char *shortopts,
 /* A command without options: true (reported) if one was given anyway. */
 bool no_options(int argc, char **argv, const char *command);
 
+/* The "schema" member of every JSON object velactl prints. */
+#define JSON_SCHEMA	1
 /* @s as a JSON string, escaped, on stdout. */
 void json_string(const char *s);
 
@@ -54,7 +57,7 @@ int parse_size(const char *s, uint64_t *bytes);
 /* "1.5GiB" (or the exact byte count when @exact). */
 const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len);
 
-/* --- velactl-dm.c: pools and branches as device-mapper sees them ----- */
+/* --- velactl-dm.c: pools and branches as device-mapper sees them ------- */
 
 #define VELA_DM_NAME_LEN	128	/* dm names are at most 127 bytes */
 #define VELA_MAX_POOL_NAME	63
@@ -108,6 +111,8 @@ struct pool_status {
 	char mode[32], needs_check[16], space_policy[32], discard[32], held_root[24];
 };
 
+/* The name rules, as usage errors state them. */
+extern const char *const name_rules_help;
 bool valid_pool_name(const char *name);
 bool valid_branch_name(const char *pool, const char *name);
 /* Split "POOL/NAME"; 0 or EXIT_USAGE (printed). */
@@ -177,7 +182,8 @@ int origin_identity(const char *path, char *id, size_t len);
 /* The device with identity @id, for activation; 0 or -ENOENT. */
 int find_origin(const char *id, char *path, size_t len);
 
-/* Offline metadata commands (velactl-meta.c). */
+/* --- velactl-meta.c: the offline metadata commands (libvela) ------------ */
+
 int cmd_format(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
@@ -189,22 +195,44 @@ int cmd_repair(int argc, char **argv);
 int format_pool(const char *meta_path, const char *data_path, const char *name,
 		uint64_t block_bytes, bool force);
 
-/* Pool and branch administration through the kernel (velactl-admin.c). */
-int cmd_init(int argc, char **argv);
+struct block_device;
+/* Open a metadata device or image file; the reason printed on failure. */
+struct block_device *open_dev(const char *path, bool read_only);
+
+/*
+ * check, dump, repair and diff name a metadata device, an image, or a pool.
+ * For a pool, @path becomes its metadata device; an active pool is read
+ * through a view it holds (reserve_metadata_snap, @held) until
+ * close_pool_metadata().  @writing refuses an active pool.  0 or an EXIT_*
+ * code (printed).
+ */
+struct pool_metadata {
+	char path[PATH_MAX];
+	struct pool pool;
+	bool held;
+};
+
+int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing);
+void close_pool_metadata(struct pool_metadata *m);
+
+/* --- velactl-branch.c: volumes and branches, and naming one ------------- */
+
 int cmd_create(int argc, char **argv);
 int cmd_create_branch(int argc, char **argv);
-int cmd_list(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_rename(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
 int cmd_protect(int argc, char **argv);
 int cmd_unprotect(int argc, char **argv);
 int cmd_limit(int argc, char **argv);
-int cmd_activate(int argc, char **argv);
-int cmd_deactivate(int argc, char **argv);
-int cmd_scan(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-int cmd_extend(int argc, char **argv);
+
+/* An admin message's failure, as one line with the reason and the next step. */
+int admin_error(const struct pool *p, const char *what, const char *name, int r);
+/* The pool's branch table with device state; EXIT_* on failure (printed). */
+int load_branches(const struct pool *p, struct branch_list *list);
+/* Branch @name of @list; EXIT_NOT_FOUND (printed) when there is none. */
+int find_branch(const struct pool *p, const struct branch_list *list, const char *name,
+		const struct branch **b);
 
 /*
  * Parse "COMMAND [options] POOL/NAME [extra]" for the single-branch
@@ -220,31 +248,22 @@ struct target {
 
 int open_target(const char *arg, struct target *t);
 void close_target(struct target *t);
-/* An admin message's failure, as one line with the reason and the next step. */
-int admin_error(const struct pool *p, const char *what, const char *name, int r);
 
-/* velactl-meta.c */
+/* --- velactl-pool.c: whole pools ---------------------------------------- */
 
-/*
- * check and dump name a metadata device, an image, or a pool.  For a pool,
- * @path becomes its metadata device; an active pool is read through a view
- * it holds (reserve_metadata_snap, @held) until close_pool_metadata().
- * @writing refuses an active pool.  0 or an EXIT_* code (printed).
- */
-struct pool_metadata {
-	char path[PATH_MAX];
-	struct pool pool;
-	bool held;
-};
+int cmd_init(int argc, char **argv);
+int cmd_activate(int argc, char **argv);
+int cmd_deactivate(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_extend(int argc, char **argv);
 
-int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing);
-void close_pool_metadata(struct pool_metadata *m);
+/* --- velactl-list.c ------------------------------------------------------ */
 
-struct block_device;
-/* Open a metadata device or image file; the reason printed on failure. */
-struct block_device *open_dev(const char *path, bool read_only);
+int cmd_list(int argc, char **argv);
 
-/* Merge and diff (velactl-merge.c). */
+/* --- velactl-merge.c: merge and diff ------------------------------------ */
+
 int cmd_merge(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 
