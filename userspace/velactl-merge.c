@@ -286,7 +286,22 @@ static int delete_merged_child(struct target *t, bool json)
 	return 0;
 }
 
-int cmd_merge(int argc, char **argv)
+/* merge's command line. */
+struct merge_args {
+	const char *into;
+	const char *strategy;		/* the kernel's name: three_way, ... */
+	const char *label;		/* the command line's: three-way, ... */
+	bool dry_run, delete_child, force, json;
+};
+
+/* The parent, and what the kernel's dry run said a merge into it would do. */
+struct merge_plan {
+	const struct branch *parent;
+	unsigned long long taken, conflicts;
+	bool ff;
+};
+
+static int parse_merge_args(int argc, char **argv, struct merge_args *a)
 {
 	static const struct option options[] = {
 		{ "into", required_argument, NULL, 'i' },
@@ -297,20 +312,15 @@ int cmd_merge(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
-	bool dry_run = false, delete_child = false, force = false, json = false, ff;
-	const char *into = NULL, *strategy = "three_way", *label = "three-way";
-	char reply[64], path[PATH_MAX], fs[32] = "", busy[PATH_MAX + 32];
-	const struct branch *parent;
-	unsigned long long taken, conflicts;
-	struct target t;
-	int opt, r, ffi;
+	int opt;
 	size_t i;
 
+	*a = (struct merge_args){ .strategy = "three_way", .label = "three-way" };
 	optind = 0;
 	while ((opt = next_option(argc, argv, "", options, "merge")) != -1) {
 		switch (opt) {
 		case 'i':
-			into = optarg;
+			a->into = optarg;
 			break;
 		case 's':
 			for (i = 0; i < ARRAY_SIZE(merge_strategies); i++)
@@ -321,20 +331,20 @@ int cmd_merge(int argc, char **argv)
 					    optarg);
 				return EXIT_USAGE;
 			}
-			label = merge_strategies[i][0];
-			strategy = merge_strategies[i][1];
+			a->label = merge_strategies[i][0];
+			a->strategy = merge_strategies[i][1];
 			break;
 		case 'n':
-			dry_run = true;
+			a->dry_run = true;
 			break;
 		case 'd':
-			delete_child = true;
+			a->delete_child = true;
 			break;
 		case 'f':
-			force = true;
+			a->force = true;
 			break;
 		case 'j':
-			json = true;
+			a->json = true;
 			break;
 		default:
 			return EXIT_USAGE;
@@ -344,101 +354,158 @@ int cmd_merge(int argc, char **argv)
 		usage_error("merge: want POOL/CHILD");
 		return EXIT_USAGE;
 	}
-	r = open_target(argv[optind], &t);
-	if (r)
-		goto out;
-	parent = branch_by_id(&t.list, t.b->parent);
-	if (!parent) {
-		r = fail(EXIT_USAGE, "merge %s/%s: it is a volume, with no parent to merge into",
-			 t.pool.name, t.name);
-		goto out;
-	}
-	if (into && strcmp(into, parent->name)) {
-		r = fail(EXIT_USAGE, "merge %s/%s: --into accepts only its parent, %s",
-			 t.pool.name, t.name, parent->name);
-		goto out;
-	}
-	if (parent->flags & VELA_BRANCH_READ_ONLY && !dry_run) {
-		r = fail(EXIT_FAILURE, "merge %s/%s: the parent %s/%s is protected: 'velactl unprotect %s/%s' first if it really should change",
-			 t.pool.name, t.name, t.pool.name, parent->name, t.pool.name, parent->name);
-		goto out;
-	}
-	/* The kernel cannot see open counts: refuse a parent in use here. */
-	parent_in_use(&t.pool, parent, busy, sizeof(busy));
-	if (busy[0] && !dry_run) {
-		r = fail(EXIT_BUSY, "merge %s/%s: the parent %s/%s is %s, and a merge changes its blocks under it: unmount or close it first",
-			 t.pool.name, t.name, t.pool.name, parent->name, busy);
-		goto out;
-	}
-	r = pool_admin(&t.pool, reply, sizeof(reply), "merge %" PRIu64 " %s dry_run", t.b->id,
-		       strategy);
-	if (r || sscanf(reply, "%llu %llu %d", &taken, &conflicts, &ffi) != 3) {
-		r = admin_error(&t.pool, "merge", t.name, r ? r : -EPROTO);
-		goto out;
-	}
-	ff = ffi;
-	/* A block-level three-way merge of a filesystem is a state nobody wrote. */
-	for (i = 0; !ff && !force && strcmp(strategy, "replace") && i < 2 && !fs[0]; i++) {
-		const struct branch *b = i ? parent : t.b;
+	return 0;
+}
+
+/* A block-level three-way merge of a filesystem is a state nobody wrote. */
+static int refuse_fs_merge(const struct target *t, const struct merge_args *a,
+			   const struct merge_plan *m)
+{
+	char path[PATH_MAX], fs[32] = "";
+	size_t i;
+
+	for (i = 0; !m->ff && !a->force && strcmp(a->strategy, "replace") && i < 2 && !fs[0]; i++) {
+		const struct branch *b = i ? m->parent : t->b;
 
 		if (!b->active)
 			continue;
-		branch_path(&t.pool, b->name, path, sizeof(path));
+		branch_path(&t->pool, b->name, path, sizeof(path));
 		probe_fs_type(path, fs, sizeof(fs));
 	}
-	if (fs[0]) {
-		r = fail(EXIT_FAILURE, "merge %s/%s: %s holds %s, and both sides changed since the branch point: a block-level %s merge of a filesystem or database is corruption.  Use --strategy replace (the parent becomes the child), or --force if the data is raw blocks and you know it is safe",
-			 t.pool.name, t.name, t.pool.name, fs, label);
-		goto out;
-	}
-	if (json)
+	if (fs[0])
+		return fail(EXIT_FAILURE, "merge %s/%s: %s holds %s, and both sides changed since the branch point: a block-level %s merge of a filesystem or database is corruption.  Use --strategy replace (the parent becomes the child), or --force if the data is raw blocks and you know it is safe",
+			    t->pool.name, t->name, t->pool.name, fs, a->label);
+	return 0;
+}
+
+/*
+ * Everything that refuses a merge before anything changes: the parent
+ * (--into, protection, a user of its device), the kernel's dry run, and a
+ * filesystem on either side.  Fills @m.
+ */
+static int merge_preflight(const struct target *t, const struct merge_args *a,
+			   struct merge_plan *m)
+{
+	char reply[64], busy[PATH_MAX + 32];
+	int r, ffi;
+
+	m->parent = branch_by_id(&t->list, t->b->parent);
+	if (!m->parent)
+		return fail(EXIT_USAGE, "merge %s/%s: it is a volume, with no parent to merge into",
+			    t->pool.name, t->name);
+	if (a->into && strcmp(a->into, m->parent->name))
+		return fail(EXIT_USAGE, "merge %s/%s: --into accepts only its parent, %s",
+			    t->pool.name, t->name, m->parent->name);
+	if (m->parent->flags & VELA_BRANCH_READ_ONLY && !a->dry_run)
+		return fail(EXIT_FAILURE, "merge %s/%s: the parent %s/%s is protected: 'velactl unprotect %s/%s' first if it really should change",
+			    t->pool.name, t->name, t->pool.name, m->parent->name, t->pool.name,
+			    m->parent->name);
+	/* The kernel cannot see open counts: refuse a parent in use here. */
+	parent_in_use(&t->pool, m->parent, busy, sizeof(busy));
+	if (busy[0] && !a->dry_run)
+		return fail(EXIT_BUSY, "merge %s/%s: the parent %s/%s is %s, and a merge changes its blocks under it: unmount or close it first",
+			    t->pool.name, t->name, t->pool.name, m->parent->name, busy);
+	r = pool_admin(&t->pool, reply, sizeof(reply), "merge %" PRIu64 " %s dry_run", t->b->id,
+		       a->strategy);
+	if (r || sscanf(reply, "%llu %llu %d", &m->taken, &m->conflicts, &ffi) != 3)
+		return admin_error(&t->pool, "merge", t->name, r ? r : -EPROTO);
+	m->ff = ffi;
+	return refuse_fs_merge(t, a, m);
+}
+
+/* The merge itself, with the parent's device suspended around it. */
+static int merge_run(const struct target *t, const struct merge_args *a,
+		     const struct merge_plan *m)
+{
+	char reply[64];
+	int r;
+
+	if (m->parent->active && suspend_branch(&t->pool, m->parent, true))
+		return fail(EXIT_FAILURE, "merge %s/%s: cannot suspend the parent's device",
+			    t->pool.name, t->name);
+	r = pool_admin(&t->pool, reply, sizeof(reply), "merge %" PRIu64 " %s", t->b->id,
+		       a->strategy);
+	if (m->parent->active && suspend_branch(&t->pool, m->parent, false))
+		fail(EXIT_FAILURE, "merge %s/%s: resuming the parent's device failed: run 'dmsetup resume'",
+		     t->pool.name, t->name);
+	if (r == -ECANCELED)
+		return fail(EXIT_CONFLICT, "merge %s/%s: the parent changed meanwhile: conflicts; nothing changed",
+			    t->pool.name, t->name);
+	return r ? admin_error(&t->pool, "merge", t->name, r) : 0;
+}
+
+enum merge_outcome { MERGE_CONFLICTS, MERGE_DRY_RUN, MERGE_DONE };
+
+/*
+ * With --json, one object: merge_report_head() prints its members up to
+ * "fast_forward" before anything runs, merge_report() the rest.  Without,
+ * one line, or the conflicts on stderr.
+ */
+static void merge_report_head(const struct target *t, const struct merge_args *a,
+			      const struct merge_plan *m)
+{
+	if (a->json)
 		printf("{\"schema\": 1, \"pool\": \"%s\", \"child\": \"%s\", \"parent\": \"%s\", \"strategy\": \"%s\", \"dry_run\": %s, \"taken\": %llu, \"conflicts\": %llu, \"fast_forward\": %s, ",
-		       t.pool.name, t.name, parent->name, label, dry_run ? "true" : "false",
-		       taken, conflicts, ff ? "true" : "false");
-	if (!strcmp(strategy, "three_way") && conflicts) {
-		if (!json)
+		       t->pool.name, t->name, m->parent->name, a->label,
+		       a->dry_run ? "true" : "false", m->taken, m->conflicts,
+		       m->ff ? "true" : "false");
+}
+
+/* EXIT_CONFLICT for a refused three-way merge, else 0. */
+static int merge_report(const struct target *t, const struct merge_args *a,
+			const struct merge_plan *m, enum merge_outcome outcome)
+{
+	if (outcome == MERGE_CONFLICTS) {
+		if (!a->json)
 			fprintf(stderr, "velactl: merge %s/%s: refused: %llu block(s) changed on both sides since the branch point (offset, length):\n",
-				t.pool.name, t.name, conflicts);
-		print_merge_conflicts(&t.pool, t.name, json);
-		if (json)
+				t->pool.name, t->name, m->conflicts);
+		print_merge_conflicts(&t->pool, t->name, a->json);
+		if (a->json)
 			printf(", \"merged\": false}\n");
 		else
 			fprintf(stderr, "Nothing changed.  Use --strategy child-wins to take the child's version of these, or replace.\n");
-		r = EXIT_CONFLICT;
-		goto out;
+		return EXIT_CONFLICT;
 	}
-	if (dry_run) {
-		if (json)
-			printf("\"merged\": false}\n");
-		else
-			printf("would merge %s/%s into %s: %llu block(s) taken, %llu conflict(s)%s\n",
-			       t.pool.name, t.name, parent->name, taken, conflicts,
-			       ff ? ", fast-forward" : "");
-		goto out;
-	}
-	if (parent->active && suspend_branch(&t.pool, parent, true)) {
-		r = fail(EXIT_FAILURE, "merge %s/%s: cannot suspend the parent's device", t.pool.name,
-			 t.name);
-		goto out;
-	}
-	r = pool_admin(&t.pool, reply, sizeof(reply), "merge %" PRIu64 " %s", t.b->id, strategy);
-	if (parent->active && suspend_branch(&t.pool, parent, false))
-		fail(EXIT_FAILURE, "merge %s/%s: resuming the parent's device failed: run 'dmsetup resume'",
-		     t.pool.name, t.name);
-	if (r) {
-		r = r == -ECANCELED ? fail(EXIT_CONFLICT, "merge %s/%s: the parent changed meanwhile: conflicts; nothing changed",
-					   t.pool.name, t.name) :
-				      admin_error(&t.pool, "merge", t.name, r);
-		goto out;
-	}
-	if (json)
-		printf("\"merged\": true}\n");
+	if (a->json)
+		printf("\"merged\": %s}\n", outcome == MERGE_DONE ? "true" : "false");
+	else if (outcome == MERGE_DRY_RUN)
+		printf("would merge %s/%s into %s: %llu block(s) taken, %llu conflict(s)%s\n",
+		       t->pool.name, t->name, m->parent->name, m->taken, m->conflicts,
+		       m->ff ? ", fast-forward" : "");
 	else
 		printf("merged %s/%s into %s: %llu block(s) taken, %llu conflict(s)%s%s\n",
-		       t.pool.name, t.name, parent->name, taken, conflicts,
-		       conflicts ? " (the child's version)" : "", ff ? ", fast-forward" : "");
-	if (delete_child)
-		r = delete_merged_child(&t, json);
+		       t->pool.name, t->name, m->parent->name, m->taken, m->conflicts,
+		       m->conflicts ? " (the child's version)" : "", m->ff ? ", fast-forward" : "");
+	return 0;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	struct merge_args a;
+	struct merge_plan m;
+	struct target t;
+	int r;
+
+	r = parse_merge_args(argc, argv, &a);
+	if (r)
+		return r;
+	r = open_target(argv[optind], &t);
+	if (!r)
+		r = merge_preflight(&t, &a, &m);
+	if (r)
+		goto out;
+	merge_report_head(&t, &a, &m);
+	if (!strcmp(a.strategy, "three_way") && m.conflicts) {
+		r = merge_report(&t, &a, &m, MERGE_CONFLICTS);
+	} else if (a.dry_run) {
+		r = merge_report(&t, &a, &m, MERGE_DRY_RUN);
+	} else {
+		r = merge_run(&t, &a, &m);
+		if (!r)
+			r = merge_report(&t, &a, &m, MERGE_DONE);
+		if (!r && a.delete_child)
+			r = delete_merged_child(&t, a.json);
+	}
 out:
 	close_target(&t);
 	return r;
