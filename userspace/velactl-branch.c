@@ -449,7 +449,7 @@ int cmd_delete(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (victims[i]->active && victims[i]->open_count) {
+		if (branch_is_open(victims[i])) {
 			r = fail(EXIT_BUSY, "delete %s/%s: %s/%s is open (mounted or in use): close it first; nothing was deleted",
 				 t.pool.name, t.name, t.pool.name, victims[i]->name);
 			goto out;
@@ -496,7 +496,7 @@ int cmd_rename(int argc, char **argv)
 		r = EXIT_USAGE;
 		goto out;
 	}
-	if (t.b->active && t.b->open_count) {
+	if (branch_is_open(t.b)) {
 		r = fail(EXIT_BUSY, "rename %s/%s: its device is open, and renaming would pull its path from under the user: close it first",
 			 t.pool.name, t.name);
 		goto out;

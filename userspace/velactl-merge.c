@@ -235,36 +235,21 @@ static const char *const merge_strategies[][2] = {
  */
 static void parent_in_use(const struct pool *p, const struct branch *b, char *why, size_t len)
 {
-	char path[PATH_MAX], line[4096], majmin[32], where[PATH_MAX];
-	FILE *f;
-	int fd;
+	char path[PATH_MAX], where[PATH_MAX];
 
 	why[0] = '\0';
 	if (!b->active)
 		return;
-	if (b->open_count) {
+	if (branch_is_open(b)) {
 		snprintf(why, len, "open %d time(s)", b->open_count);
 		return;
 	}
-	snprintf(majmin, sizeof(majmin), "%u:%u", b->major, b->minor);
-	f = fopen("/proc/self/mountinfo", "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		char id[32];
-
-		if (sscanf(line, "%*s %*s %31s %*s %4095s", id, where) == 2 && !strcmp(id, majmin)) {
-			snprintf(why, len, "mounted at %s", where);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	if (why[0])
+	if (mounted_at(b->major, b->minor, where, sizeof(where))) {
+		snprintf(why, len, "mounted at %s", where);
 		return;
+	}
 	branch_path(p, b->name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
-	if (fd >= 0)
-		close(fd);
-	else if (errno == EBUSY)
+	if (device_claimed(path) == -EBUSY)
 		snprintf(why, len, "held by another device or program");
 }
 
@@ -273,7 +258,7 @@ static int delete_merged_child(struct target *t, bool json)
 {
 	int r;
 
-	if (t->b->active && t->b->open_count)
+	if (branch_is_open(t->b))
 		return fail(EXIT_BUSY, "%s/%s is open: merged, but not deleted", t->pool.name,
 			    t->name);
 	if (t->b->active && deactivate_branch(&t->pool, t->b))

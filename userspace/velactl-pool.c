@@ -29,83 +29,30 @@ static void print_device_path(const struct pool *p, const char *name)
 
 /* --- init ---------------------------------------------------------------- */
 
-/* The first line of a small file, without its newline ("" when unreadable). */
-static void read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-
-	buf[0] = '\0';
-	if (f) {
-		if (fgets(buf, len, f))
-			buf[strcspn(buf, "\n")] = '\0';
-		fclose(f);
-	}
-}
-
-/*
- * A process with @dev open (a database on a raw device, a dd): its pid in
- * @pid and its name in @comm.  O_EXCL does not see plain opens, so look
- * through /proc/PID/fd as fuser does.
- */
-static bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len)
-{
-	char path[PATH_MAX], fd_dir[64];
-	struct dirent *p, *f;
-	struct stat st;
-	DIR *procs, *fds;
-	bool found = false;
-
-	procs = opendir("/proc");
-	if (!procs)
-		return false;
-	while (!found && (p = readdir(procs))) {
-		if (!isdigit((unsigned char)p->d_name[0]) || atoi(p->d_name) == getpid())
-			continue;
-		snprintf(fd_dir, sizeof(fd_dir), "/proc/%.20s/fd", p->d_name);
-		fds = opendir(fd_dir);
-		if (!fds)
-			continue;
-		while (!found && (f = readdir(fds))) {
-			snprintf(path, sizeof(path), "%s/%s", fd_dir, f->d_name);
-			found = f->d_name[0] != '.' && !stat(path, &st) && S_ISBLK(st.st_mode) &&
-				st.st_rdev == dev;
-		}
-		closedir(fds);
-		if (found) {
-			*pid = atoi(p->d_name);
-			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
-			read_line(path, comm, len);
-		}
-	}
-	closedir(procs);
-	return found;
-}
-
 /*
  * A device someone holds (mounted, in a table, in an array) or has open
  * cannot be formatted.
  */
 static int refuse_in_use(const char *what, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	int r = device_claimed(path);
 	char comm[64] = "?";
 	struct stat st;
 	pid_t pid;
 
-	if (fd >= 0) {
-		close(fd);
+	if (!r) {
 		if (!stat(path, &st) && S_ISBLK(st.st_mode) &&
 		    opened_by_process(st.st_rdev, &pid, comm, sizeof(comm)))
 			return fail(EXIT_BUSY, "%s device %s is open by process %d (%s): stop it first",
 				    what, path, (int)pid, comm);
 		return 0;
 	}
-	if (errno == EBUSY)
+	if (r == -EBUSY)
 		return fail(EXIT_BUSY,
 			    "%s device %s is in use (mounted, or held by another device): unmount or release it first",
 			    what, path);
-	return fail(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_FAILURE, "%s device %s: %s", what,
-		    path, strerror(errno));
+	return fail(r == -ENOENT ? EXIT_NOT_FOUND : EXIT_FAILURE, "%s device %s: %s", what,
+		    path, strerror(-r));
 }
 
 int cmd_init(int argc, char **argv)
@@ -264,7 +211,7 @@ static int deactivate_one_pool(struct pool *p, const char *only)
 	}
 	for (i = 0; i < list.n; i++) {
 		b = &list.v[i];
-		if (b->active && b->open_count) {
+		if (branch_is_open(b)) {
 			fail(EXIT_BUSY, "deactivate %s: %s/%s is open (mounted or in use): close it first; nothing was deactivated",
 			     p->name, p->name, b->name);
 			free_branch_list(&list);

@@ -8,6 +8,7 @@
 
 #include <blkid.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "velactl.h"
@@ -199,6 +201,88 @@ static int cmd_version(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	return EXIT_SUCCESS;
+}
+
+/* --- is a block device in use? ------------------------------------------ */
+
+/* The first line of a small file, without its newline ("" when unreadable). */
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+/*
+ * A process with @dev open (a database on a raw device, a dd): its pid in
+ * @pid and its name in @comm.  O_EXCL does not see plain opens, so look
+ * through /proc/PID/fd as fuser does.
+ */
+bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len)
+{
+	char path[PATH_MAX], fd_dir[64];
+	struct dirent *p, *f;
+	struct stat st;
+	DIR *procs, *fds;
+	bool found = false;
+
+	procs = opendir("/proc");
+	if (!procs)
+		return false;
+	while (!found && (p = readdir(procs))) {
+		if (!isdigit((unsigned char)p->d_name[0]) || atoi(p->d_name) == getpid())
+			continue;
+		snprintf(fd_dir, sizeof(fd_dir), "/proc/%.20s/fd", p->d_name);
+		fds = opendir(fd_dir);
+		if (!fds)
+			continue;
+		while (!found && (f = readdir(fds))) {
+			snprintf(path, sizeof(path), "%s/%s", fd_dir, f->d_name);
+			found = f->d_name[0] != '.' && !stat(path, &st) && S_ISBLK(st.st_mode) &&
+				st.st_rdev == dev;
+		}
+		closedir(fds);
+		if (found) {
+			*pid = atoi(p->d_name);
+			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
+			read_line(path, comm, len);
+		}
+	}
+	closedir(procs);
+	return found;
+}
+
+int device_claimed(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+bool mounted_at(unsigned int major, unsigned int minor, char *where, size_t len)
+{
+	char line[4096], majmin[32], mnt[PATH_MAX], id[32];
+	bool found = false;
+	FILE *f;
+
+	snprintf(majmin, sizeof(majmin), "%u:%u", major, minor);
+	f = fopen("/proc/self/mountinfo", "r");
+	while (!found && f && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %31s %*s %4095s", id, mnt) == 2 &&
+			!strcmp(id, majmin);
+	if (f)
+		fclose(f);
+	if (found)
+		snprintf(where, len, "%s", mnt);
+	return found;
 }
 
 static void print_probe_value(blkid_probe pr, const char *name)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "compat.h"
 
@@ -51,6 +52,24 @@ int find_signature(const char *path, char *desc, size_t len);
 int wipe_signatures(const char *path);
 /* The filesystem type libblkid sees on @path, or "" when none. */
 void probe_fs_type(const char *path, char *type, size_t len);
+
+/*
+ * Is a block device in use?  Each test is written once here; a command
+ * picks the ones its refusal needs, and a branch's device adds dm's open
+ * count (branch_is_open()), which sees every opener.
+ *
+ * device_claimed: 0 when an exclusive open of @path succeeds; -EBUSY when
+ * it is mounted, held by another device (a dm table, an md array) or open
+ * O_EXCL; else -errno.
+ */
+int device_claimed(const char *path);
+/* Where block device @major:@minor is mounted, in @where; false if nowhere. */
+bool mounted_at(unsigned int major, unsigned int minor, char *where, size_t len);
+/*
+ * A process with @dev open (a database on a raw device, a dd): its pid in
+ * @pid and its name in @comm.  O_EXCL does not see plain opens.
+ */
+bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len);
 
 /* Sizes: "64k", "10G", "512" (bytes); suffixes k m g t p, base 1024. */
 int parse_size(const char *s, uint64_t *bytes);
@@ -97,6 +116,12 @@ struct branch {
 	int open_count;
 	unsigned int major, minor;
 };
+
+/* @b's device is open (mounted, or in use by anyone): dm's open count says. */
+static inline bool branch_is_open(const struct branch *b)
+{
+	return b->active && b->open_count;
+}
 
 struct branch_list {
 	struct branch *v;
