@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * velactl's offline metadata commands: format, check, dump.  They run the
- * kernel's own metadata code (libvela) on a device or an image file.
+ * velactl-meta.c: the offline metadata commands: format, check, dump and
+ * repair.  They run the kernel's own metadata code (libvela) on a device,
+ * an image file, or a pool named on the command line (an active one read
+ * through a view it holds).  init formats through format_pool() here; diff
+ * and merge's conflict list read the metadata in velactl-merge.c.
  */
 #include <getopt.h>
 #include <stdarg.h>

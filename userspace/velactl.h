@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What velactl's command files share.  Exit codes are documented in
- * docs/velactl.8.
+ * What velactl's files share, grouped by the file that defines it.  Exit
+ * codes are documented in docs/velactl.8.
+ *
+ * The files call downwards only:
+ *   velactl.c main and the command table: every cmd_*
+ *   velactl-pool.c, velactl-list.c, velactl-merge.c: the commands by family
+ *   velactl-branch.c: branch commands, and naming a branch for the others
+ *   velactl-meta.c: offline metadata commands (libvela)
+ *   velactl-dm.c: device-mapper, finding and locking pools
+ *   velactl.c helpers: usage errors, options, sizes, JSON, libblkid, in use
  */
 #ifndef VELACTL_H
 #define VELACTL_H
