@@ -164,6 +164,13 @@ out:
 	return r;
 }
 
+int parse_block_size(const char *s, uint64_t *bytes)
+{
+	if (parse_size(s, bytes) || *bytes % 512 || !vela_valid_block_sectors(*bytes / 512))
+		return -EINVAL;
+	return 0;
+}
+
 int cmd_format(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -189,8 +196,7 @@ int cmd_format(int argc, char **argv)
 			data_path = optarg;
 			break;
 		case 'b':
-			if (parse_size(optarg, &block_bytes) || block_bytes % 512 ||
-			    !vela_valid_block_sectors(block_bytes / 512)) {
+			if (parse_block_size(optarg, &block_bytes)) {
 				usage_error("--block-size %s: want a power of two from 4k to 1m",
 					    optarg);
 				return EXIT_USAGE;

@@ -80,8 +80,7 @@ int cmd_init(int argc, char **argv)
 			data = optarg;
 			break;
 		case 'b':
-			if (parse_size(optarg, &block_bytes) || block_bytes % 512 ||
-			    !vela_valid_block_sectors(block_bytes / 512)) {
+			if (parse_block_size(optarg, &block_bytes)) {
 				usage_error("init: --block-size %s: want a power of two from 4k to 1m",
 					    optarg);
 				return EXIT_USAGE;

@@ -227,6 +227,8 @@ int cmd_repair(int argc, char **argv);
  */
 int format_pool(const char *meta_path, const char *data_path, const char *name,
 		uint64_t block_bytes, bool force);
+/* --block-size for init and format: 0, or -EINVAL when it breaks the format's rule. */
+int parse_block_size(const char *s, uint64_t *bytes);
 
 struct block_device;
 /* Open a metadata device or image file; the reason printed on failure. */
