@@ -38,8 +38,11 @@ USER_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	$(shell pkg-config --cflags devmapper blkid)
 USER_LIBS = $(shell pkg-config --libs devmapper blkid)
 
-# velactl: velactl.c speaks to the kernel (libdevmapper, libblkid); the
-# metadata commands in velactl-meta.c run the shared metadata code (libvela).
+# velactl: velactl.c is main and the command-line helpers (libblkid);
+# velactl-dm.c speaks to the kernel (libdevmapper); velactl-pool.c,
+# velactl-branch.c, velactl-list.c and velactl-merge.c are the commands by
+# family; velactl-meta.c (format, check, dump, repair) and velactl-merge.c's
+# diff run the shared metadata code (libvela).
 VELACTL_HDRS := userspace/compat.h userspace/velactl.h
 
 # libvela: the shared metadata code (kernel/vela-*.c files that also build in
@@ -103,7 +106,8 @@ build/obj/velactl.o: userspace/velactl.c $(VELACTL_HDRS) dkms.conf
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The files that need the on-disk format and libdevmapper or libvela.
-VELACTL_LIB_OBJS := build/obj/velactl-meta.o build/obj/velactl-dm.o build/obj/velactl-admin.o
+VELACTL_LIB_OBJS := build/obj/velactl-dm.o build/obj/velactl-meta.o build/obj/velactl-pool.o \
+	build/obj/velactl-branch.o build/obj/velactl-list.o build/obj/velactl-merge.o
 
 $(VELACTL_LIB_OBJS): build/obj/%.o: userspace/%.c $(VELACTL_HDRS) kernel/vela-format.h dkms.conf
 	@mkdir -p $(dir $@)

@@ -58,6 +58,10 @@
 #define TARGET_MAJOR		0
 #define TARGET_MIN_MINOR	9
 
+const char *const name_rules_help =
+	"Name rules: POOL is 1 to 63, NAME 1 to 127 of A-Z a-z 0-9 . _ + - (not starting\n"
+	"with -), and POOL@NAME at most 127 bytes.";
+
 /* The kernel's name rule (vela_md_valid_name), under a tighter length. */
 static bool valid_name(const char *name, size_t max)
 {
@@ -278,12 +282,13 @@ static int dm_message(const char *name, const char *message, char *reply, size_t
 	return r;
 }
 
-/* The loaded vela-pool target's version: 1 found, 0 not loaded, -errno. */
-static int target_version(uint32_t v[3])
+static const char *const vela_target_names[VELA_NR_TARGETS] = { "vela-pool", "vela" };
+
+int loaded_targets(struct loaded_target *t, size_t max)
 {
 	struct dm_versions *target, *last;
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST_VERSIONS);
-	int found = 0;
+	size_t i, n = 0;
 
 	if (!dmt)
 		return -ENOMEM;
@@ -294,14 +299,31 @@ static int target_version(uint32_t v[3])
 	target = dm_task_get_versions(dmt);
 	do {
 		last = target;
-		if (!strcmp(target->name, "vela-pool")) {
-			memcpy(v, target->version, 3 * sizeof(v[0]));
-			found = 1;
+		for (i = 0; i < ARRAY_SIZE(vela_target_names) && n < max; i++) {
+			if (strcmp(target->name, vela_target_names[i]))
+				continue;
+			t[n].name = vela_target_names[i];
+			memcpy(t[n++].version, target->version, sizeof(t->version));
 		}
 		target = (struct dm_versions *)((char *)target + target->next);
 	} while (last != target);
 	dm_task_destroy(dmt);
-	return found;
+	return n;
+}
+
+/* The loaded vela-pool target's version: 1 found, 0 not loaded, -errno. */
+static int target_version(uint32_t v[3])
+{
+	struct loaded_target t[VELA_NR_TARGETS];
+	int i, n = loaded_targets(t, ARRAY_SIZE(t));
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(t[i].name, "vela-pool")) {
+			memcpy(v, t[i].version, sizeof(t[i].version));
+			return 1;
+		}
+	}
+	return n < 0 ? n : 0;
 }
 
 int check_kernel(void)
@@ -653,6 +675,21 @@ int lock_pool(struct pool *p)
 		return fail(EXIT_FAILURE, "cannot lock pool '%s' (%s): %s", p->name, path,
 			    strerror(errno));
 	return 0;
+}
+
+/* Find, check and lock the pool; it must be active unless @any_state. */
+int open_pool(const char *name, struct pool *p, bool any_state)
+{
+	int r = check_kernel();
+
+	if (!r)
+		r = find_pool(name, p);
+	if (!r)
+		r = lock_pool(p);
+	if (!r && !any_state && !p->active)
+		r = fail(EXIT_FAILURE, "pool '%s' is not active: run 'velactl activate %s'",
+			 name, name);
+	return r;
 }
 
 static int device_sectors(const char *path, uint64_t *sectors)

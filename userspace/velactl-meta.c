@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * velactl's offline metadata commands: format, check, dump.  They run the
- * kernel's own metadata code (libvela) on a device or an image file.
+ * velactl-meta.c: the offline metadata commands: format, check, dump and
+ * repair.  They run the kernel's own metadata code (libvela) on a device,
+ * an image file, or a pool named on the command line (an active one read
+ * through a view it holds).  init formats through format_pool() here; diff
+ * and merge's conflict list read the metadata in velactl-merge.c.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -18,7 +21,7 @@
 #include "bufio-user.h"
 #include "velactl.h"
 
-static struct block_device *open_dev(const char *path, bool read_only)
+struct block_device *open_dev(const char *path, bool read_only)
 {
 	struct block_device *bdev = vela_bdev_open_file(path, read_only);
 
@@ -161,6 +164,13 @@ out:
 	return r;
 }
 
+int parse_block_size(const char *s, uint64_t *bytes)
+{
+	if (parse_size(s, bytes) || *bytes % 512 || !vela_valid_block_sectors(*bytes / 512))
+		return -EINVAL;
+	return 0;
+}
+
 int cmd_format(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -186,8 +196,7 @@ int cmd_format(int argc, char **argv)
 			data_path = optarg;
 			break;
 		case 'b':
-			if (parse_size(optarg, &block_bytes) || block_bytes % 512 ||
-			    !vela_valid_block_sectors(block_bytes / 512)) {
+			if (parse_block_size(optarg, &block_bytes)) {
 				usage_error("--block-size %s: want a power of two from 4k to 1m",
 					    optarg);
 				return EXIT_USAGE;
@@ -212,6 +221,53 @@ int cmd_format(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	return format_pool(meta_path, data_path, name, block_bytes, force);
+}
+
+/* --- a metadata device, an image file, or a pool by name ------------------ */
+
+int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing)
+{
+	struct stat st;
+	char reply[32];
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->path, sizeof(m->path), "%s", arg);
+	/* A path or an image file is read as before (a directory is neither). */
+	if (strchr(arg, '/') || (!stat(arg, &st) && !S_ISDIR(st.st_mode)) ||
+	    !valid_pool_name(arg))
+		return 0;
+	r = open_pool(arg, &m->pool, true);
+	if (r)
+		return r;
+	snprintf(m->path, sizeof(m->path), "%s", m->pool.meta_path);
+	if (!m->pool.active)
+		return 0;
+	if (writing)
+		return fail(EXIT_BUSY, "pool '%s' is active: deactivate it first ('velactl deactivate %s')",
+			    arg, arg);
+	r = pool_admin(&m->pool, reply, sizeof(reply), "reserve_metadata_snap");
+	if (r == -EBUSY)
+		return fail(EXIT_BUSY, "pool '%s': another tool holds its metadata view: release it (release_metadata_snap) and retry",
+			    arg);
+	if (r)
+		return fail(EXIT_FAILURE, "pool '%s': cannot hold a view of its metadata: %s", arg,
+			    strerror(-r));
+	m->held = true;
+	return 0;
+}
+
+void close_pool_metadata(struct pool_metadata *m)
+{
+	int r;
+
+	if (!m->held)
+		return;
+	r = pool_admin(&m->pool, NULL, 0, "release_metadata_snap");
+	if (r)
+		fail(EXIT_FAILURE, "pool '%s': releasing its metadata view failed: %s; send release_metadata_snap",
+		     m->pool.name, strerror(-r));
+	m->held = false;
 }
 
 struct check_output {
@@ -686,202 +742,4 @@ int cmd_repair(int argc, char **argv)
 		r = repair_into(source.path, argv[optind + 1], force);
 	close_pool_metadata(&source);
 	return r;
-}
-
-/* --- diff ------------------------------------------------------------------ */
-
-struct name_lookup {
-	const char *name;
-	u64 id;
-	bool found;
-};
-
-static int match_name(void *context, u64 id, const struct vela_disk_branch *rec)
-{
-	struct name_lookup *nl = context;
-
-	if (!strncmp(rec->name, nl->name, sizeof(rec->name))) {
-		nl->id = id;
-		nl->found = true;
-	}
-	return 0;
-}
-
-/* The id of branch @name; a held view has no name index, so walk the table. */
-static int branch_id_by_name(struct vela_md *md, const char *pool, const char *name, u64 *id)
-{
-	struct name_lookup nl = { .name = name };
-	int r = vela_md_walk_branches(md, match_name, &nl);
-
-	if (r)
-		return fail(EXIT_FAILURE, "%s: cannot read the branch table: %s", pool, strerror(-r));
-	if (!nl.found)
-		return fail(EXIT_NOT_FOUND, "%s/%s: no such volume or branch: 'velactl list %s' shows them",
-			    pool, name, pool);
-	*id = nl.id;
-	return 0;
-}
-
-struct diff_output {
-	u64 block_bytes;
-	u64 bytes;
-	u64 ranges;
-	bool json;
-	bool exact;
-};
-
-static int print_range(void *context, u64 begin, u64 end)
-{
-	struct diff_output *o = context;
-	char a[32], b[32];
-	u64 offset = begin * o->block_bytes, length = (end - begin) * o->block_bytes;
-
-	if (o->json)
-		printf("%s\n    {\"offset\": %llu, \"length\": %llu}", o->ranges ? "," : "",
-		       offset, length);
-	else
-		printf("%s\t%s\n", format_size(offset, o->exact, a, sizeof(a)),
-		       format_size(length, o->exact, b, sizeof(b)));
-	o->ranges++;
-	o->bytes += length;
-	return 0;
-}
-
-/* The ranges in which two branches differ, or a branch and its branch point. */
-static int diff_pool(const struct pool_metadata *m, const char *a_name, const char *b_name,
-		     struct diff_output *o)
-{
-	struct vela_md_info info;
-	struct block_device *bdev;
-	struct vela_md *md;
-	u64 a, b = 0, nodes = 0;
-	char total[32];
-	int r;
-
-	bdev = open_dev(m->path, true);
-	if (IS_ERR(bdev))
-		return EXIT_UNREADABLE;
-	md = m->held ? vela_md_open_held(bdev) : vela_md_open(bdev, true);
-	if (IS_ERR(md)) {
-		vela_bdev_close(bdev);
-		return fail(EXIT_FAILURE, "%s: cannot read the metadata on %s: %s", m->pool.name,
-			    m->path, strerror(-PTR_ERR(md)));
-	}
-	r = vela_md_info(md, &info);
-	o->block_bytes = (u64)info.data_block_sectors << SECTOR_SHIFT;
-	if (!r)
-		r = branch_id_by_name(md, m->pool.name, a_name, &a);
-	if (!r && b_name)
-		r = branch_id_by_name(md, m->pool.name, b_name, &b);
-	if (r)
-		goto out;
-	if (o->json)
-		printf("{\"schema\": 1, \"pool\": \"%s\", \"a\": \"%s\", \"b\": %s%s%s, \"ranges\": [",
-		       m->pool.name, a_name, b_name ? "\"" : "", b_name ? b_name : "null",
-		       b_name ? "\"" : "");
-	r = b_name ? vela_md_diff(md, a, b, print_range, o, &nodes) :
-		     vela_md_diff_since_branch_point(md, a, false, print_range, o, &nodes);
-	if (r == -EINVAL) {
-		r = fail(EXIT_USAGE, "%s/%s is a volume: it has no branch point; name two branches",
-			 m->pool.name, a_name);
-		goto out;
-	}
-	if (r) {
-		r = fail(EXIT_FAILURE, "diff failed: %s", strerror(-r));
-		goto out;
-	}
-	if (o->json)
-		printf("%s], \"bytes\": %llu, \"block_size\": %llu, \"nodes_read\": %llu}\n",
-		       o->ranges ? "\n  " : "", o->bytes, o->block_bytes, nodes);
-	else
-		printf("total\t%s in %llu range(s)\n", format_size(o->bytes, o->exact, total,
-								    sizeof(total)), o->ranges);
-out:
-	vela_md_close(md);
-	vela_bdev_close(bdev);
-	return r;
-}
-
-int cmd_diff(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "bytes", no_argument, NULL, 'b' },
-		{ NULL, 0, NULL, 0 }
-	};
-	char pool_a[VELA_MAX_POOL_NAME + 1], pool_b[VELA_MAX_POOL_NAME + 1];
-	struct diff_output o = { 0 };
-	const char *a, *b = NULL;
-	struct pool_metadata m;
-	int opt, r;
-
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt == 'j')
-			o.json = o.exact = true;
-		else if (opt == 'b')
-			o.exact = true;
-		else
-			return EXIT_USAGE;
-	}
-	if (optind != argc - 1 && optind != argc - 2) {
-		usage_error("diff takes POOL/A POOL/B, or POOL/BRANCH for its branch point");
-		return EXIT_USAGE;
-	}
-	r = split_pool_branch(argv[optind], pool_a, sizeof(pool_a), &a);
-	if (!r && optind == argc - 2) {
-		r = split_pool_branch(argv[optind + 1], pool_b, sizeof(pool_b), &b);
-		if (!r && strcmp(pool_a, pool_b)) {
-			usage_error("diff: %s and %s are in different pools", argv[optind],
-				    argv[optind + 1]);
-			r = EXIT_USAGE;
-		}
-	}
-	if (!r)
-		r = open_pool_metadata(pool_a, &m, false);
-	if (!r)
-		r = diff_pool(&m, a, b, &o);
-	close_pool_metadata(&m);
-	return r;
-}
-
-/* --- merge conflicts ----------------------------------------------------- */
-
-int print_merge_conflicts(const struct pool *p, const char *child_name, bool json)
-{
-	struct diff_output o = { .json = json, .exact = true };
-	struct vela_merge_result res;
-	struct block_device *bdev;
-	struct vela_md_info info;
-	struct vela_md *md;
-	char reply[32];
-	u64 id;
-	int r;
-
-	/* The pool is locked by the caller: hold its view directly. */
-	r = pool_admin(p, reply, sizeof(reply), "reserve_metadata_snap");
-	if (r)
-		return fail(EXIT_FAILURE, "pool '%s': cannot hold a view of its metadata: %s",
-			    p->name, strerror(-r));
-	bdev = open_dev(p->meta_path, true);
-	md = IS_ERR(bdev) ? ERR_CAST(bdev) : vela_md_open_held(bdev);
-	r = IS_ERR(md) ? PTR_ERR(md) : vela_md_info(md, &info);
-	if (!r) {
-		o.block_bytes = (u64)info.data_block_sectors << SECTOR_SHIFT;
-		r = branch_id_by_name(md, p->name, child_name, &id);
-		if (!r) {
-			if (json)
-				printf("\"conflict_ranges\": [");
-			r = vela_md_merge(md, id, VELA_MERGE_THREE_WAY, true, print_range, &o,
-					  &res);
-			if (json)
-				printf("%s]", o.ranges ? "\n  " : "");
-		}
-	}
-	if (!IS_ERR(md))
-		vela_md_close(md);
-	if (!IS_ERR(bdev))
-		vela_bdev_close(bdev);
-	pool_admin(p, NULL, 0, "release_metadata_snap");
-	return r > 0 ? r : r ? fail(EXIT_FAILURE, "reading the conflicts failed: %s", strerror(-r)) : 0;
 }

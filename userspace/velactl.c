@@ -8,6 +8,7 @@
 
 #include <blkid.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,11 +21,10 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "velactl.h"
-
-static const char *const vela_target_names[] = { "vela-pool", "vela" };
 
 struct command {
 	const char *name;
@@ -57,6 +57,47 @@ int fail(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return code;
+}
+
+/* getopt_long over a command's options: '?' (reported) for a bad one. */
+int next_option(int argc, char **argv, const char *shortopts,
+		const struct option *longopts, const char *command)
+{
+	int opt;
+
+	opterr = 0;
+	opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (opt == '?') {
+		if (optopt)
+			usage_error("%s: unknown option '-%c' or missing argument", command, optopt);
+		else
+			usage_error("%s: unknown option '%s' or missing argument", command,
+				    argv[optind - 1]);
+	}
+	return opt;
+}
+
+/* A command without options: true (reported) if one was given anyway. */
+bool no_options(int argc, char **argv, const char *command)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+
+	optind = 0;
+	return next_option(argc, argv, "", none, command) != -1;
+}
+
+void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
 }
 
 int parse_size(const char *s, uint64_t *bytes)
@@ -132,22 +173,11 @@ static void dm_log_quiet(int level, const char *file, int line, int dm_errno,
 	va_end(ap);
 }
 
-static bool is_vela_target(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(vela_target_names); i++)
-		if (!strcmp(name, vela_target_names[i]))
-			return true;
-	return false;
-}
-
 /* velactl version: this tool's version and the kernel targets' versions. */
 static int cmd_version(int argc, char **argv)
 {
-	struct dm_versions *target, *last;
-	struct dm_task *dmt;
-	int found = 0;
+	struct loaded_target t[VELA_NR_TARGETS];
+	int i, n;
 
 	(void)argv;
 	if (argc > 1) {
@@ -156,33 +186,103 @@ static int cmd_version(int argc, char **argv)
 	}
 	printf("velactl %s\n", VELA_PACKAGE_VERSION);
 
-	dmt = dm_task_create(DM_DEVICE_LIST_VERSIONS);
-	if (!dmt || !dm_task_run(dmt)) {
+	n = loaded_targets(t, ARRAY_SIZE(t));
+	if (n < 0) {
 		fprintf(stderr,
 			"velactl: cannot query device-mapper: is dm-mod loaded and are you root?\n");
-		if (dmt)
-			dm_task_destroy(dmt);
 		return EXIT_FAILURE;
 	}
-	target = dm_task_get_versions(dmt);
-	do {
-		last = target;
-		if (is_vela_target(target->name)) {
-			printf("kernel target %s %u.%u.%u\n", target->name,
-			       target->version[0], target->version[1],
-			       target->version[2]);
-			found++;
-		}
-		target = (struct dm_versions *)((char *)target + target->next);
-	} while (last != target);
-	dm_task_destroy(dmt);
-
-	if (!found) {
+	for (i = 0; i < n; i++)
+		printf("kernel target %s %u.%u.%u\n", t[i].name, t[i].version[0],
+		       t[i].version[1], t[i].version[2]);
+	if (!n) {
 		fprintf(stderr,
 			"velactl: the dm-vela kernel module is not loaded: run 'modprobe dm-vela'\n");
 		return EXIT_FAILURE;
 	}
 	return EXIT_SUCCESS;
+}
+
+/* --- is a block device in use? ------------------------------------------ */
+
+/* The first line of a small file, without its newline ("" when unreadable). */
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+/*
+ * A process with @dev open (a database on a raw device, a dd): its pid in
+ * @pid and its name in @comm.  O_EXCL does not see plain opens, so look
+ * through /proc/PID/fd as fuser does.
+ */
+bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len)
+{
+	char path[PATH_MAX], fd_dir[64];
+	struct dirent *p, *f;
+	struct stat st;
+	DIR *procs, *fds;
+	bool found = false;
+
+	procs = opendir("/proc");
+	if (!procs)
+		return false;
+	while (!found && (p = readdir(procs))) {
+		if (!isdigit((unsigned char)p->d_name[0]) || atoi(p->d_name) == getpid())
+			continue;
+		snprintf(fd_dir, sizeof(fd_dir), "/proc/%.20s/fd", p->d_name);
+		fds = opendir(fd_dir);
+		if (!fds)
+			continue;
+		while (!found && (f = readdir(fds))) {
+			snprintf(path, sizeof(path), "%s/%s", fd_dir, f->d_name);
+			found = f->d_name[0] != '.' && !stat(path, &st) && S_ISBLK(st.st_mode) &&
+				st.st_rdev == dev;
+		}
+		closedir(fds);
+		if (found) {
+			*pid = atoi(p->d_name);
+			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
+			read_line(path, comm, len);
+		}
+	}
+	closedir(procs);
+	return found;
+}
+
+int device_claimed(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+bool mounted_at(unsigned int major, unsigned int minor, char *where, size_t len)
+{
+	char line[4096], majmin[32], mnt[PATH_MAX], id[32];
+	bool found = false;
+	FILE *f;
+
+	snprintf(majmin, sizeof(majmin), "%u:%u", major, minor);
+	f = fopen("/proc/self/mountinfo", "r");
+	while (!found && f && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %31s %*s %4095s", id, mnt) == 2 &&
+			!strcmp(id, majmin);
+	if (f)
+		fclose(f);
+	if (found)
+		snprintf(where, len, "%s", mnt);
+	return found;
 }
 
 static void print_probe_value(blkid_probe pr, const char *name)
@@ -484,7 +584,7 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-int show_command_help(const char *name)
+static int show_command_help(const char *name)
 {
 	const struct command *cmd = find_command(name);
 

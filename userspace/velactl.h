@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What velactl's command files share.  Exit codes are documented in
- * docs/velactl.8.
+ * What velactl's files share, grouped by the file that defines it.  Exit
+ * codes are documented in docs/velactl.8.
+ *
+ * The files call downwards only:
+ *   velactl.c main and the command table: every cmd_*
+ *   velactl-pool.c, velactl-list.c, velactl-merge.c: the commands by family
+ *   velactl-branch.c: branch commands, and naming a branch for the others
+ *   velactl-meta.c: offline metadata commands (libvela)
+ *   velactl-dm.c: device-mapper, finding and locking pools
+ *   velactl.c helpers: usage errors, options, sizes, JSON, libblkid, in use
  */
 #ifndef VELACTL_H
 #define VELACTL_H
@@ -10,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "compat.h"
 
@@ -22,11 +31,24 @@
 #define EXIT_NO_SPACE		7	/* the pool's metadata is down to its reserve */
 #define EXIT_CONFLICT		8	/* merge refused: both sides changed the same blocks */
 
+/* --- velactl.c: main, and the command-line helpers every file uses ----- */
+
+/* "velactl: <message>" and a pointer to 'velactl help' on stderr. */
 __printf(1, 2) void usage_error(const char *fmt, ...);
-/* "velactl COMMAND --help": the command's usage, exit 0. */
-int show_command_help(const char *name);
 /* "velactl: <message>" on stderr; returns @code so callers can return it. */
 __printf(2, 3) int fail(int code, const char *fmt, ...);
+
+struct option;
+/* getopt_long over a command's options: '?' (reported) for a bad one. */
+int next_option(int argc, char **argv, const char *shortopts,
+		const struct option *longopts, const char *command);
+/* A command without options: true (reported) if one was given anyway. */
+bool no_options(int argc, char **argv, const char *command);
+
+/* The "schema" member of every JSON object velactl prints. */
+#define JSON_SCHEMA	1
+/* @s as a JSON string, escaped, on stdout. */
+void json_string(const char *s);
 
 /*
  * libblkid: describe the first signature on @path in @desc ("ext4", ...).
@@ -39,43 +61,30 @@ int wipe_signatures(const char *path);
 /* The filesystem type libblkid sees on @path, or "" when none. */
 void probe_fs_type(const char *path, char *type, size_t len);
 
+/*
+ * Is a block device in use?  Each test is written once here; a command
+ * picks the ones its refusal needs, and a branch's device adds dm's open
+ * count (branch_is_open()), which sees every opener.
+ *
+ * device_claimed: 0 when an exclusive open of @path succeeds; -EBUSY when
+ * it is mounted, held by another device (a dm table, an md array) or open
+ * O_EXCL; else -errno.
+ */
+int device_claimed(const char *path);
+/* Where block device @major:@minor is mounted, in @where; false if nowhere. */
+bool mounted_at(unsigned int major, unsigned int minor, char *where, size_t len);
+/*
+ * A process with @dev open (a database on a raw device, a dd): its pid in
+ * @pid and its name in @comm.  O_EXCL does not see plain opens.
+ */
+bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len);
+
 /* Sizes: "64k", "10G", "512" (bytes); suffixes k m g t p, base 1024. */
 int parse_size(const char *s, uint64_t *bytes);
 /* "1.5GiB" (or the exact byte count when @exact). */
 const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len);
 
-/* Offline metadata commands (velactl-meta.c). */
-int cmd_format(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_dump(int argc, char **argv);
-int cmd_repair(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
-int cmd_merge(int argc, char **argv);
-/*
- * Refuse a device that holds any signature (ours or libblkid's) unless
- * @force, then format the pool; EXIT_* codes, the reason already printed.
- */
-int format_pool(const char *meta_path, const char *data_path, const char *name,
-		uint64_t block_bytes, bool force);
-
-/* Pool and branch administration through the kernel (velactl-admin.c). */
-int cmd_init(int argc, char **argv);
-int cmd_create(int argc, char **argv);
-int cmd_create_branch(int argc, char **argv);
-int cmd_list(int argc, char **argv);
-int cmd_delete(int argc, char **argv);
-int cmd_rename(int argc, char **argv);
-int cmd_resize(int argc, char **argv);
-int cmd_protect(int argc, char **argv);
-int cmd_unprotect(int argc, char **argv);
-int cmd_limit(int argc, char **argv);
-int cmd_activate(int argc, char **argv);
-int cmd_deactivate(int argc, char **argv);
-int cmd_scan(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-int cmd_extend(int argc, char **argv);
-
-/* --- velactl-dm.c: pools and branches as device-mapper sees them ----- */
+/* --- velactl-dm.c: pools and branches as device-mapper sees them ------- */
 
 #define VELA_DM_NAME_LEN	128	/* dm names are at most 127 bytes */
 #define VELA_MAX_POOL_NAME	63
@@ -116,6 +125,12 @@ struct branch {
 	unsigned int major, minor;
 };
 
+/* @b's device is open (mounted, or in use by anyone): dm's open count says. */
+static inline bool branch_is_open(const struct branch *b)
+{
+	return b->active && b->open_count;
+}
+
 struct branch_list {
 	struct branch *v;
 	size_t n;
@@ -129,6 +144,8 @@ struct pool_status {
 	char mode[32], needs_check[16], space_policy[32], discard[32], held_root[24];
 };
 
+/* The name rules, as usage errors state them. */
+extern const char *const name_rules_help;
 bool valid_pool_name(const char *name);
 bool valid_branch_name(const char *pool, const char *name);
 /* Split "POOL/NAME"; 0 or EXIT_USAGE (printed). */
@@ -136,6 +153,15 @@ int split_pool_branch(const char *arg, char *pool, size_t pool_len, const char *
 
 /* The dm-vela module is loaded and new enough: 0, or an EXIT_* (printed). */
 int check_kernel(void);
+/* A loaded dm-vela target ("vela-pool" or "vela") and its version. */
+#define VELA_NR_TARGETS		2
+struct loaded_target {
+	const char *name;
+	uint32_t version[3];
+};
+
+/* The loaded dm-vela targets, in the kernel's order: how many (at most @max), or -errno. */
+int loaded_targets(struct loaded_target *t, size_t max);
 
 /* Every pool on this machine: active ones and those found by scanning block devices. */
 int scan_pools(struct pool **pools, size_t *n);
@@ -145,6 +171,8 @@ int lookup_pool(const char *name, struct pool *p);
 int find_pool(const char *name, struct pool *p);
 /* Serialise velactl instances on pool @p: held until exit. */
 int lock_pool(struct pool *p);
+/* Find, check and lock the pool; it must be active unless @any_state. */
+int open_pool(const char *name, struct pool *p, bool any_state);
 /* Create the pool device from the pool's devices. */
 int activate_pool(struct pool *p);
 int pool_status(const struct pool *p, struct pool_status *st);
@@ -182,11 +210,36 @@ int reload_branch(const struct pool *p, const struct branch *b);
 int reload_pool(struct pool *p);
 int deactivate_pool(struct pool *p);
 
+/* An identity for an external origin that activation can find again. */
+int origin_identity(const char *path, char *id, size_t len);
+/* The device with identity @id, for activation; 0 or -ENOENT. */
+int find_origin(const char *id, char *path, size_t len);
+
+/* --- velactl-meta.c: the offline metadata commands (libvela) ------------ */
+
+int cmd_format(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
 /*
- * check and dump name a metadata device, an image, or a pool.  For a pool,
- * @path becomes its metadata device; an active pool is read through a view
- * it holds (reserve_metadata_snap, @held) until close_pool_metadata().
- * @writing refuses an active pool.  0 or an EXIT_* code (printed).
+ * Refuse a device that holds any signature (ours or libblkid's) unless
+ * @force, then format the pool; EXIT_* codes, the reason already printed.
+ */
+int format_pool(const char *meta_path, const char *data_path, const char *name,
+		uint64_t block_bytes, bool force);
+/* --block-size for init and format: 0, or -EINVAL when it breaks the format's rule. */
+int parse_block_size(const char *s, uint64_t *bytes);
+
+struct block_device;
+/* Open a metadata device or image file; the reason printed on failure. */
+struct block_device *open_dev(const char *path, bool read_only);
+
+/*
+ * check, dump, repair and diff name a metadata device, an image, or a pool.
+ * For a pool, @path becomes its metadata device; an active pool is read
+ * through a view it holds (reserve_metadata_snap, @held) until
+ * close_pool_metadata().  @writing refuses an active pool.  0 or an EXIT_*
+ * code (printed).
  */
 struct pool_metadata {
 	char path[PATH_MAX];
@@ -197,12 +250,56 @@ struct pool_metadata {
 int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing);
 void close_pool_metadata(struct pool_metadata *m);
 
-/* The ranges a three-way merge of @child_name would conflict on (pool locked). */
-int print_merge_conflicts(const struct pool *p, const char *child_name, bool json);
+/* --- velactl-branch.c: volumes and branches, and naming one ------------- */
 
-/* An identity for an external origin that activation can find again. */
-int origin_identity(const char *path, char *id, size_t len);
-/* The device with identity @id, for activation; 0 or -ENOENT. */
-int find_origin(const char *id, char *path, size_t len);
+int cmd_create(int argc, char **argv);
+int cmd_create_branch(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_resize(int argc, char **argv);
+int cmd_protect(int argc, char **argv);
+int cmd_unprotect(int argc, char **argv);
+int cmd_limit(int argc, char **argv);
+
+/* An admin message's failure, as one line with the reason and the next step. */
+int admin_error(const struct pool *p, const char *what, const char *name, int r);
+/* The pool's branch table with device state; EXIT_* on failure (printed). */
+int load_branches(const struct pool *p, struct branch_list *list);
+/* Branch @name of @list; EXIT_NOT_FOUND (printed) when there is none. */
+int find_branch(const struct pool *p, const struct branch_list *list, const char *name,
+		const struct branch **b);
+
+/*
+ * Parse "COMMAND [options] POOL/NAME [extra]" for the single-branch
+ * commands: open the pool and read its branch table.
+ */
+struct target {
+	char pool_name[VELA_MAX_POOL_NAME + 1];
+	const char *name;
+	struct pool pool;
+	struct branch_list list;
+	const struct branch *b;
+};
+
+int open_target(const char *arg, struct target *t);
+void close_target(struct target *t);
+
+/* --- velactl-pool.c: whole pools ---------------------------------------- */
+
+int cmd_init(int argc, char **argv);
+int cmd_activate(int argc, char **argv);
+int cmd_deactivate(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_extend(int argc, char **argv);
+
+/* --- velactl-list.c ------------------------------------------------------ */
+
+int cmd_list(int argc, char **argv);
+
+/* --- velactl-merge.c: merge and diff ------------------------------------ */
+
+int cmd_merge(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

@@ -85,14 +85,14 @@ static inline int atomic_cmpxchg(atomic_t *v, int old, int new)
 #define le32_to_cpu(x)		((u32)le32toh(x))
 #define le64_to_cpu(x)		((u64)le64toh(x))
 
-/* Not in the contract's first list: vela-meta.c counts in place with it. */
+/* vela-meta.c counts in place with it. */
 static inline void le64_add_cpu(__le64 *var, u64 val)
 {
 	*var = cpu_to_le64(le64_to_cpu(*var) + val);
 }
 
 /*
- * Not in the contract's first list: vela-meta.c copies names with it.
+ * vela-meta.c copies names with it.
  * Kernel semantics: @dest is always NUL-terminated (if @count is not 0);
  * the value is the length copied, or -E2BIG when @src was truncated.
  */
@@ -118,7 +118,7 @@ void *krealloc(const void *p, size_t new_size, unsigned int flags) __must_check;
 void kfree(const void *p);
 void *kvmalloc(size_t size, unsigned int flags);
 void *kvzalloc(size_t size, unsigned int flags);
-/* Not in the contract's first list: vela-u64map.c sizes its table with it. */
+/* vela-u64map.c sizes its table with it. */
 void *kvmalloc_array(size_t n, size_t size, unsigned int flags);
 void kvfree(const void *p);
 /*
