@@ -86,32 +86,19 @@
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
-#include "vela-meta.h"
+#include "vela-target.h"
 
-#define DM_MSG_PREFIX "vela"
-
-/* Data block sizes, in 512-byte sectors: 4 KiB to 1 MiB, powers of two. */
 
 #define COMMIT_PERIOD		HZ
 /* Mappings one reclaim step releases; share_lock is held meanwhile. */
 #define RECLAIM_BATCH		2048
 #define DEGRADE_TRIES		5
 #define DEGRADE_RETRY_MS	500
-#define BLOCK_LOCK_BITS		8
 
 static unsigned int no_space_timeout_secs = 60;
 module_param(no_space_timeout_secs, uint, 0644);
 MODULE_PARM_DESC(no_space_timeout_secs,
 		 "Seconds a write waits for data space before it fails (queue_if_no_space)");
-struct vela_pool_features {
-	bool read_only;
-	bool error_if_no_space;
-	bool discard_passdown;
-	/* Free blocks below which a dm event fires (U64_MAX: the default). */
-	u64 low_water_data;
-	u64 low_water_metadata;
-};
-
 #define LOW_WATER_DATA		"low_water_data="
 #define LOW_WATER_METADATA	"low_water_metadata="
 
@@ -184,150 +171,12 @@ static int parse_pool_features(struct dm_arg_set *as,
 	return 0;
 }
 
-/*
- * Pool modes, from best to worst.  The mode only ever gets worse by
- * itself; growing the data device (out of data space) or reloading the
- * pool on a checked device (read-only, fail) brings it back.
- */
-enum pool_mode {
-	POOL_WRITE,		/* normal */
-	POOL_OUT_OF_DATA_SPACE,	/* writes needing a new block wait or fail */
-	POOL_OUT_OF_METADATA_SPACE, /* in the reserve: no new mappings */
-	POOL_READ_ONLY,		/* reads only; the metadata is not written */
-	POOL_FAIL,		/* reads only, from the last commit */
-};
-
 static const char *const pool_mode_names[] = {
 	[POOL_WRITE] = "rw",
 	[POOL_OUT_OF_DATA_SPACE] = "out_of_data_space",
 	[POOL_OUT_OF_METADATA_SPACE] = "out_of_metadata_space",
 	[POOL_READ_ONLY] = "ro",
 	[POOL_FAIL] = "fail",
-};
-
-/* See "Epochs" above. */
-struct vela_epoch {
-	struct percpu_ref ref;
-	struct completion drained;
-};
-
-/* A data-device range whose discard waits for the commit that freed it. */
-struct passdown {
-	struct list_head list;
-	u64 begin, end;		/* data blocks */
-};
-
-/* The open exception store, shared by every table on one metadata device. */
-struct vela_pool {
-	struct list_head list;
-	struct mapped_device *pool_md;	/* the pool device that opened it */
-	struct mutex ti_lock;
-	struct dm_target *ti;		/* the live pool table, for dm events */
-	struct work_struct event_work;
-	struct block_device *metadata_bdev;
-	struct block_device *data_bdev;
-	u8 uuid[16];			/* the superblock's: one store per pool */
-	unsigned int block_sectors;
-	unsigned int refs;		/* pool and branch tables; pools_lock */
-	struct mutex devs_lock;
-	struct list_head branch_devs;	/* active branch tables; devs_lock */
-	struct vela_md *md;
-	struct vela_pool_features features;
-	struct mutex admin_lock;	/* one admin message at a time */
-	char reply_text[64];		/* a message's text reply; under admin_lock */
-
-	/*
-	 * See "Commit" above.  Lock order: pools_lock, admin_lock,
-	 * block_locks, share_lock, devs_lock, the metadata's own lock.
-	 */
-	struct rw_semaphore share_lock;
-	bool dirty;			/* the data path changed the metadata */
-	/*
-	 * A metadata fault aborted a transaction: writes acknowledged since
-	 * the last commit are gone, so every later flush and FUA fails.
-	 */
-	bool lost_writes;
-	bool need_drain;		/* this transaction freed data blocks */
-	bool data_low, metadata_low;	/* below the low water marks */
-	/* The pool table is suspended: no periodic commit, no reclaim. */
-	bool suspended;
-	enum pool_mode mode;		/* see change_mode() */
-
-	struct mutex drain_lock;
-	struct vela_epoch epochs[2];
-	struct vela_epoch *epoch;	/* current; see epoch_get() */
-
-	struct mutex block_locks[1 << BLOCK_LOCK_BITS];
-
-	struct workqueue_struct *wq;	/* the slow path, unbound */
-	struct workqueue_struct *commit_wq;	/* ordered */
-	struct work_struct commit_work;
-	struct delayed_work periodic_commit;
-	struct delayed_work no_space_timeout;
-	struct work_struct degrade_work;
-	struct work_struct reclaim_work;
-	struct bio_set bs;
-
-	spinlock_t lock;		/* the lists below */
-	struct bio_list commit_bios;	/* complete after the next commit */
-	struct bio_list no_space_bios;	/* wait for data space */
-	struct list_head passdowns;
-};
-
-/* Per-bio data of a branch device. */
-struct vela_io {
-	struct vela_epoch *epoch;	/* held while remapped in place */
-	struct branch_c *bc;
-	struct work_struct work;
-	unsigned long held_since;	/* jiffies, waiting for data space */
-};
-
-/* One table instance of the branch target. */
-struct branch_c {
-	struct list_head list;		/* in pool->branch_devs */
-	struct dm_target *ti;
-	struct dm_dev *pool_dev;
-	struct dm_dev *origin_dev;	/* the external origin, or NULL */
-	/*
-	 * The pool's own devices, held for as long as this table sends I/O
-	 * to them: the pool table may be replaced (even by the error
-	 * target, which dm lets replace any target) while branches live.
-	 */
-	struct dm_dev *metadata_dev, *data_dev;
-	/* Resumed and not suspended since; under the pool's admin_lock. */
-	bool live;
-	/*
-	 * Set from presuspend to the next resume (under the pool's lock):
-	 * how a write that finds no data space completes meanwhile, instead
-	 * of waiting through the suspend (see branch_presuspend()).
-	 */
-	blk_status_t suspend_status;
-	sector_t origin_sectors;
-	struct vela_pool *pool;
-	u64 id;
-	bool read_only;
-	/*
-	 * The allocation limit (0: none) and the blocks the branch owns
-	 * alone: counted by a walk at activation, then kept up as the device
-	 * allocates and frees; zero once a branch is taken from it.
-	 */
-	u64 limit;
-	atomic64_t owned;
-	/* Exclusive bitmap, in page-sized chunks allocated on first use. */
-	unsigned long **excl;
-	unsigned long nr_excl_chunks;
-};
-
-#define EXCL_BITS_PER_CHUNK	(PAGE_SIZE * BITS_PER_BYTE)
-/* kvmalloc() refuses (and warns about) arrays above INT_MAX bytes. */
-#define MAX_EXCL_CHUNKS		(INT_MAX / sizeof(unsigned long *))
-/* One table instance of the pool target. */
-struct pool_c {
-	struct dm_dev *metadata_dev;
-	struct dm_dev *data_dev;
-	unsigned int block_sectors;
-	struct vela_pool_features features;
-	struct vela_pool *pool;
 };
 
 static LIST_HEAD(pools);
@@ -344,7 +193,7 @@ static void epoch_release(struct percpu_ref *ref)
  * A reference on the current epoch.  It counts only if the epoch is still
  * current after it was taken: a drain that swapped it out after our
  * tryget may otherwise have stopped waiting for it.  The acquire pairs with
- * the release in pool_drain_io(), so what the drainer did before the swap
+ * the release in vela_pool_drain_io(), so what the drainer did before the swap
  * (clearing exclusive bits) is seen by the caller.
  */
 static struct vela_epoch *epoch_get(struct vela_pool *pool)
@@ -354,7 +203,7 @@ static struct vela_epoch *epoch_get(struct vela_pool *pool)
 	for (;;) {
 		e = READ_ONCE(pool->epoch);
 		if (percpu_ref_tryget_live(&e->ref)) {
-			/* Pairs with the release in pool_drain_io(). */
+			/* Pairs with the release in vela_pool_drain_io(). */
 			if (smp_load_acquire(&pool->epoch) == e)
 				return e;
 			percpu_ref_put(&e->ref);
@@ -364,7 +213,7 @@ static struct vela_epoch *epoch_get(struct vela_pool *pool)
 }
 
 /* Wait for every bio that took an epoch reference before this call. */
-static void pool_drain_io(struct vela_pool *pool)
+void vela_pool_drain_io(struct vela_pool *pool)
 {
 	struct vela_epoch *old, *next;
 
@@ -380,7 +229,7 @@ static void pool_drain_io(struct vela_pool *pool)
 	mutex_unlock(&pool->drain_lock);
 }
 
-static int epochs_init(struct vela_pool *pool)
+int vela_epochs_init(struct vela_pool *pool)
 {
 	int r;
 
@@ -400,7 +249,7 @@ static int epochs_init(struct vela_pool *pool)
 	return 0;
 }
 
-static void epochs_exit(struct vela_pool *pool)
+void vela_epochs_exit(struct vela_pool *pool)
 {
 	/* No bio is in flight: the live epoch only holds its initial ref. */
 	percpu_ref_kill(&pool->epoch->ref);
@@ -465,12 +314,6 @@ static char *open_error(int r)
 	}
 }
 
-static void commit_work_fn(struct work_struct *work);
-static void periodic_commit_fn(struct work_struct *work);
-static void no_space_timeout_fn(struct work_struct *work);
-static void degrade_work_fn(struct work_struct *work);
-static void reclaim_work_fn(struct work_struct *work);
-
 /* Raise a dm event on the pool device: its status changed. */
 static void event_work_fn(struct work_struct *work)
 {
@@ -497,17 +340,10 @@ static int pool_init_io(struct vela_pool *pool)
 	for (i = 0; i < ARRAY_SIZE(pool->block_locks); i++)
 		mutex_init(&pool->block_locks[i]);
 	spin_lock_init(&pool->lock);
-	bio_list_init(&pool->commit_bios);
-	bio_list_init(&pool->no_space_bios);
-	INIT_LIST_HEAD(&pool->passdowns);
 	INIT_LIST_HEAD(&pool->branch_devs);
-	INIT_WORK(&pool->commit_work, commit_work_fn);
-	INIT_WORK(&pool->degrade_work, degrade_work_fn);
-	INIT_WORK(&pool->reclaim_work, reclaim_work_fn);
-	INIT_DELAYED_WORK(&pool->periodic_commit, periodic_commit_fn);
-	INIT_DELAYED_WORK(&pool->no_space_timeout, no_space_timeout_fn);
+	vela_commit_init(pool);
 
-	r = epochs_init(pool);
+	r = vela_epochs_init(pool);
 	if (r)
 		return r;
 	r = bioset_init(&pool->bs, BIO_POOL_SIZE, 0, 0);
@@ -520,7 +356,7 @@ static int pool_init_io(struct vela_pool *pool)
 	pool->commit_wq = alloc_ordered_workqueue("vela-commit", WQ_MEM_RECLAIM);
 	if (!pool->commit_wq)
 		goto out_wq;
-	queue_delayed_work(pool->commit_wq, &pool->periodic_commit, COMMIT_PERIOD);
+	vela_commit_start(pool);
 	return 0;
 
 out_wq:
@@ -528,32 +364,18 @@ out_wq:
 out_bs:
 	bioset_exit(&pool->bs);
 out_epochs:
-	epochs_exit(pool);
+	vela_epochs_exit(pool);
 	return r;
 }
 
-static int pool_commit(struct vela_pool *pool);
-static int pool_commit_retrying(struct vela_pool *pool, unsigned int tries);
-static void drop_passdowns(struct vela_pool *pool);
-
 static void pool_exit_io(struct vela_pool *pool)
 {
-	/* No branch device is left, so no bio is in flight or queued. */
-	cancel_delayed_work_sync(&pool->periodic_commit);
-	cancel_delayed_work_sync(&pool->no_space_timeout);
-	cancel_work_sync(&pool->reclaim_work);
-	flush_workqueue(pool->commit_wq);
-	if (pool_commit_retrying(pool, 10) == -ENOMEM) {
-		DMERR("%s: no memory for the last metadata commit: the writes since the one before are lost",
-		      dm_device_name(pool->pool_md));
-		drop_passdowns(pool);
-	}
-	flush_work(&pool->degrade_work);
+	vela_commit_stop(pool);
 	cancel_work_sync(&pool->event_work);
 	destroy_workqueue(pool->commit_wq);
 	destroy_workqueue(pool->wq);
 	bioset_exit(&pool->bs);
-	epochs_exit(pool);
+	vela_epochs_exit(pool);
 }
 
 /*
@@ -688,7 +510,7 @@ static int pool_get(struct dm_target *ti, struct pool_c *pc)
 	return r;
 }
 
-static void pool_put(struct vela_pool *pool)
+void vela_pool_put(struct vela_pool *pool)
 {
 	/*
 	 * The last put tears down under pools_lock, so a new table on the
@@ -706,11 +528,6 @@ static void pool_put(struct vela_pool *pool)
 }
 
 /* --- modes and commit ------------------------------------------------ */
-
-static enum pool_mode pool_mode(struct vela_pool *pool)
-{
-	return READ_ONCE(pool->mode);
-}
 
 /*
  * Mode changes are compare-and-swap steps from one named mode to another,
@@ -737,7 +554,7 @@ static bool change_mode(struct vela_pool *pool, enum pool_mode from, enum pool_m
 }
 
 /* Make the mode at least as bad as @mode; true if this call changed it. */
-static bool worsen_mode(struct vela_pool *pool, enum pool_mode mode)
+bool vela_worsen_mode(struct vela_pool *pool, enum pool_mode mode)
 {
 	enum pool_mode old;
 
@@ -756,9 +573,9 @@ static bool worsen_mode(struct vela_pool *pool, enum pool_mode mode)
  * path acknowledged since the last commit is lost with it: from here on
  * every flush fails, as a disk's would after losing its write cache.
  */
-static void metadata_error(struct vela_pool *pool, const char *op, int r)
+void vela_metadata_error(struct vela_pool *pool, const char *op, int r)
 {
-	if (!worsen_mode(pool, POOL_READ_ONLY))
+	if (!vela_worsen_mode(pool, POOL_READ_ONLY))
 		return;
 	WRITE_ONCE(pool->lost_writes, true);
 	DMERR("%s: metadata %s failed (%d): pool is read-only and needs_check is set; deactivate it and run velactl check",
@@ -766,7 +583,7 @@ static void metadata_error(struct vela_pool *pool, const char *op, int r)
 	queue_work(pool->commit_wq, &pool->degrade_work);
 }
 
-static void fail_bios(struct bio_list *bios, blk_status_t status)
+void vela_fail_bios(struct bio_list *bios, blk_status_t status)
 {
 	struct bio *bio;
 
@@ -776,10 +593,8 @@ static void fail_bios(struct bio_list *bios, blk_status_t status)
 	}
 }
 
-static void excl_clear_all(struct branch_c *bc);
-
 /* Complete every write that waits for data space with @status. */
-static void fail_no_space_bios(struct vela_pool *pool, blk_status_t status)
+void vela_fail_no_space_bios(struct vela_pool *pool, blk_status_t status)
 {
 	struct bio_list held;
 
@@ -787,7 +602,7 @@ static void fail_no_space_bios(struct vela_pool *pool, blk_status_t status)
 	held = pool->no_space_bios;
 	bio_list_init(&pool->no_space_bios);
 	spin_unlock_irq(&pool->lock);
-	fail_bios(&held, status);
+	vela_fail_bios(&held, status);
 }
 
 /* Forget the discards the open transaction queued: it will not commit. */
@@ -804,7 +619,7 @@ static void drop_passdowns(struct vela_pool *pool)
 }
 
 /*
- * After metadata_error(): the mode is read-only, so no new fast-path write
+ * After vela_metadata_error(): the mode is read-only, so no new fast-path write
  * passes its mode test and the slow path changes nothing.  Drain the
  * fast-path writes already past it, and clear every exclusive bit: they
  * were set against the transaction about to be aborted, in which a block
@@ -821,10 +636,10 @@ static void degrade_work_fn(struct work_struct *work)
 	int r;
 
 	down_write(&pool->share_lock);
-	pool_drain_io(pool);
+	vela_pool_drain_io(pool);
 	mutex_lock(&pool->devs_lock);
 	list_for_each_entry(bc, &pool->branch_devs, list)
-		excl_clear_all(bc);
+		vela_excl_clear_all(bc);
 	mutex_unlock(&pool->devs_lock);
 	vela_md_abort(pool->md);
 	drop_passdowns(pool);
@@ -844,10 +659,10 @@ static void degrade_work_fn(struct work_struct *work)
 	if (r) {
 		DMERR("%s: cannot record needs_check (%d): pool is in fail mode",
 		      dm_device_name(pool->pool_md), r);
-		worsen_mode(pool, POOL_FAIL);
+		vela_worsen_mode(pool, POOL_FAIL);
 	}
 	up_write(&pool->share_lock);
-	fail_no_space_bios(pool, BLK_STS_IOERR);
+	vela_fail_no_space_bios(pool, BLK_STS_IOERR);
 	memalloc_noio_restore(noio);
 }
 
@@ -876,7 +691,7 @@ static void issue_passdowns(struct vela_pool *pool, struct list_head *list)
  * the freed blocks before the space map can hand them out again.  With
  * nothing to commit, only @flush_data (a flush a bio asked for) does work.
  */
-static int __pool_commit(struct vela_pool *pool, bool flush_data)
+int vela_pool_commit_locked(struct vela_pool *pool, bool flush_data)
 {
 	LIST_HEAD(passdowns);
 	int r;
@@ -890,7 +705,7 @@ static int __pool_commit(struct vela_pool *pool, bool flush_data)
 	if (!pool->dirty && !flush_data)
 		return 0;
 	if (pool->need_drain) {
-		pool_drain_io(pool);
+		vela_pool_drain_io(pool);
 		pool->need_drain = false;
 	}
 	r = blkdev_issue_flush(pool->data_bdev);
@@ -913,7 +728,7 @@ static int __pool_commit(struct vela_pool *pool, bool flush_data)
 			return r;
 		}
 		if (r) {
-			metadata_error(pool, "commit", r);
+			vela_metadata_error(pool, "commit", r);
 			drop_passdowns(pool);
 			return r;
 		}
@@ -927,34 +742,32 @@ static int __pool_commit(struct vela_pool *pool, bool flush_data)
 	return 0;
 }
 
-static int pool_commit(struct vela_pool *pool)
+int vela_pool_commit(struct vela_pool *pool)
 {
 	unsigned int noio = memalloc_noio_save();
 	int r;
 
 	down_write(&pool->share_lock);
-	r = __pool_commit(pool, true);
+	r = vela_pool_commit_locked(pool, true);
 	up_write(&pool->share_lock);
 	memalloc_noio_restore(noio);
 	return r;
 }
 
 /*
- * pool_commit(), tried again for up to @tries tenths of a second while it
+ * vela_pool_commit(), tried again for up to @tries tenths of a second while it
  * fails for want of memory, which writes nothing and keeps the transaction.
  */
-static int pool_commit_retrying(struct vela_pool *pool, unsigned int tries)
+int vela_pool_commit_retrying(struct vela_pool *pool, unsigned int tries)
 {
-	int r = pool_commit(pool);
+	int r = vela_pool_commit(pool);
 
 	while (r == -ENOMEM && tries--) {
 		msleep(100);
-		r = pool_commit(pool);
+		r = vela_pool_commit(pool);
 	}
 	return r;
 }
-
-static void defer_bio(struct vela_pool *pool, struct bio *bio);
 
 /* See vela_md_metadata_reserve(). */
 static u64 metadata_reserve(u64 nr_blocks)
@@ -967,7 +780,7 @@ static u64 metadata_reserve(u64 nr_blocks)
  * commit), but each one shadows leaves first: they stop at half the
  * reserve, so the other half is left for deleting and growing.
  */
-static bool discards_may_spend_metadata(struct vela_pool *pool)
+bool vela_discards_may_spend_metadata(struct vela_pool *pool)
 {
 	struct vela_md_info info;
 
@@ -1001,7 +814,7 @@ static void check_low_water(struct vela_pool *pool, bool *low, u64 nr_free, u64 
  * the low water events, and the metadata reserve (entered below it, left
  * at twice it, so the mode does not flap).
  */
-static void check_free_space(struct vela_pool *pool)
+void vela_check_free_space(struct vela_pool *pool)
 {
 	struct vela_md_info info;
 	enum pool_mode mode = pool_mode(pool);
@@ -1010,7 +823,7 @@ static void check_free_space(struct vela_pool *pool)
 	vela_md_info(pool->md, &info);
 	reserve = metadata_reserve(info.metadata_nr_blocks);
 	if (mode < POOL_OUT_OF_METADATA_SPACE && info.metadata_nr_free < reserve)
-		worsen_mode(pool, POOL_OUT_OF_METADATA_SPACE);
+		vela_worsen_mode(pool, POOL_OUT_OF_METADATA_SPACE);
 	else if (mode == POOL_OUT_OF_METADATA_SPACE && info.metadata_nr_free >= 2 * reserve)
 		change_mode(pool, POOL_OUT_OF_METADATA_SPACE, POOL_WRITE);
 	check_low_water(pool, &pool->data_low, info.data_nr_free,
@@ -1021,7 +834,7 @@ static void check_free_space(struct vela_pool *pool)
 }
 
 /* Space may have come back: retry the writes that wait for it. */
-static void retry_no_space_bios(struct vela_pool *pool)
+void vela_retry_no_space_bios(struct vela_pool *pool)
 {
 	struct vela_md_info info;
 	struct bio_list held;
@@ -1038,7 +851,7 @@ static void retry_no_space_bios(struct vela_pool *pool)
 	bio_list_init(&pool->no_space_bios);
 	spin_unlock_irq(&pool->lock);
 	while ((bio = bio_list_pop(&held)))
-		defer_bio(pool, bio);
+		vela_defer_bio(pool, bio);
 }
 
 /* Group commit: every bio queued before this ran shares its commit. */
@@ -1057,9 +870,9 @@ static void commit_work_fn(struct work_struct *work)
 	 * A flush failed at once would make a journal give up on the device:
 	 * after ten seconds the waiting bios fail all the same.
 	 */
-	r = pool_commit_retrying(pool, 100);
-	fail_bios(&bios, errno_to_blk_status(r));
-	retry_no_space_bios(pool);
+	r = vela_pool_commit_retrying(pool, 100);
+	vela_fail_bios(&bios, errno_to_blk_status(r));
+	vela_retry_no_space_bios(pool);
 }
 
 static void periodic_commit_fn(struct work_struct *work)
@@ -1069,10 +882,10 @@ static void periodic_commit_fn(struct work_struct *work)
 
 	if (!READ_ONCE(pool->suspended)) {
 		if (READ_ONCE(pool->dirty))
-			pool_commit(pool);
+			vela_pool_commit(pool);
 		if (pool_mode(pool) < POOL_READ_ONLY)
-			check_free_space(pool);
-		retry_no_space_bios(pool);
+			vela_check_free_space(pool);
+		vela_retry_no_space_bios(pool);
 		queue_work(pool->commit_wq, &pool->reclaim_work);
 	}
 	queue_delayed_work(pool->commit_wq, &pool->periodic_commit, COMMIT_PERIOD);
@@ -1102,7 +915,7 @@ static void reclaim_work_fn(struct work_struct *work)
 	down_write(&pool->share_lock);
 	r = vela_md_reclaim(pool->md, RECLAIM_BATCH, &pending);
 	if (r) {
-		metadata_error(pool, "reclaim", r);
+		vela_metadata_error(pool, "reclaim", r);
 	} else {
 		/*
 		 * Reclaim frees data blocks a live branch may still be
@@ -1111,7 +924,7 @@ static void reclaim_work_fn(struct work_struct *work)
 		 */
 		pool->dirty = true;
 		pool->need_drain = true;
-		r = __pool_commit(pool, false);
+		r = vela_pool_commit_locked(pool, false);
 	}
 	up_write(&pool->share_lock);
 	memalloc_noio_restore(noio);
@@ -1119,11 +932,11 @@ static void reclaim_work_fn(struct work_struct *work)
 		queue_work(pool->commit_wq, &pool->reclaim_work);
 	else if (!r)
 		schedule_work(&pool->event_work);
-	retry_no_space_bios(pool);
+	vela_retry_no_space_bios(pool);
 }
 
 /* Complete @bio after the next commit, and make sure one comes. */
-static void commit_then_complete(struct vela_pool *pool, struct bio *bio)
+void vela_commit_then_complete(struct vela_pool *pool, struct bio *bio)
 {
 	unsigned long flags;
 
@@ -1164,14 +977,14 @@ static void no_space_timeout_fn(struct work_struct *work)
 	if (!bio_list_empty(&expired))
 		DMERR_LIMIT("%s: no data space for %u s: failing the writes that waited for it",
 			    dm_device_name(pool->pool_md), no_space_timeout_secs);
-	fail_bios(&expired, BLK_STS_NOSPC);
+	vela_fail_bios(&expired, BLK_STS_NOSPC);
 	if (next)
 		queue_delayed_work(pool->commit_wq, &pool->no_space_timeout,
 				   max_t(long, (long)(next - jiffies), 1));
 }
 
 /* A write needs a new block and there is none. */
-static void no_data_space(struct vela_pool *pool, struct bio *bio)
+void vela_no_data_space(struct vela_pool *pool, struct bio *bio)
 {
 	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
 	unsigned long flags;
@@ -1197,6 +1010,45 @@ static void no_data_space(struct vela_pool *pool, struct bio *bio)
 	queue_delayed_work(pool->commit_wq, &pool->no_space_timeout,
 			   (unsigned long)no_space_timeout_secs * HZ);
 }
+
+/* The commit machinery's lists and work items, before the pool is used. */
+void vela_commit_init(struct vela_pool *pool)
+{
+	bio_list_init(&pool->commit_bios);
+	bio_list_init(&pool->no_space_bios);
+	INIT_LIST_HEAD(&pool->passdowns);
+	INIT_WORK(&pool->commit_work, commit_work_fn);
+	INIT_WORK(&pool->degrade_work, degrade_work_fn);
+	INIT_WORK(&pool->reclaim_work, reclaim_work_fn);
+	INIT_DELAYED_WORK(&pool->periodic_commit, periodic_commit_fn);
+	INIT_DELAYED_WORK(&pool->no_space_timeout, no_space_timeout_fn);
+}
+
+/* Once commit_wq exists: start the periodic commit. */
+void vela_commit_start(struct vela_pool *pool)
+{
+	queue_delayed_work(pool->commit_wq, &pool->periodic_commit, COMMIT_PERIOD);
+}
+
+/*
+ * The last table is gone: stop the background work and commit what is
+ * left.  commit_wq is still there, and idle once this returns.
+ */
+void vela_commit_stop(struct vela_pool *pool)
+{
+	/* No branch device is left, so no bio is in flight or queued. */
+	cancel_delayed_work_sync(&pool->periodic_commit);
+	cancel_delayed_work_sync(&pool->no_space_timeout);
+	cancel_work_sync(&pool->reclaim_work);
+	flush_workqueue(pool->commit_wq);
+	if (vela_pool_commit_retrying(pool, 10) == -ENOMEM) {
+		DMERR("%s: no memory for the last metadata commit: the writes since the one before are lost",
+		      dm_device_name(pool->pool_md));
+		drop_passdowns(pool);
+	}
+	flush_work(&pool->degrade_work);
+}
+
 /* --- external origins ------------------------------------------------ */
 
 /* The fingerprint vela_origin_sample_sector() describes, read from @bdev. */
@@ -1237,7 +1089,7 @@ static int origin_fingerprint(struct block_device *bdev, u32 *csum)
  * which API the kernel has (6.9 moved to files).
  */
 #ifdef VELA_HAVE_BDEV_FILE_OPEN
-static int origin_sample_path(const char *path, struct vela_md_origin *origin)
+int vela_origin_sample_path(const char *path, struct vela_md_origin *origin)
 {
 	struct file *f = bdev_file_open_by_path(path, BLK_OPEN_READ, NULL, NULL);
 	int r;
@@ -1250,7 +1102,7 @@ static int origin_sample_path(const char *path, struct vela_md_origin *origin)
 	return r;
 }
 #else
-static int origin_sample_path(const char *path, struct vela_md_origin *origin)
+int vela_origin_sample_path(const char *path, struct vela_md_origin *origin)
 {
 	struct block_device *bdev = blkdev_get_by_path(path, FMODE_READ, NULL);
 	int r;
@@ -1309,7 +1161,7 @@ static void excl_clear(struct branch_c *bc, u64 lblock)
 }
 
 /* With share_lock held exclusively, before the branch is shared. */
-static void excl_clear_all(struct branch_c *bc)
+void vela_excl_clear_all(struct branch_c *bc)
 {
 	unsigned long i;
 
@@ -1457,7 +1309,7 @@ static void complete_write(struct vela_pool *pool, struct bio *bio, int r)
 		bio->bi_status = errno_to_blk_status(r);
 		bio_endio(bio);
 	} else if (bio->bi_opf & REQ_FUA) {
-		commit_then_complete(pool, bio);
+		vela_commit_then_complete(pool, bio);
 	} else {
 		bio_endio(bio);
 	}
@@ -1498,7 +1350,7 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 	} else if (!r || r == -ENODATA) {
 		if (r)
 			pblock = VELA_NO_BLOCK;
-		check_free_space(pool);
+		vela_check_free_space(pool);
 		if (pool_mode(pool) == POOL_OUT_OF_METADATA_SPACE)
 			r = -ENOSR;
 		else if (over_limit(bc))
@@ -1510,22 +1362,22 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 			io->epoch = NULL;
 			up_read(&pool->share_lock);
 			mutex_unlock(lock);
-			no_data_space(pool, bio);
+			vela_no_data_space(pool, bio);
 			return;
 		}
 		if (!r) {
 			r = write_new_block(bc, bio, pblock, new_block);
 			if (r) {
 				if (vela_md_release_data_block(pool->md, new_block))
-					metadata_error(pool, "release", -EIO);
+					vela_metadata_error(pool, "release", -EIO);
 			} else {
 				r = vela_md_map(pool->md, bc->id, lblock, new_block);
 				if (r == -ENOMEM) {
 					/* Refused before any change: this write fails alone. */
 					if (vela_md_release_data_block(pool->md, new_block))
-						metadata_error(pool, "release", -EIO);
+						vela_metadata_error(pool, "release", -EIO);
 				} else if (r) {
-					metadata_error(pool, "map", r);
+					vela_metadata_error(pool, "map", r);
 				} else {
 					excl_set(bc, lblock);
 					atomic64_inc(&bc->owned);
@@ -1534,7 +1386,7 @@ static void process_write(struct branch_c *bc, struct bio *bio)
 			WRITE_ONCE(pool->dirty, true);
 		}
 	} else {
-		metadata_error(pool, "lookup", r);
+		vela_metadata_error(pool, "lookup", r);
 	}
 	if (r == -EDQUOT) {
 		DMERR_LIMIT("%s: branch %llu reached its allocation limit of %llu blocks",
@@ -1581,7 +1433,7 @@ static void process_read(struct branch_c *bc, struct bio *bio)
 			dm_submit_bio_remap(bio, NULL);
 	} else if (r) {
 		/* A bad metadata block: this read fails, the pool stops writing. */
-		metadata_error(pool, "lookup", r);
+		vela_metadata_error(pool, "lookup", r);
 		bio_io_error(bio);
 	} else {
 		remap(pool, bio, pblock);
@@ -1640,7 +1492,7 @@ static void process_discard(struct branch_c *bc, struct bio *bio)
 		/* Under share_lock, as in process_write(). */
 		if (pool_mode(pool) >= POOL_READ_ONLY) {
 			r = -EIO;
-		} else if (!discards_may_spend_metadata(pool)) {
+		} else if (!vela_discards_may_spend_metadata(pool)) {
 			r = -ENOSPC;
 		} else {
 			r = vela_md_unmap(pool->md, bc->id, lblock, &freed);
@@ -1648,7 +1500,7 @@ static void process_discard(struct branch_c *bc, struct bio *bio)
 				r = 0;
 			} else if (r && r != -ENOMEM) {
 				/* -ENOMEM changed nothing: the discard fails alone. */
-				metadata_error(pool, "unmap", r);
+				vela_metadata_error(pool, "unmap", r);
 			} else {
 				WRITE_ONCE(pool->dirty, true);
 				if (freed != VELA_NO_BLOCK) {
@@ -1665,7 +1517,7 @@ static void process_discard(struct branch_c *bc, struct bio *bio)
 		bio->bi_status = errno_to_blk_status(r);
 		bio_endio(bio);
 	} else {
-		commit_then_complete(pool, bio);
+		vela_commit_then_complete(pool, bio);
 	}
 }
 
@@ -1695,7 +1547,7 @@ static void process_bio_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
-static void defer_bio(struct vela_pool *pool, struct bio *bio)
+void vela_defer_bio(struct vela_pool *pool, struct bio *bio)
 {
 	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
 
@@ -1707,7 +1559,7 @@ static void defer_bio(struct vela_pool *pool, struct bio *bio)
  * write to a block this device owns outright, are remapped here.
  * Everything else is deferred to the slow path.
  */
-static int branch_map(struct dm_target *ti, struct bio *bio)
+int vela_branch_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
 	struct branch_c *bc = ti->private;
@@ -1726,7 +1578,7 @@ static int branch_map(struct dm_target *ti, struct bio *bio)
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/* dm sends the data of a flush with data separately. */
-		commit_then_complete(pool, bio);
+		vela_commit_then_complete(pool, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
 	lblock = bio_lblock(pool, bio);
@@ -1753,11 +1605,11 @@ static int branch_map(struct dm_target *ti, struct bio *bio)
 		percpu_ref_put(&io->epoch->ref);
 		io->epoch = NULL;
 	}
-	defer_bio(pool, bio);
+	vela_defer_bio(pool, bio);
 	return DM_MAPIO_SUBMITTED;
 }
 
-static int branch_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
+int vela_branch_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 {
 	struct vela_io *io = dm_per_bio_data(bio, sizeof(*io));
 
@@ -1769,7 +1621,7 @@ static int branch_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *er
 }
 
 /* Find the pool behind a pool device and take a reference on it. */
-static struct vela_pool *pool_get_by_dev(struct dm_dev *pool_dev)
+struct vela_pool *vela_pool_get_by_dev(struct dm_dev *pool_dev)
 {
 	struct mapped_device *pool_md = dm_get_md(pool_dev->bdev->bd_dev);
 	struct vela_pool *pool, *found = NULL;
@@ -1799,7 +1651,7 @@ static struct vela_pool *pool_get_by_dev(struct dm_dev *pool_dev)
  * which must be the very device recorded at creation: same size, same
  * fingerprint.  Anything else would show a branch data it never had.
  */
-static int open_origin(struct dm_target *ti, struct branch_c *bc,
+int vela_open_origin(struct dm_target *ti, struct branch_c *bc,
 		       const struct vela_disk_branch *rec, const char *path)
 {
 	bool has_origin = le32_to_cpu(rec->flags) & VELA_BRANCH_HAS_ORIGIN;
@@ -1917,7 +1769,7 @@ static int check_branch(struct dm_target *ti, struct branch_c *bc)
 	if (r) {
 		/* A bad block in this branch's tree: the pool stops writing. */
 		ti->error = "Error reading the branch's mapping tree (see the log: the pool needs checking)";
-		metadata_error(pool, "read", r);
+		vela_metadata_error(pool, "read", r);
 		return r;
 	}
 	atomic64_set(&bc->owned, exclusive);
@@ -1962,7 +1814,7 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Error opening pool device";
 		goto out_free;
 	}
-	bc->pool = pool_get_by_dev(bc->pool_dev);
+	bc->pool = vela_pool_get_by_dev(bc->pool_dev);
 	if (!bc->pool) {
 		ti->error = "The pool device is not an active vela-pool";
 		r = -EINVAL;
@@ -1978,7 +1830,7 @@ static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	 */
 	r = read_branch(ti, bc, &rec);
 	if (!r)
-		r = open_origin(ti, bc, &rec, argc == 3 ? argv[2] : NULL);
+		r = vela_open_origin(ti, bc, &rec, argc == 3 ? argv[2] : NULL);
 	if (r)
 		goto out_devices;
 	/*
@@ -2028,11 +1880,11 @@ out_origin:
 	if (bc->origin_dev)
 		dm_put_device(ti, bc->origin_dev);
 out_devices:
-	pool_put(bc->pool);
+	vela_pool_put(bc->pool);
 	put_pool_devices(ti, bc);
 	goto out_dev;
 out_pool:
-	pool_put(bc->pool);
+	vela_pool_put(bc->pool);
 out_dev:
 	dm_put_device(ti, bc->pool_dev);
 out_free:
@@ -2054,7 +1906,7 @@ static void branch_dtr(struct dm_target *ti)
 	if (bc->origin_dev)
 		dm_put_device(ti, bc->origin_dev);
 	/* The last put may commit: the devices are released after it. */
-	pool_put(bc->pool);
+	vela_pool_put(bc->pool);
 	put_pool_devices(ti, bc);
 	dm_put_device(ti, bc->pool_dev);
 	kfree(bc);
@@ -2065,7 +1917,7 @@ static void branch_dtr(struct dm_target *ti)
  * suspend: a noflush suspend (a reload) hands them back to dm, to be sent
  * again after the resume; any other fails them (ENOSPC), as the timeout
  * would, instead of holding the suspend up for no_space_timeout_secs.
- * Writes still on their way to no_data_space() meet suspend_status there.
+ * Writes still on their way to vela_no_data_space() meet suspend_status there.
  */
 static void branch_presuspend(struct dm_target *ti)
 {
@@ -2086,7 +1938,7 @@ static void branch_presuspend(struct dm_target *ti)
 		bio_list_add(io->bc == bc ? &mine : &pool->no_space_bios, bio);
 	}
 	spin_unlock_irq(&pool->lock);
-	fail_bios(&mine, status);
+	vela_fail_bios(&mine, status);
 }
 
 /* Deactivating a branch makes everything written to it durable. */
@@ -2097,7 +1949,7 @@ static void branch_postsuspend(struct dm_target *ti)
 	mutex_lock(&bc->pool->admin_lock);
 	bc->live = false;
 	mutex_unlock(&bc->pool->admin_lock);
-	if (pool_commit_retrying(bc->pool, 10) == -ENOMEM)
+	if (vela_pool_commit_retrying(bc->pool, 10) == -ENOMEM)
 		DMERR("%s: no memory for the metadata commit: the branch's last writes are not durable yet",
 		      dm_device_name(dm_table_get_md(ti->table)));
 }
@@ -2305,7 +2157,7 @@ static void pool_dtr(struct dm_target *ti)
 		WRITE_ONCE(pc->pool->suspended, false);
 	}
 	mutex_unlock(&pc->pool->ti_lock);
-	pool_put(pc->pool);
+	vela_pool_put(pc->pool);
 	dm_put_device(ti, pc->data_dev);
 	dm_put_device(ti, pc->metadata_dev);
 	kfree(pc);
@@ -2390,7 +2242,7 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
  */
 static int grow_and_commit(struct vela_pool *pool, bool metadata, u64 blocks, u64 sectors)
 {
-	int r = __pool_commit(pool, false);
+	int r = vela_pool_commit_locked(pool, false);
 
 	if (r)
 		return r;
@@ -2403,7 +2255,7 @@ static int grow_and_commit(struct vela_pool *pool, bool metadata, u64 blocks, u6
 	if (r == -ENOMEM)
 		vela_md_abort(pool->md);
 	else if (r)
-		metadata_error(pool, "grow", r);
+		vela_metadata_error(pool, "grow", r);
 	return r;
 }
 
@@ -2440,13 +2292,13 @@ static int pool_preresume(struct dm_target *ti)
 	WRITE_ONCE(pool->suspended, false);
 	if (pc->features.read_only && !pool->features.read_only) {
 		/* Reloaded read-only: commit what was written, then stop writing. */
-		r = __pool_commit(pool, false);
+		r = vela_pool_commit_locked(pool, false);
 		if (r) {
 			DMERR("%s: cannot commit before going read_only (%d): refusing the resume",
 			      dm_device_name(pool->pool_md), r);
 			goto out_unlock;
 		}
-		if (worsen_mode(pool, POOL_READ_ONLY))
+		if (vela_worsen_mode(pool, POOL_READ_ONLY))
 			DMINFO("%s: reloaded read_only: the metadata is no longer written",
 			       dm_device_name(pool->pool_md));
 	} else if (!pc->features.read_only && pool->features.read_only) {
@@ -2488,13 +2340,13 @@ out_unlock:
 	memalloc_noio_restore(noio);
 	mutex_unlock(&pool->admin_lock);
 	if (!r && pool_mode(pool) < POOL_READ_ONLY)
-		check_free_space(pool);
+		vela_check_free_space(pool);
 	/* Reloaded with error_if_no_space: the waiting writes fail now. */
 	if (pool->features.error_if_no_space)
-		fail_no_space_bios(pool, BLK_STS_NOSPC);
+		vela_fail_no_space_bios(pool, BLK_STS_NOSPC);
 	/* Space may have come back: out of data space returns to rw. */
 	if (!r)
-		retry_no_space_bios(pool);
+		vela_retry_no_space_bios(pool);
 	return r;
 }
 
@@ -2508,7 +2360,7 @@ static void pool_postsuspend(struct dm_target *ti)
 {
 	struct pool_c *pc = ti->private;
 
-	pool_commit(pc->pool);
+	vela_pool_commit(pc->pool);
 	WRITE_ONCE(pc->pool->suspended, true);
 }
 
@@ -2557,10 +2409,10 @@ static void update_devices(struct vela_pool *pool, u64 id, const struct device_u
 			atomic64_set(&bc->owned, 0);
 		if (u->set_limit)
 			WRITE_ONCE(bc->limit, u->limit);
-		excl_clear_all(bc);
+		vela_excl_clear_all(bc);
 	}
 	mutex_unlock(&pool->devs_lock);
-	pool_drain_io(pool);
+	vela_pool_drain_io(pool);
 }
 
 static bool branch_is_active(struct vela_pool *pool, u64 id)
@@ -2663,7 +2515,7 @@ static int msg_create_origin_volume(struct vela_pool *pool, unsigned int argc, c
 	if (r)
 		return r;
 	origin.flags = o.flags;
-	r = origin_sample_path(argv[3], &origin);
+	r = vela_origin_sample_path(argv[3], &origin);
 	if (r) {
 		*why = "cannot read the origin device (it must be at least 4 KiB)";
 		return r == -ENOENT || r == -ENXIO || r == -ENOTBLK ? -ENOENT : r;
@@ -2890,7 +2742,7 @@ static int msg_release_metadata_snap(struct vela_pool *pool, unsigned int argc, 
 	 * in flight may meet their next owner (as for discards).
 	 */
 	if (!r)
-		pool_drain_io(pool);
+		vela_pool_drain_io(pool);
 	return r;
 }
 
@@ -3023,7 +2875,7 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 	}
 	if (r && r != -ENODATA) {
 		DMERR("%s: message list_branches: reading the branch table failed (%d)", dev, r);
-		metadata_error(pool, "read", r);
+		vela_metadata_error(pool, "read", r);
 		return r;
 	}
 	if (r == -ENODATA || (!r && !rows && vela_md_next_branch(pool->md, from, &id, &rec)))
@@ -3053,7 +2905,7 @@ static int msg_find_branch(struct vela_pool *pool, const char *dev, unsigned int
 		return r;	/* an answer, not an error worth a log line */
 	if (r) {
 		DMERR("%s: message find_branch: reading the name index failed (%d)", dev, r);
-		metadata_error(pool, "read", r);
+		vela_metadata_error(pool, "read", r);
 		return r;
 	}
 	snprintf(result, maxlen, "%llu", id);
@@ -3081,7 +2933,7 @@ static int commit_message(struct vela_pool *pool, const char **why)
 	}
 	if (r) {
 		*why = "the metadata commit failed";
-		metadata_error(pool, "commit", r);
+		vela_metadata_error(pool, "commit", r);
 	}
 	return r;
 }
@@ -3094,7 +2946,7 @@ static int commit_message(struct vela_pool *pool, const char **why)
  * Replies are one number, so they never overflow the ioctl buffer and the
  * message is never re-issued by libdevmapper.
  */
-static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, char *result,
+int vela_pool_message(struct dm_target *ti, unsigned int argc, char **argv, char *result,
 			unsigned int maxlen)
 {
 	const char *dev = dm_device_name(dm_table_get_md(ti->table));
@@ -3144,7 +2996,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 		why = "stale change id: read the pool status and retry";
 	} else {
 		/* What the data path did is durable before anything can abort. */
-		r = __pool_commit(pool, false);
+		r = vela_pool_commit_locked(pool, false);
 		if (r == -ENOMEM) {
 			why = "no memory to commit the pool's pending changes: try again";
 		} else if (r) {
@@ -3178,17 +3030,6 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv, ch
 	return 1;
 }
 
-/*
- * The targets' interface version (docs/dm-vela.rst).  The major number can
- * be set at build time for one purpose only: the mismatched module that the
- * version check's test loads (make test-tools).
- */
-#ifndef VELA_TARGET_MAJOR
-#define VELA_TARGET_MAJOR	0
-#endif
-#define VELA_TARGET_MINOR	9
-#define VELA_TARGET_PATCH	0
-
 static struct target_type pool_target = {
 	.name = "vela-pool",
 	.version = {VELA_TARGET_MAJOR, VELA_TARGET_MINOR, VELA_TARGET_PATCH},
@@ -3199,18 +3040,18 @@ static struct target_type pool_target = {
 	.postsuspend = pool_postsuspend,
 	.preresume = pool_preresume,
 	.status = pool_status,
-	.message = pool_message,
+	.message = vela_pool_message,
 	.iterate_devices = pool_iterate_devices,
 };
 
-static struct target_type branch_target = {
+struct target_type vela_branch_target = {
 	.name = "vela",
 	.version = {VELA_TARGET_MAJOR, VELA_TARGET_MINOR, VELA_TARGET_PATCH},
 	.module = THIS_MODULE,
 	.ctr = branch_ctr,
 	.dtr = branch_dtr,
-	.map = branch_map,
-	.end_io = branch_end_io,
+	.map = vela_branch_map,
+	.end_io = vela_branch_end_io,
 	.presuspend = branch_presuspend,
 	.postsuspend = branch_postsuspend,
 	.preresume = branch_preresume,
@@ -3227,7 +3068,7 @@ static int __init dm_vela_init(void)
 	if (r)
 		return r;
 
-	r = dm_register_target(&branch_target);
+	r = dm_register_target(&vela_branch_target);
 	if (r)
 		goto out_pool;
 
@@ -3240,7 +3081,7 @@ out_pool:
 
 static void __exit dm_vela_exit(void)
 {
-	dm_unregister_target(&branch_target);
+	dm_unregister_target(&vela_branch_target);
 	dm_unregister_target(&pool_target);
 }
 
