@@ -616,7 +616,7 @@ static int commit_message(struct vela_pool *pool, const char **why)
  * message is never re-issued by libdevmapper.
  */
 int vela_pool_message(struct dm_target *ti, unsigned int argc, char **argv, char *result,
-			unsigned int maxlen)
+		      unsigned int maxlen)
 {
 	const char *dev = dm_device_name(dm_table_get_md(ti->table));
 	struct vela_pool *pool = ((struct pool_c *)ti->private)->pool;
