@@ -2,36 +2,36 @@
 /*
  * dm-vela: copy-on-write branching block devices for device-mapper.
  *
- * Two targets live in this file:
+ * Two targets:
  *
  *   vela-pool  binds a metadata device and a data device into a pool and
  *              takes the admin messages (create, branch, delete, ...).
  *              I/O to the pool device itself fails.
  *   vela       one branch device: a branch id inside a pool.
  *
- * The exception store (kernel/vela-meta.c) is opened once per metadata
- * device and shared, as struct vela_pool, by every table instance on it:
- * a reload builds the new table while the old one is live, as dm-thin's
- * pool does.
+ * This file is the pool's lifetime, the pool target and the module's
+ * registration; vela-target.h lists the other rooms.  The exception store
+ * (kernel/vela-meta.c) is opened once per metadata device and shared, as
+ * struct vela_pool, by every table instance on it: a reload builds the new
+ * table while the old one is live, as dm-thin's pool does.
+ *
+ * Contract:
+ * - One struct vela_pool per metadata device, on the pools list under
+ *   pools_lock.  Every pool and branch table holds a reference; the last
+ *   one to go commits and closes the store, under pools_lock, so a new
+ *   table cannot open a second store on the device meanwhile.
+ * - A new pool shares nothing with an open one: not the pool device, not
+ *   the data device, not the metadata reached through another path.  Its
+ *   data device must carry the pool's label.
+ * - Resuming the pool table binds its features and records grown devices.
  *
  * The table lines, status lines, messages and modes are documented in
  * docs/dm-vela.rst; the comments above each function must match it.
  */
 
 #include <linux/blkdev.h>
-#include <linux/crc32c.h>
-#include <linux/ctype.h>
-#include <linux/file.h>
-#include <linux/device-mapper.h>
-#include <linux/delay.h>
-#include <linux/hash.h>
-#include <linux/kernel.h>
 #include <linux/module.h>
-#include <linux/mutex.h>
-#include <linux/percpu-refcount.h>
 #include <linux/sched/mm.h>
-#include <linux/vmalloc.h>
-#include <linux/workqueue.h>
 
 #include "vela-target.h"
 
@@ -413,6 +413,8 @@ struct vela_pool *vela_pool_get_by_dev(struct dm_dev *pool_dev)
 	return found;
 }
 
+/* --- the pool target ------------------------------------------------- */
+
 static int parse_block_size(const char *arg, unsigned int *sectors,
 			    struct dm_target *ti)
 {
@@ -743,6 +745,8 @@ static int pool_iterate_devices(struct dm_target *ti, iterate_devices_callout_fn
 
 	return fn(ti, pc->data_dev, 0, ti->len, data);
 }
+
+/* --- registration ---------------------------------------------------- */
 
 static struct target_type pool_target = {
 	.name = "vela-pool",
