@@ -149,6 +149,7 @@ static void excl_set(struct branch_c *bc, u64 lblock)
 {
 	unsigned long **slot, *chunk;
 
+	lockdep_assert_held(&bc->pool->share_lock);
 	if (lblock / EXCL_BITS_PER_CHUNK >= bc->nr_excl_chunks)
 		return;
 	slot = &bc->excl[lblock / EXCL_BITS_PER_CHUNK];
@@ -181,6 +182,7 @@ void vela_excl_clear_all(struct branch_c *bc)
 {
 	unsigned long i;
 
+	lockdep_assert_held_write(&bc->pool->share_lock);
 	for (i = 0; i < bc->nr_excl_chunks; i++)
 		if (bc->excl[i])
 			bitmap_zero(bc->excl[i], EXCL_BITS_PER_CHUNK);

@@ -68,6 +68,7 @@ static void update_devices(struct vela_pool *pool, u64 id, const struct device_u
 {
 	struct branch_c *bc;
 
+	lockdep_assert_held_write(&pool->share_lock);
 	mutex_lock(&pool->devs_lock);
 	list_for_each_entry(bc, &pool->branch_devs, list) {
 		if (bc->id != id)

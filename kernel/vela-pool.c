@@ -279,7 +279,7 @@ static int check_data_label(struct dm_target *ti, struct block_device *data, con
 	return r;
 }
 
-/* Open the exception store, or share the one another table opened. */
+/* With pools_lock held: open the store of a metadata device no pool has open. */
 static int __pool_create(struct dm_target *ti, struct pool_c *pc, struct vela_pool **result)
 {
 	bool read_only = pc->features.read_only ||
@@ -288,6 +288,7 @@ static int __pool_create(struct dm_target *ti, struct pool_c *pc, struct vela_po
 	struct vela_pool *pool;
 	int r;
 
+	lockdep_assert_held(&pools_lock);
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool) {
 		ti->error = "Out of memory";
