@@ -130,21 +130,26 @@ static int parse_create_options(unsigned int argc, char **argv, struct create_op
 	return 0;
 }
 
-/* The new branch's limit, in the same transaction as its creation. */
-static int apply_create_limit(struct vela_pool *pool, int r, u64 id,
-			      const struct create_options *o)
+/*
+ * After a create message made branch @id (if @r is 0): its limit, in the
+ * same transaction as its creation, and the reply, its id.
+ */
+static int finish_create(struct vela_pool *pool, int r, u64 id, const struct create_options *o,
+			 char *reply, size_t len)
 {
-	if (r || !o->limit)
-		return r;
-	return vela_md_set_new_branch_limit(pool->md, id, o->limit);
+	if (!r && o->limit)
+		r = vela_md_set_new_branch_limit(pool->md, id, o->limit);
+	if (!r)
+		snprintf(reply, len, "%llu", id);
+	return r;
 }
 
 /* create_volume <change id> <name> <size in sectors> [options]: replies the new id. */
 static int msg_create_volume(struct vela_pool *pool, unsigned int argc, char **argv,
-			     u64 *reply, const char **why)
+			     char *reply, size_t len, const char **why)
 {
 	struct create_options o;
-	u64 size;
+	u64 size, id = 0;
 	int r;
 
 	if (parse_id(argv[3], &size) || !size) {
@@ -155,8 +160,8 @@ static int msg_create_volume(struct vela_pool *pool, unsigned int argc, char **a
 	if (r)
 		return r;
 	r = vela_md_create_volume(pool->md, argv[2], size, o.flags, ktime_get_real_seconds(),
-				  reply);
-	return apply_create_limit(pool, r, *reply, &o);
+				  &id);
+	return finish_create(pool, r, id, &o, reply, len);
 }
 
 /*
@@ -166,21 +171,22 @@ static int msg_create_volume(struct vela_pool *pool, unsigned int argc, char **a
  * (1..63 printable characters) as its identity.  Replies the new id.
  */
 static int msg_create_origin_volume(struct vela_pool *pool, unsigned int argc, char **argv,
-				    u64 *reply, const char **why)
+				    char *reply, size_t len, const char **why)
 {
 	struct vela_md_origin origin = { .sample_count = VELA_ORIGIN_SAMPLES };
-	size_t len = strlen(argv[4]), i;
+	size_t id_len = strlen(argv[4]), i;
 	struct create_options o;
+	u64 id = 0;
 	int r;
 
-	for (i = 0; i < len; i++)
+	for (i = 0; i < id_len; i++)
 		if (!isgraph(argv[4][i]))
 			break;
-	if (!len || len >= sizeof(origin.id) || i < len) {
+	if (!id_len || id_len >= sizeof(origin.id) || i < id_len) {
 		*why = "the origin id must be 1 to 63 printable characters";
 		return -EINVAL;
 	}
-	memcpy(origin.id, argv[4], len);
+	memcpy(origin.id, argv[4], id_len);
 	r = parse_create_options(argc - 5, argv + 5, &o, why);
 	if (r)
 		return r;
@@ -191,16 +197,16 @@ static int msg_create_origin_volume(struct vela_pool *pool, unsigned int argc, c
 		return r == -ENOENT || r == -ENXIO || r == -ENOTBLK ? -ENOENT : r;
 	}
 	r = vela_md_create_origin_volume(pool->md, argv[2], &origin, ktime_get_real_seconds(),
-					 reply);
-	return apply_create_limit(pool, r, *reply, &o);
+					 &id);
+	return finish_create(pool, r, id, &o, reply, len);
 }
 
 /* create_branch <change id> <parent id> <name> [options]: replies the new id. */
 static int msg_create_branch(struct vela_pool *pool, unsigned int argc, char **argv,
-			     u64 *reply, const char **why)
+			     char *reply, size_t len, const char **why)
 {
 	struct create_options o;
-	u64 parent;
+	u64 parent, id = 0;
 	int r;
 
 	if (parse_id(argv[2], &parent)) {
@@ -212,13 +218,13 @@ static int msg_create_branch(struct vela_pool *pool, unsigned int argc, char **a
 		return r;
 	update_devices(pool, parent, &(struct device_update){ .shared = true });
 	r = vela_md_create_branch(pool->md, parent, argv[3], o.flags, ktime_get_real_seconds(),
-				  reply);
-	return apply_create_limit(pool, r, *reply, &o);
+				  &id);
+	return finish_create(pool, r, id, &o, reply, len);
 }
 
 /* delete <change id> <id> */
 static int msg_delete(struct vela_pool *pool, unsigned int argc, char **argv,
-		      u64 *reply, const char **why)
+		      char *reply, size_t len, const char **why)
 {
 	u64 id;
 	int r;
@@ -237,7 +243,7 @@ static int msg_delete(struct vela_pool *pool, unsigned int argc, char **argv,
 
 /* rename <change id> <id> <new name> */
 static int msg_rename(struct vela_pool *pool, unsigned int argc, char **argv,
-		      u64 *reply, const char **why)
+		      char *reply, size_t len, const char **why)
 {
 	u64 id;
 
@@ -268,20 +274,20 @@ static int set_read_only(struct vela_pool *pool, char **argv, bool read_only,
 }
 
 static int msg_set_read_only(struct vela_pool *pool, unsigned int argc, char **argv,
-			     u64 *reply, const char **why)
+			     char *reply, size_t len, const char **why)
 {
 	return set_read_only(pool, argv, true, why);
 }
 
 static int msg_set_writable(struct vela_pool *pool, unsigned int argc, char **argv,
-			    u64 *reply, const char **why)
+			    char *reply, size_t len, const char **why)
 {
 	return set_read_only(pool, argv, false, why);
 }
 
 /* resize <change id> <id> <size in sectors>: growth only */
 static int msg_resize(struct vela_pool *pool, unsigned int argc, char **argv,
-		      u64 *reply, const char **why)
+		      char *reply, size_t len, const char **why)
 {
 	u64 id, size;
 	int r;
@@ -298,7 +304,7 @@ static int msg_resize(struct vela_pool *pool, unsigned int argc, char **argv,
 
 /* set_limit <change id> <id> <data blocks>: 0 removes the limit */
 static int msg_set_limit(struct vela_pool *pool, unsigned int argc, char **argv,
-			 u64 *reply, const char **why)
+			 char *reply, size_t len, const char **why)
 {
 	u64 id, limit;
 	int r;
@@ -323,7 +329,7 @@ static int msg_set_limit(struct vela_pool *pool, unsigned int argc, char **argv,
  * are drained first.  Replies "<taken> <conflicts> <fast forward 0|1>".
  */
 static int msg_merge(struct vela_pool *pool, unsigned int argc, char **argv,
-		     u64 *reply, const char **why)
+		     char *reply, size_t len, const char **why)
 {
 	static const char *const strategies[] = {
 		[VELA_MERGE_THREE_WAY] = "three_way",
@@ -383,25 +389,27 @@ static int msg_merge(struct vela_pool *pool, unsigned int argc, char **argv,
 	if (r == -ECANCELED)
 		*why = "conflicts: the parent changed blocks the child changed too (use child_wins or replace)";
 	if (!r)
-		snprintf(pool->reply_text, sizeof(pool->reply_text), "%llu %llu %d", res.taken,
-			 res.conflicts, res.fast_forward);
+		snprintf(reply, len, "%llu %llu %d", res.taken, res.conflicts, res.fast_forward);
 	return r;
 }
 
 /* reserve_metadata_snap <change id>: replies the held view's root block */
 static int msg_reserve_metadata_snap(struct vela_pool *pool, unsigned int argc, char **argv,
-				     u64 *reply, const char **why)
+				     char *reply, size_t len, const char **why)
 {
-	int r = vela_md_hold(pool->md, reply);
+	u64 root;
+	int r = vela_md_hold(pool->md, &root);
 
 	if (r == -EBUSY)
 		*why = "a metadata view is already held: release it first";
+	if (!r)
+		snprintf(reply, len, "%llu", root);
 	return r;
 }
 
 /* release_metadata_snap <change id> */
 static int msg_release_metadata_snap(struct vela_pool *pool, unsigned int argc, char **argv,
-				     u64 *reply, const char **why)
+				     char *reply, size_t len, const char **why)
 {
 	int r = vela_md_release_hold(pool->md);
 
@@ -421,8 +429,9 @@ struct pool_message {
 	unsigned int argc;	/* the verb included */
 	bool replies;
 	unsigned int optional;	/* trailing options it accepts */
-	int (*handle)(struct vela_pool *pool, unsigned int argc, char **argv, u64 *reply,
-		      const char **why);
+	/* On success, a replying handler writes its reply into @reply. */
+	int (*handle)(struct vela_pool *pool, unsigned int argc, char **argv, char *reply,
+		      size_t len, const char **why);
 };
 
 static const struct pool_message pool_messages[] = {
@@ -613,8 +622,11 @@ static int commit_message(struct vela_pool *pool, const char **why)
  * equal the pool's (the second field of the status line), or the message
  * fails with -ESTALE and changes nothing.  A message that succeeds is
  * committed before it returns; one that fails leaves the pool as it was.
- * Replies are one number, so they never overflow the ioctl buffer and the
- * message is never re-issued by libdevmapper.
+ * A reply is one short line (a new id, the held view's root, or merge's
+ * three numbers), so it never overflows the ioctl buffer and the message
+ * is never re-issued by libdevmapper.  list_branches and find_branch, which
+ * only read, are answered apart: list_branches pages its multi-line reply
+ * to fit the buffer (msg_list_branches()).
  */
 int vela_pool_message(struct dm_target *ti, unsigned int argc, char **argv, char *result,
 		      unsigned int maxlen)
@@ -624,8 +636,8 @@ int vela_pool_message(struct dm_target *ti, unsigned int argc, char **argv, char
 	const struct pool_message *m = NULL;
 	const char *why = NULL;
 	struct vela_md_info info;
-	u64 change_id, reply = 0;
-	char text[sizeof(pool->reply_text)];
+	u64 change_id;
+	char reply[64];		/* merge's is the longest: 43 bytes */
 	unsigned int i, noio;
 	int r;
 
@@ -652,7 +664,7 @@ int vela_pool_message(struct dm_target *ti, unsigned int argc, char **argv, char
 	mutex_lock(&pool->admin_lock);
 	noio = memalloc_noio_save();
 	down_write(&pool->share_lock);
-	pool->reply_text[0] = '\0';
+	reply[0] = '\0';
 	vela_md_info(pool->md, &info);
 	if (pool_mode(pool) >= POOL_READ_ONLY) {
 		r = -EROFS;
@@ -673,14 +685,13 @@ int vela_pool_message(struct dm_target *ti, unsigned int argc, char **argv, char
 			r = -EIO;
 			why = "committing the pool's pending changes failed";
 		} else {
-			r = m->handle(pool, argc, argv, &reply, &why);
+			r = m->handle(pool, argc, argv, reply, sizeof(reply), &why);
 			if (!r)
 				r = commit_message(pool, &why);
 			if (r)
 				vela_md_abort(pool->md);
 		}
 	}
-	strscpy(text, pool->reply_text, sizeof(text));
 	up_write(&pool->share_lock);
 	memalloc_noio_restore(noio);
 	mutex_unlock(&pool->admin_lock);
@@ -693,9 +704,6 @@ int vela_pool_message(struct dm_target *ti, unsigned int argc, char **argv, char
 	queue_work(pool->commit_wq, &pool->reclaim_work);
 	if (!m->replies)
 		return 0;
-	if (text[0])
-		snprintf(result, maxlen, "%s", text);
-	else
-		snprintf(result, maxlen, "%llu", reply);
+	snprintf(result, maxlen, "%s", reply);
 	return 1;
 }

@@ -98,7 +98,6 @@ struct vela_pool {
 	struct vela_md *md;
 	struct vela_pool_features features;
 	struct mutex admin_lock;	/* one admin message at a time */
-	char reply_text[64];		/* a message's text reply; under admin_lock */
 
 	/*
 	 * See "Commit" in vela-commit.c.  Lock order: pools_lock, admin_lock,
