@@ -610,28 +610,37 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
 }
 
 /*
- * Grow the metadata (@metadata) or data space to @blocks: commit what the
+ * Grow the metadata (@metadata) or data space from @from to @to blocks
+ * (@sectors: the data device's size), and log the outcome: commit what the
  * data path did, then the growth alone.  Short of memory, neither commit
  * wrote anything: the growth is undone (its transaction holds nothing
  * else) and the pool goes on as it was, to grow at the next resume.  Any
  * other failure is a metadata fault.
  */
-static int grow_and_commit(struct vela_pool *pool, bool metadata, u64 blocks, u64 sectors)
+static int grow_and_commit(struct vela_pool *pool, bool metadata, u64 from, u64 to, u64 sectors)
 {
+	const char *what = metadata ? "metadata" : "data";
 	int r = vela_pool_commit_locked(pool, false);
 
+	if (!r) {
+		if (metadata)
+			r = vela_md_resize_metadata(pool->md);
+		else
+			r = vela_md_resize_data(pool->md, to, sectors);
+		if (!r)
+			r = vela_md_commit(pool->md);
+		if (r == -ENOMEM)
+			vela_md_abort(pool->md);
+		else if (r)
+			vela_metadata_error(pool, "grow", r);
+	}
 	if (r)
-		return r;
-	if (metadata)
-		r = vela_md_resize_metadata(pool->md);
+		DMERR("%s: growing the %s device to %llu blocks failed (%d)%s",
+		      dm_device_name(pool->pool_md), what, to, r,
+		      r == -ENOMEM ? ": no memory, resume again to retry" : "");
 	else
-		r = vela_md_resize_data(pool->md, blocks, sectors);
-	if (!r)
-		r = vela_md_commit(pool->md);
-	if (r == -ENOMEM)
-		vela_md_abort(pool->md);
-	else if (r)
-		vela_metadata_error(pool, "grow", r);
+		DMINFO("%s: %s device grew from %llu to %llu blocks",
+		       dm_device_name(pool->pool_md), what, from, to);
 	return r;
 }
 
@@ -687,29 +696,14 @@ static int pool_preresume(struct dm_target *ti)
 	pool->features.low_water_data = pc->features.low_water_data;
 	pool->features.low_water_metadata = pc->features.low_water_metadata;
 	vela_md_info(pool->md, &info);
-	if (metadata_blocks > info.metadata_nr_blocks && pool_mode(pool) < POOL_READ_ONLY) {
-		r = grow_and_commit(pool, true, metadata_blocks, 0);
-		if (r)
-			DMERR("%s: growing the metadata device to %llu blocks failed (%d)%s",
-			      dm_device_name(pool->pool_md), metadata_blocks, r,
-			      r == -ENOMEM ? ": no memory, resume again to retry" : "");
-		else
-			DMINFO("%s: metadata device grew from %llu to %llu blocks",
-			       dm_device_name(pool->pool_md), info.metadata_nr_blocks,
-			       metadata_blocks);
-	}
+	if (metadata_blocks > info.metadata_nr_blocks && pool_mode(pool) < POOL_READ_ONLY)
+		r = grow_and_commit(pool, true, info.metadata_nr_blocks, metadata_blocks, 0);
 	if (data_blocks > info.data_nr_blocks && pool_mode(pool) < POOL_READ_ONLY) {
 		/* The first failure is the one the resume returns. */
-		grown = grow_and_commit(pool, false, data_blocks, data_sectors);
+		grown = grow_and_commit(pool, false, info.data_nr_blocks, data_blocks,
+					data_sectors);
 		if (!r)
 			r = grown;
-		if (grown)
-			DMERR("%s: growing the data device to %llu blocks failed (%d)%s",
-			      dm_device_name(pool->pool_md), data_blocks, grown,
-			      grown == -ENOMEM ? ": no memory, resume again to retry" : "");
-		else
-			DMINFO("%s: data device grew from %llu to %llu blocks",
-			       dm_device_name(pool->pool_md), info.data_nr_blocks, data_blocks);
 	}
 out_unlock:
 	up_write(&pool->share_lock);
