@@ -12,10 +12,11 @@
  *     vela-branch.c  the branch target
  *     vela-origin.c  external origins (the only kernel-version #ifdef)
  *     vela-msg.c     the admin messages
- * - Every function declared here carries the vela_ prefix; everything
- *   else in the rooms is static.
- * - A function whose comment names a lock expects it held, and asserts it
- *   with lockdep.
+ * - Every function declared here carries the vela_ prefix (but the
+ *   pool_mode() inline); everything else in the rooms is static.
+ * - A helper whose comment says it runs with a lock held asserts it with
+ *   lockdep; a __ prefix marks those that run under pools_lock.
+ * - The lock order is next to the locks, in struct vela_pool.
  * - The metadata is reached only through vela-meta.h.
  */
 #ifndef VELA_TARGET_H
@@ -102,6 +103,8 @@ struct vela_pool {
 	/*
 	 * See "Commit" in vela-commit.c.  Lock order: pools_lock, admin_lock,
 	 * block_locks, share_lock, devs_lock, the metadata's own lock.
+	 * drain_lock is taken under share_lock (never with devs_lock held),
+	 * ti_lock under pools_lock at most, and the spinlock lock is innermost.
 	 */
 	struct rw_semaphore share_lock;
 	bool dirty;			/* the data path changed the metadata */
