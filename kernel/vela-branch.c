@@ -53,7 +53,7 @@ static void put_pool_devices(struct dm_target *ti, struct branch_c *bc)
 }
 
 /* Read and check the branch's record for a table of @ti->len sectors. */
-static int read_branch(struct dm_target *ti, struct branch_c *bc, struct vela_disk_branch *rec)
+static int read_branch(struct dm_target *ti, struct branch_c *bc, struct vela_branch_info *rec)
 {
 	int r = vela_md_get_branch(bc->pool->md, bc->id, rec);
 
@@ -65,11 +65,11 @@ static int read_branch(struct dm_target *ti, struct branch_c *bc, struct vela_di
 		ti->error = "Error reading the branch table";
 		return r;
 	}
-	if (le32_to_cpu(rec->flags) & (VELA_BRANCH_CREATING | VELA_BRANCH_DELETING)) {
+	if (rec->flags & (VELA_BRANCH_CREATING | VELA_BRANCH_DELETING)) {
 		ti->error = "The branch is being created or deleted";
 		return -EBUSY;
 	}
-	if (ti->len > le64_to_cpu(rec->size_sectors)) {
+	if (ti->len > rec->size_sectors) {
 		ti->error = "The table is longer than the branch";
 		return -EINVAL;
 	}
@@ -84,7 +84,7 @@ static int read_branch(struct dm_target *ti, struct branch_c *bc, struct vela_di
 static int check_branch(struct dm_target *ti, struct branch_c *bc)
 {
 	struct vela_pool *pool = bc->pool;
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	unsigned int noio;
 	u64 exclusive, shared;
 	int r;
@@ -93,8 +93,8 @@ static int check_branch(struct dm_target *ti, struct branch_c *bc)
 	r = read_branch(ti, bc, &rec);
 	if (r)
 		return r;
-	bc->read_only = le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY;
-	bc->limit = le64_to_cpu(rec.alloc_limit_blocks);
+	bc->read_only = rec.flags & VELA_BRANCH_READ_ONLY;
+	bc->limit = rec.alloc_limit_blocks;
 	noio = memalloc_noio_save();
 	r = vela_md_branch_usage(pool->md, bc->id, &exclusive, &shared);
 	memalloc_noio_restore(noio);
@@ -121,7 +121,7 @@ static int check_branch(struct dm_target *ti, struct branch_c *bc)
  */
 static int branch_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	struct branch_c *bc;
 	u64 id;
 	int r;
@@ -315,7 +315,7 @@ static void branch_status(struct dm_target *ti, status_type_t type, unsigned int
 			  char *result, unsigned int maxlen)
 {
 	struct branch_c *bc = ti->private;
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	struct vela_md_usage usage;
 	unsigned int sz = 0, noio;
 	int r;
@@ -332,13 +332,13 @@ static void branch_status(struct dm_target *ti, status_type_t type, unsigned int
 			DMEMIT("Error");
 			break;
 		}
-		DMEMIT("%llu %llu %llu ", le64_to_cpu(rec.mapped_blocks), usage.exclusive,
+		DMEMIT("%llu %llu %llu ", rec.mapped_blocks, usage.exclusive,
 		       usage.shared);
-		if (le64_to_cpu(rec.parent_id) == VELA_NO_PARENT)
+		if (rec.parent_id == VELA_NO_PARENT)
 			DMEMIT("-");
 		else
-			DMEMIT("%llu", le64_to_cpu(rec.parent_id));
-		DMEMIT(" %s %llu", le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY ? "ro" : "rw",
+			DMEMIT("%llu", rec.parent_id);
+		DMEMIT(" %s %llu", rec.flags & VELA_BRANCH_READ_ONLY ? "ro" : "rw",
 		       usage.generation);
 		break;
 	case STATUSTYPE_TABLE:

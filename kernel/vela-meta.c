@@ -833,23 +833,54 @@ int vela_md_find_branch(struct vela_md *md, const char *name, u64 *id)
 	return r;
 }
 
-int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec)
+/* The store's record, in the CPU byte order of the API. */
+static void to_branch_info(const struct vela_disk_branch *rec, struct vela_branch_info *info)
 {
+	memset(info, 0, sizeof(*info));
+	info->parent_id = le64_to_cpu(rec->parent_id);
+	info->branch_point_change_id = le64_to_cpu(rec->branch_point_change_id);
+	info->size_sectors = le64_to_cpu(rec->size_sectors);
+	info->ctime = le64_to_cpu(rec->ctime);
+	info->mapped_blocks = le64_to_cpu(rec->mapped_blocks);
+	info->alloc_limit_blocks = le64_to_cpu(rec->alloc_limit_blocks);
+	info->flags = le32_to_cpu(rec->flags);
+	info->depth = le32_to_cpu(rec->depth);
+	memcpy(info->uuid, rec->uuid, sizeof(info->uuid));
+	/* NUL-padded on disk, but a damaged record may fill the field. */
+	memcpy(info->name, rec->name, sizeof(rec->name));
+	info->name[sizeof(info->name) - 1] = '\0';
+	info->origin_size_sectors = le64_to_cpu(rec->origin_size_sectors);
+	info->origin_sample_csum = le32_to_cpu(rec->origin_sample_csum);
+	info->origin_sample_count = le32_to_cpu(rec->origin_sample_count);
+	memcpy(info->origin_id, rec->origin_id, sizeof(rec->origin_id));
+	info->origin_id[sizeof(rec->origin_id)] = '\0';
+	info->mapping_root = le64_to_cpu(rec->mapping_root);
+	info->base_root = le64_to_cpu(rec->base_root);
+}
+
+int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_branch_info *info)
+{
+	struct vela_disk_branch rec;
 	int r;
 
 	down_read(&md->lock);
-	r = __vela_md_get_branch(md, id, rec);
+	r = __vela_md_get_branch(md, id, &rec);
 	up_read(&md->lock);
+	if (!r)
+		to_branch_info(&rec, info);
 	return r;
 }
 
-int vela_md_next_branch(struct vela_md *md, u64 from, u64 *id, struct vela_disk_branch *rec)
+int vela_md_next_branch(struct vela_md *md, u64 from, u64 *id, struct vela_branch_info *info)
 {
+	struct vela_disk_branch rec;
 	int r;
 
 	down_read(&md->lock);
-	r = vela_btree_lookup_next(&md->branch_info, md->cur.branch_table_root, from, id, rec);
+	r = vela_btree_lookup_next(&md->branch_info, md->cur.branch_table_root, from, id, &rec);
 	up_read(&md->lock);
+	if (!r)
+		to_branch_info(&rec, info);
 	return r;
 }
 
@@ -954,8 +985,10 @@ struct branch_walk {
 static int walk_branch(void *context, u64 id, const void *value)
 {
 	struct branch_walk *bw = context;
+	struct vela_branch_info info;
 
-	return bw->fn(bw->context, id, value);
+	to_branch_info(value, &info);
+	return bw->fn(bw->context, id, &info);
 }
 
 int vela_md_walk_branches(struct vela_md *md, vela_branch_fn fn, void *context)

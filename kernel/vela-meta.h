@@ -148,9 +148,35 @@ int vela_md_create_branch(struct vela_md *md, u64 parent_id, const char *name, u
 /* -ENOTEMPTY while the branch has children. */
 int vela_md_delete_branch(struct vela_md *md, u64 id);
 int vela_md_find_branch(struct vela_md *md, const char *name, u64 *id);
-int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_disk_branch *rec);
+
+/*
+ * A branch as the store describes it, in CPU byte order.  The on-disk
+ * record (struct vela_disk_branch) stays inside the store, so a change to
+ * the format touches the store alone.
+ */
+struct vela_branch_info {
+	u64 parent_id;		/* VELA_NO_PARENT for a volume */
+	u64 branch_point_change_id;	/* the pool's change_id at the branch point */
+	u64 size_sectors;
+	u64 ctime;
+	u64 mapped_blocks;	/* exact */
+	u64 alloc_limit_blocks;	/* 0: no limit */
+	u32 flags;		/* VELA_BRANCH_* */
+	u32 depth;		/* 0 for a volume, the parent's + 1 */
+	u8 uuid[16];
+	char name[VELA_NAME_LEN];	/* NUL-terminated */
+	/* With VELA_BRANCH_HAS_ORIGIN: the external origin, as recorded. */
+	u64 origin_size_sectors;
+	u32 origin_sample_csum;
+	u32 origin_sample_count;
+	char origin_id[VELA_ORIGIN_ID_LEN + 1];	/* NUL-terminated */
+	/* Tree roots, for dumps and debugging only. */
+	u64 mapping_root, base_root;
+};
+
+int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_branch_info *info);
 /* The branch with the smallest id >= @from: -ENODATA when there is none. */
-int vela_md_next_branch(struct vela_md *md, u64 from, u64 *id, struct vela_disk_branch *rec);
+int vela_md_next_branch(struct vela_md *md, u64 from, u64 *id, struct vela_branch_info *info);
 int vela_md_rename_branch(struct vela_md *md, u64 id, const char *name);
 int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear);
 /* Grow a branch's size; shrinking is -EINVAL (not supported). */
@@ -160,7 +186,7 @@ int vela_md_set_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks);
 /* The same for a branch created in this transaction: part of that change. */
 int vela_md_set_new_branch_limit(struct vela_md *md, u64 id, u64 limit_blocks);
 /* In id order; a non-zero return from @fn stops the walk and is returned. */
-typedef int (*vela_branch_fn)(void *context, u64 id, const struct vela_disk_branch *rec);
+typedef int (*vela_branch_fn)(void *context, u64 id, const struct vela_branch_info *info);
 int vela_md_walk_branches(struct vela_md *md, vela_branch_fn fn, void *context);
 /* Work through the delete queue: at most @max mappings, then stop. */
 int vela_md_reclaim(struct vela_md *md, u64 max, u64 *pending);

@@ -337,7 +337,7 @@ static int msg_merge(struct vela_pool *pool, unsigned int argc, char **argv,
 		[VELA_MERGE_REPLACE] = "replace",
 	};
 	struct vela_merge_result res;
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	struct branch_c *bc;
 	bool dry_run = false, parent_live = false;
 	u64 child, parent;
@@ -358,7 +358,7 @@ static int msg_merge(struct vela_pool *pool, unsigned int argc, char **argv,
 	r = vela_md_get_branch(pool->md, child, &rec);
 	if (r)
 		return r;
-	parent = le64_to_cpu(rec.parent_id);
+	parent = rec.parent_id;
 	if (parent == VELA_NO_PARENT) {
 		*why = "a volume has no parent to merge into";
 		return -EINVAL;
@@ -366,7 +366,7 @@ static int msg_merge(struct vela_pool *pool, unsigned int argc, char **argv,
 	r = vela_md_get_branch(pool->md, parent, &rec);
 	if (r)
 		return r;
-	if (le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY && !dry_run) {
+	if (rec.flags & VELA_BRANCH_READ_ONLY && !dry_run) {
 		*why = "the parent is protected (set_read_only): make it writable first";
 		return -EPERM;
 	}
@@ -490,7 +490,7 @@ static const char *errno_reason(int r)
 static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned int argc,
 			     char **argv, char *result, unsigned int maxlen)
 {
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	u64 from, id, parent, rows = U64_MAX;
 	struct vela_md_usage usage;
 	struct vela_md_info info;
@@ -522,20 +522,16 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 		r = vela_md_committed_usage(pool->md, id, &usage);
 		if (r)
 			break;
-		parent = le64_to_cpu(rec.parent_id);
+		parent = rec.parent_id;
 		if (parent == VELA_NO_PARENT)
 			strscpy(parent_id, "-", sizeof(parent_id));
 		else
 			snprintf(parent_id, sizeof(parent_id), "%llu", parent);
 		len = scnprintf(row, LIST_ROW_BYTES,
-				"%llu %s %u %llu %llu %u %llu %llu %llu %llu %16phN %.*s %.*s %llu\n",
-				id, parent_id,
-				le32_to_cpu(rec.depth), le64_to_cpu(rec.size_sectors),
-				le64_to_cpu(rec.ctime), le32_to_cpu(rec.flags),
-				le64_to_cpu(rec.mapped_blocks), usage.exclusive, usage.shared,
-				le64_to_cpu(rec.alloc_limit_blocks), rec.uuid,
-				(int)strnlen(rec.name, sizeof(rec.name)), rec.name,
-				rec.origin_id[0] ? (int)strnlen(rec.origin_id, sizeof(rec.origin_id)) : 1,
+				"%llu %s %u %llu %llu %u %llu %llu %llu %llu %16phN %s %s %llu\n",
+				id, parent_id, rec.depth, rec.size_sectors, rec.ctime, rec.flags,
+				rec.mapped_blocks, usage.exclusive, usage.shared,
+				rec.alloc_limit_blocks, rec.uuid, rec.name,
 				rec.origin_id[0] ? rec.origin_id : "-", usage.generation);
 		if (sz + len >= maxlen)
 			break;

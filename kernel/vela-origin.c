@@ -95,9 +95,9 @@ int vela_origin_sample_path(const char *path, struct vela_md_origin *origin)
  * fingerprint.  Anything else would show a branch data it never had.
  */
 int vela_open_origin(struct dm_target *ti, struct branch_c *bc,
-		     const struct vela_disk_branch *rec, const char *path)
+		     const struct vela_branch_info *rec, const char *path)
 {
-	bool has_origin = le32_to_cpu(rec->flags) & VELA_BRANCH_HAS_ORIGIN;
+	bool has_origin = rec->flags & VELA_BRANCH_HAS_ORIGIN;
 	u32 csum;
 	int r;
 
@@ -111,6 +111,10 @@ int vela_open_origin(struct dm_target *ti, struct branch_c *bc,
 		ti->error = "The branch reads from an external origin: name it as the third argument";
 		return -EINVAL;
 	}
+	if (rec->origin_sample_count != VELA_ORIGIN_SAMPLES) {
+		ti->error = "The external origin's fingerprint has a sample count this version does not take";
+		return -EINVAL;
+	}
 	r = dm_get_device(ti, path, FMODE_READ, &bc->origin_dev);
 	if (r) {
 		ti->error = "Error opening the external origin";
@@ -118,11 +122,11 @@ int vela_open_origin(struct dm_target *ti, struct branch_c *bc,
 	}
 	bc->origin_sectors = bdev_nr_sectors(bc->origin_dev->bdev);
 	r = -EINVAL;
-	if (bc->origin_sectors != le64_to_cpu(rec->origin_size_sectors))
+	if (bc->origin_sectors != rec->origin_size_sectors)
 		ti->error = "The external origin's size differs from the one recorded at creation";
 	else if (origin_fingerprint(bc->origin_dev->bdev, &csum))
 		ti->error = "Error reading the external origin";
-	else if (csum != le32_to_cpu(rec->origin_sample_csum))
+	else if (csum != rec->origin_sample_csum)
 		ti->error = "The external origin's sampled blocks differ from the ones recorded at creation: it is not the same origin, or it changed";
 	else
 		r = 0;

@@ -237,7 +237,7 @@ extern struct target_type vela_branch_target;
 /* vela-origin.c */
 int vela_origin_sample_path(const char *path, struct vela_md_origin *origin);
 int vela_open_origin(struct dm_target *ti, struct branch_c *bc,
-		     const struct vela_disk_branch *rec, const char *path);
+		     const struct vela_branch_info *rec, const char *path);
 
 /* vela-msg.c */
 int vela_pool_message(struct dm_target *ti, unsigned int argc, char **argv, char *result,

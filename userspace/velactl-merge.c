@@ -30,11 +30,11 @@ struct name_lookup {
 	bool found;
 };
 
-static int match_name(void *context, u64 id, const struct vela_disk_branch *rec)
+static int match_name(void *context, u64 id, const struct vela_branch_info *info)
 {
 	struct name_lookup *nl = context;
 
-	if (!strncmp(rec->name, nl->name, sizeof(rec->name))) {
+	if (!strcmp(info->name, nl->name)) {
 		nl->id = id;
 		nl->found = true;
 	}

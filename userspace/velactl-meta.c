@@ -52,11 +52,14 @@ static int vela_signature(const char *path, char *desc, size_t len)
 	struct block_device *bdev = vela_bdev_open_file(path, true);
 	const struct vela_superblock *sb;
 	const struct vela_data_label *label;
-	u8 sector[512];
+	u8 sector[VELA_SUPERBLOCK_BYTES] = { 0 };
+	u64 dev_blocks;
+	char why[96];
 	int r;
 
 	if (IS_ERR(bdev))
 		return PTR_ERR(bdev);
+	dev_blocks = vela_bdev_size(bdev) / VELA_BLOCK_SIZE;
 	r = vela_bdev_size(bdev) >= sizeof(sector) ?
 	    vela_bdev_read(bdev, 0, sector, sizeof(sector)) : 0;
 	vela_bdev_close(bdev);
@@ -64,8 +67,12 @@ static int vela_signature(const char *path, char *desc, size_t len)
 		return r;
 	sb = (const void *)sector;
 	label = (const void *)sector;
+	/* Judged as an open would judge it; a damaged one still counts. */
 	if (le64_to_cpu(sb->magic) == VELA_SUPERBLOCK_MAGIC) {
-		snprintf(desc, len, "dm-vela pool metadata");
+		if (vela_sb_validate(sb, dev_blocks, why, sizeof(why)))
+			snprintf(desc, len, "dm-vela pool metadata (damaged: %s)", why);
+		else
+			snprintf(desc, len, "dm-vela pool metadata");
 		return 1;
 	}
 	if (le64_to_cpu(label->magic) == VELA_DATA_LABEL_MAGIC) {
@@ -78,7 +85,7 @@ static int vela_signature(const char *path, char *desc, size_t len)
 /* Refuse a device with any signature, unless forced. */
 static int refuse_signature(const char *what, const char *path, bool force)
 {
-	char desc[64];
+	char desc[160];
 	int r = vela_signature(path, desc, sizeof(desc));
 
 	if (!r)
@@ -322,7 +329,7 @@ static int held_mapping(void *context, u64 lblock, u64 pblock)
 	return 0;
 }
 
-static int held_branch(void *context, u64 id, const struct vela_disk_branch *rec)
+static int held_branch(void *context, u64 id, const struct vela_branch_info *info)
 {
 	struct held_check *hc = context;
 
@@ -500,33 +507,28 @@ static int dump_mapping(void *context, u64 lblock, u64 pblock)
 	return 0;
 }
 
-static int dump_branch(void *context, u64 id, const struct vela_disk_branch *rec)
+static int dump_branch(void *context, u64 id, const struct vela_branch_info *b)
 {
 	struct dump_state *ds = context;
-	u64 parent = le64_to_cpu(rec->parent_id);
 
 	printf("%s\n    {\"id\": %llu, \"name\": ", ds->first ? "" : ",", id);
-	print_json_name(rec->name, sizeof(rec->name));
+	print_json_name(b->name, sizeof(b->name));
 	printf(", \"uuid\": \"");
-	print_uuid(rec->uuid);
+	print_uuid(b->uuid);
 	printf("\", \"parent\": ");
-	if (parent == VELA_NO_PARENT)
+	if (b->parent_id == VELA_NO_PARENT)
 		printf("null");
 	else
-		printf("%llu", parent);
+		printf("%llu", b->parent_id);
 	printf(", \"depth\": %u, \"size_sectors\": %llu, \"ctime\": %llu, \"flags\": %u, \"mapped_blocks\": %llu, \"alloc_limit_blocks\": %llu, \"branch_point_change_id\": %llu, \"mapping_root\": %llu, \"base_root\": %llu",
-	       le32_to_cpu(rec->depth), le64_to_cpu(rec->size_sectors),
-	       le64_to_cpu(rec->ctime), le32_to_cpu(rec->flags),
-	       le64_to_cpu(rec->mapped_blocks), le64_to_cpu(rec->alloc_limit_blocks),
-	       le64_to_cpu(rec->branch_point_change_id), le64_to_cpu(rec->mapping_root),
-	       le64_to_cpu(rec->base_root));
+	       b->depth, b->size_sectors, b->ctime, b->flags, b->mapped_blocks,
+	       b->alloc_limit_blocks, b->branch_point_change_id, b->mapping_root, b->base_root);
 	printf(", \"origin\": ");
-	if (le32_to_cpu(rec->flags) & VELA_BRANCH_HAS_ORIGIN) {
+	if (b->flags & VELA_BRANCH_HAS_ORIGIN) {
 		printf("{\"id\": ");
-		print_json_name(rec->origin_id, sizeof(rec->origin_id));
+		print_json_name(b->origin_id, sizeof(b->origin_id));
 		printf(", \"size_sectors\": %llu, \"sample_csum\": %u, \"sample_count\": %u}",
-		       le64_to_cpu(rec->origin_size_sectors), le32_to_cpu(rec->origin_sample_csum),
-		       le32_to_cpu(rec->origin_sample_count));
+		       b->origin_size_sectors, b->origin_sample_csum, b->origin_sample_count);
 	} else {
 		printf("null");
 	}

@@ -38,7 +38,7 @@ static int count_mapping(void *context, u64 lblock, u64 pblock)
 	return 0;
 }
 
-static int walk_branch(void *context, u64 id, const struct vela_disk_branch *rec)
+static int walk_branch(void *context, u64 id, const struct vela_branch_info *info)
 {
 	u64 n = 0, pblock;
 	bool shared;

@@ -14,7 +14,7 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 29
+ktap_plan 30
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
@@ -65,6 +65,9 @@ cp "$m" "$tmp/bad.img"
 printf '\377' | dd of="$tmp/bad.img" bs=1 seek=100 conv=notrunc 2>/dev/null
 ktap_expect_exit "check of a corrupt superblock (1)" 1 "no valid dm-vela superblock" \
 	"$velactl" check "$tmp/bad.img"
+ktap_expect_exit "format refuses a damaged superblock, and says why" 1 \
+	"already holds dm-vela pool metadata \\(damaged: checksum mismatch\\)" \
+	"$velactl" format --metadata "$tmp/bad.img" --data "$tmp/data3.img"
 cp "$m" "$tmp/short.img"
 truncate -s 32K "$tmp/short.img"
 ktap_expect_exit "check of a truncated image (1)" 1 "no valid dm-vela superblock" \

@@ -158,7 +158,7 @@ TEST(branch_isolation_and_sharing)
 
 TEST(uncommitted_changes_vanish_at_a_power_cut)
 {
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	u64 vol, id;
 	struct pool p;
 	int r;
@@ -543,7 +543,7 @@ TEST(checker_finds_wrong_reference_counts)
 TEST(checker_finds_a_corrupt_node)
 {
 	struct vela_check_report rep = { 0 };
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	u8 block[VELA_BLOCK_SIZE];
 	struct pool p;
 	u64 vol, i, root;
@@ -554,7 +554,7 @@ TEST(checker_finds_a_corrupt_node)
 		map_new(&p, vol, i);
 	ASSERT_EQ(vela_md_commit(p.md), 0);
 	ASSERT_EQ(vela_md_get_branch(p.md, vol, &rec), 0);
-	root = le64_to_cpu(rec.mapping_root);
+	root = rec.mapping_root;
 	vela_md_close(p.md);
 
 	ASSERT_EQ(vela_bdev_read(p.bdev, root * VELA_BLOCK_SIZE, block, sizeof(block)), 0);
@@ -632,7 +632,7 @@ TEST(commits_move_the_generation_admin_changes_the_change_id)
 /* vela_md_next_branch pages through the branch table in id order. */
 TEST(next_branch_walks_the_table_in_id_order)
 {
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	u64 ids[3], id, from = 0;
 	struct pool p;
 	int n = 0;
@@ -647,15 +647,15 @@ TEST(next_branch_walks_the_table_in_id_order)
 	while (!vela_md_next_branch(p.md, from, &id, &rec)) {
 		ASSERT_TRUE(n < 2);
 		EXPECT_EQ(id, ids[n]);
-		EXPECT_EQ(le64_to_cpu(rec.parent_id), n ? ids[0] : VELA_NO_PARENT);
-		EXPECT_EQ(le32_to_cpu(rec.depth), (u32)n);
+		EXPECT_EQ(rec.parent_id, n ? ids[0] : VELA_NO_PARENT);
+		EXPECT_EQ(rec.depth, (u32)n);
 		n++;
 		from = id + 1;
 	}
 	EXPECT_EQ(n, 2);
 	EXPECT_EQ(vela_md_next_branch(p.md, ids[2], &id, &rec), -ENODATA);
 	ASSERT_EQ(vela_md_get_branch(p.md, ids[0], &rec), 0);
-	EXPECT_EQ(le32_to_cpu(rec.flags), VELA_BRANCH_NO_AUTOACTIVATE);
+	EXPECT_EQ(rec.flags, VELA_BRANCH_NO_AUTOACTIVATE);
 	ASSERT_EQ(vela_md_commit(p.md), 0);
 	pool_destroy(&p);
 }
@@ -684,7 +684,7 @@ TEST(cached_usage_follows_changes)
 
 TEST(flags_and_released_blocks)
 {
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	struct vela_md_info a, b;
 	struct pool p;
 	u64 vol, pblock;
@@ -693,10 +693,10 @@ TEST(flags_and_released_blocks)
 	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
 	ASSERT_EQ(vela_md_set_branch_flags(p.md, vol, VELA_BRANCH_READ_ONLY, 0), 0);
 	ASSERT_EQ(vela_md_get_branch(p.md, vol, &rec), 0);
-	EXPECT_EQ(le32_to_cpu(rec.flags), VELA_BRANCH_READ_ONLY);
+	EXPECT_EQ(rec.flags, VELA_BRANCH_READ_ONLY);
 	ASSERT_EQ(vela_md_set_branch_flags(p.md, vol, 0, VELA_BRANCH_READ_ONLY), 0);
 	ASSERT_EQ(vela_md_get_branch(p.md, vol, &rec), 0);
-	EXPECT_EQ(le32_to_cpu(rec.flags), 0);
+	EXPECT_EQ(rec.flags, 0);
 	EXPECT_EQ(vela_md_set_branch_flags(p.md, vol, 1u << 30, 0), -EINVAL);
 	EXPECT_EQ(vela_md_set_branch_flags(p.md, 77, VELA_BRANCH_READ_ONLY, 0), -ENOENT);
 
@@ -713,7 +713,7 @@ TEST(flags_and_released_blocks)
 
 TEST(resize_grows_only_and_limits_persist)
 {
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	struct pool p;
 	u64 vol;
 
@@ -726,12 +726,12 @@ TEST(resize_grows_only_and_limits_persist)
 	ASSERT_EQ(vela_md_commit(p.md), 0);
 	pool_cut(&p, VELA_CUT_DROP_ALL);
 	ASSERT_EQ(vela_md_get_branch(p.md, vol, &rec), 0);
-	EXPECT_EQ(le64_to_cpu(rec.size_sectors), 5000);
-	EXPECT_EQ(le64_to_cpu(rec.alloc_limit_blocks), 77);
+	EXPECT_EQ(rec.size_sectors, 5000);
+	EXPECT_EQ(rec.alloc_limit_blocks, 77);
 	pool_destroy(&p);
 }
 
-static int count_branch(void *context, u64 id, const struct vela_disk_branch *rec)
+static int count_branch(void *context, u64 id, const struct vela_branch_info *info)
 {
 	(*(u64 *)context)++;
 	return 0;
@@ -1218,7 +1218,7 @@ TEST(repair_survives_broken_space_maps)
 TEST(repair_refuses_damaged_trees_and_small_devices)
 {
 	struct vela_check_report rep = { 0 };
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	struct block_device *dst;
 	u64 ids[3], root;
 	struct pool p;
@@ -1232,7 +1232,7 @@ TEST(repair_refuses_damaged_trees_and_small_devices)
 	p.md = vela_md_open(p.bdev, true);
 	ASSERT_NOT_ERR(p.md);
 	ASSERT_EQ(vela_md_get_branch(p.md, ids[0], &rec), 0);
-	root = le64_to_cpu(rec.mapping_root);
+	root = rec.mapping_root;
 	vela_md_close(p.md);
 	flip_byte(p.bdev, root, 200);
 	dst = vela_bdev_create_mem((u64)META_BLOCKS * VELA_BLOCK_SIZE);

@@ -299,26 +299,26 @@ static u64 live_count(const struct mbranch *b)
 static void verify_record(struct vela_md *md, const struct mbranch *all, int s)
 {
 	const struct mbranch *mb = &all[s];
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	u64 mapped = 0;
 	u32 depth = 0;
 	int a, l;
 
 	ASSERT_EQ(vela_md_get_branch(md, mb->id, &rec), 0);
-	ASSERT_EQ(le64_to_cpu(rec.parent_id), mb->parent < 0 ? VELA_NO_PARENT : all[mb->parent].id);
+	ASSERT_EQ(rec.parent_id, mb->parent < 0 ? VELA_NO_PARENT : all[mb->parent].id);
 	for (a = mb->parent; a >= 0; a = all[a].parent)
 		depth++;
-	ASSERT_EQ(le32_to_cpu(rec.depth), depth);
+	ASSERT_EQ(rec.depth, depth);
 	ASSERT_STREQ(rec.name, mb->name);
-	ASSERT_EQ(le32_to_cpu(rec.flags), mb->flags);
-	ASSERT_EQ(le64_to_cpu(rec.size_sectors), mb->size);
-	ASSERT_EQ(le64_to_cpu(rec.alloc_limit_blocks), mb->limit);
-	ASSERT_EQ(le64_to_cpu(rec.ctime), mb->ctime);
-	ASSERT_EQ(le64_to_cpu(rec.origin_size_sectors), mb->origin_size);
-	ASSERT_EQ(le32_to_cpu(rec.origin_sample_csum), mb->origin_csum);
+	ASSERT_EQ(rec.flags, mb->flags);
+	ASSERT_EQ(rec.size_sectors, mb->size);
+	ASSERT_EQ(rec.alloc_limit_blocks, mb->limit);
+	ASSERT_EQ(rec.ctime, mb->ctime);
+	ASSERT_EQ(rec.origin_size_sectors, mb->origin_size);
+	ASSERT_EQ(rec.origin_sample_csum, mb->origin_csum);
 	for (l = 0; l < LBLOCKS; l++)
 		mapped += !!mb->map[l];
-	ASSERT_EQ(le64_to_cpu(rec.mapped_blocks), mapped);
+	ASSERT_EQ(rec.mapped_blocks, mapped);
 }
 
 /* A walk of a branch's mappings, checked against the model's map as it goes. */
@@ -356,7 +356,7 @@ struct id_list {
 	u64 n;
 };
 
-static int list_branch(void *context, u64 id, const struct vela_disk_branch *rec)
+static int list_branch(void *context, u64 id, const struct vela_branch_info *info)
 {
 	struct id_list *ids = context;
 
@@ -377,7 +377,7 @@ static int cmp_u64(const void *a, const void *b)
 static void verify_listing(struct vela_md *md, const struct mbranch *all)
 {
 	static struct id_list want, got;
-	struct vela_disk_branch rec;
+	struct vela_branch_info rec;
 	u64 from = 0, id, i = 0;
 	int s, r;
 
