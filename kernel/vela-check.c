@@ -172,6 +172,10 @@ static int branch_value(void *context, u64 id, const void *value)
 		problem(c, "branch %llu: invalid name", id);
 	if (le32_to_cpu(rec->flags) & ~VELA_BRANCH_KNOWN_FLAGS)
 		problem(c, "branch %llu: unknown flags %#x", id, le32_to_cpu(rec->flags));
+	if (le32_to_cpu(rec->flags) & VELA_BRANCH_HAS_ORIGIN &&
+	    le32_to_cpu(rec->origin_sample_count) != VELA_ORIGIN_SAMPLES)
+		problem(c, "branch %llu: origin fingerprint of %u samples, not %u", id,
+			le32_to_cpu(rec->origin_sample_count), VELA_ORIGIN_SAMPLES);
 	if (bs->parent == VELA_NO_PARENT && (bs->depth || rec->base_root))
 		problem(c, "branch %llu: a volume with a depth or a base", id);
 

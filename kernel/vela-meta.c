@@ -27,18 +27,6 @@
 
 /* --- value types ----------------------------------------------------- */
 
-int vela_md_mapping_block(const void *value, u64 *pblock)
-{
-	u64 v = le64_to_cpu(*(const __le64 *)value);
-
-	if (v & ~VELA_MAPPING_BLOCK_MASK) {
-		pr_err("vela: mapping %#llx uses extent bits this version lacks\n", v);
-		return -EILSEQ;
-	}
-	*pblock = v;
-	return 0;
-}
-
 static int mapping_inc(void *context, const void *value)
 {
 	struct vela_md *md = context;
@@ -685,7 +673,8 @@ int vela_md_create_origin_volume(struct vela_md *md, const char *name,
 	struct vela_disk_branch rec;
 	int r;
 
-	if (!origin->size_sectors || !origin->sample_count ||
+	/* Activation fingerprints with VELA_ORIGIN_SAMPLES: record no other count. */
+	if (!origin->size_sectors || origin->sample_count != VELA_ORIGIN_SAMPLES ||
 	    strnlen(origin->id, VELA_ORIGIN_ID_LEN) >= VELA_ORIGIN_ID_LEN ||
 	    origin->flags & ~VELA_BRANCH_KNOWN_FLAGS)
 		return -EINVAL;
@@ -972,7 +961,8 @@ static int change_flags(struct vela_disk_branch *rec, u64 arg)
 
 int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear)
 {
-	if ((set | clear) & ~VELA_BRANCH_KNOWN_FLAGS)
+	/* HAS_ORIGIN is what the branch was created over: never changed. */
+	if ((set | clear) & (~VELA_BRANCH_KNOWN_FLAGS | VELA_BRANCH_HAS_ORIGIN))
 		return -EINVAL;
 	return update_branch(md, id, change_flags, set | (u64)clear << 32, false);
 }

@@ -178,6 +178,7 @@ int vela_md_get_branch(struct vela_md *md, u64 id, struct vela_branch_info *info
 /* The branch with the smallest id >= @from: -ENODATA when there is none. */
 int vela_md_next_branch(struct vela_md *md, u64 from, u64 *id, struct vela_branch_info *info);
 int vela_md_rename_branch(struct vela_md *md, u64 id, const char *name);
+/* -EINVAL for unknown flags and for HAS_ORIGIN, which only creation sets. */
 int vela_md_set_branch_flags(struct vela_md *md, u64 id, u32 set, u32 clear);
 /* Grow a branch's size; shrinking is -EINVAL (not supported). */
 int vela_md_resize_branch(struct vela_md *md, u64 id, u64 size_sectors);

@@ -9,7 +9,8 @@
  *   velactl-branch.c: branch commands, and naming a branch for the others
  *   velactl-meta.c: offline metadata commands (libvela)
  *   velactl-dm.c: device-mapper, finding and locking pools
- *   velactl.c helpers: usage errors, options, sizes, JSON, libblkid, in use
+ *   velactl-util.c: usage errors, options, sizes, JSON, libblkid, in use;
+ *     it calls nothing else in velactl
  */
 #ifndef VELACTL_H
 #define VELACTL_H
@@ -31,7 +32,7 @@
 #define EXIT_NO_SPACE		7	/* the pool's metadata is down to its reserve */
 #define EXIT_CONFLICT		8	/* merge refused: both sides changed the same blocks */
 
-/* --- velactl.c: main, and the command-line helpers every file uses ----- */
+/* --- velactl-util.c: the command-line helpers every file uses ---------- */
 
 /* "velactl: <message>" and a pointer to 'velactl help' on stderr. */
 __printf(1, 2) void usage_error(const char *fmt, ...);
@@ -60,6 +61,10 @@ int find_signature(const char *path, char *desc, size_t len);
 int wipe_signatures(const char *path);
 /* The filesystem type libblkid sees on @path, or "" when none. */
 void probe_fs_type(const char *path, char *type, size_t len);
+/* For velactl probe: a libblkid probe of @path, and one of its values. */
+struct blkid_struct_probe;
+struct blkid_struct_probe *new_probe(const char *path);
+void print_probe_value(struct blkid_struct_probe *pr, const char *name);
 
 /*
  * Is a block device in use?  Each test is written once here; a command

@@ -540,6 +540,96 @@ TEST(checker_finds_wrong_reference_counts)
 	vela_bdev_close(p.bdev);
 }
 
+/*
+ * An origin volume records the fingerprint activation takes, its branches
+ * inherit it, and the API gives it back in CPU byte order; a record with a
+ * sample count activation would refuse is the checker's problem.
+ */
+TEST(origin_records_round_trip_and_the_sample_count_is_checked)
+{
+	struct vela_md_origin origin = {
+		.size_sectors = 1 << 20, .sample_csum = 0xdeadbeef,
+		.sample_count = VELA_ORIGIN_SAMPLES - 1,
+	};
+	struct vela_check_report rep = { .problem = count_problem };
+	struct vela_branch_info info, child;
+	struct vela_disk_branch rec;
+	u64 vol, br;
+	int seen = 0;
+	struct pool p;
+
+	rep.context = &seen;
+	pool_create(&p);
+	memset(origin.id, 'w', VELA_ORIGIN_ID_LEN - 1);	/* the longest id */
+	EXPECT_EQ(vela_md_create_origin_volume(p.md, "o", &origin, 7, &vol), -EINVAL);
+	origin.sample_count = VELA_ORIGIN_SAMPLES;
+	ASSERT_EQ(vela_md_create_origin_volume(p.md, "o", &origin, 7, &vol), 0);
+	ASSERT_EQ(vela_md_create_branch(p.md, vol, "o.b", 0, 8, &br), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+
+	ASSERT_EQ(vela_md_get_branch(p.md, vol, &info), 0);
+	EXPECT_STREQ(info.name, "o");
+	EXPECT_EQ(info.parent_id, VELA_NO_PARENT);
+	EXPECT_EQ(info.flags, VELA_BRANCH_HAS_ORIGIN);
+	EXPECT_EQ(info.size_sectors, 1 << 20);
+	EXPECT_EQ(info.ctime, 7);
+	EXPECT_EQ(info.origin_size_sectors, 1 << 20);
+	EXPECT_EQ(info.origin_sample_csum, 0xdeadbeef);
+	EXPECT_EQ(info.origin_sample_count, VELA_ORIGIN_SAMPLES);
+	EXPECT_EQ(strlen(info.origin_id), VELA_ORIGIN_ID_LEN - 1);
+	EXPECT_STREQ(info.origin_id, origin.id);
+	ASSERT_EQ(vela_md_get_branch(p.md, br, &child), 0);
+	EXPECT_EQ(child.parent_id, vol);
+	EXPECT_EQ(child.depth, 1);
+	EXPECT_EQ(child.base_root, info.mapping_root);
+	EXPECT_EQ(child.branch_point_change_id, 2);
+	EXPECT_STREQ(child.origin_id, origin.id);
+	EXPECT_EQ(child.origin_sample_count, VELA_ORIGIN_SAMPLES);
+	EXPECT_NE(memcmp(child.uuid, info.uuid, sizeof(info.uuid)), 0);
+
+	/* What a damaged or foreign record would say: the checker notices. */
+	down_write(&p.md->lock);
+	ASSERT_EQ(__vela_md_get_branch(p.md, vol, &rec), 0);
+	rec.origin_sample_count = cpu_to_le32(VELA_ORIGIN_SAMPLES + 1);
+	ASSERT_EQ(__vela_md_put_branch(p.md, vol, &rec), 0);
+	up_write(&p.md->lock);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	vela_md_close(p.md);
+	ASSERT_EQ(vela_check(p.bdev, &rep), 0);
+	EXPECT_EQ(rep.nr_problems, 1);
+	EXPECT_EQ(seen, 1);
+	vela_bdev_close(p.bdev);
+}
+
+/* The pure superblock check judges bytes as an open does. */
+TEST(superblock_validation_is_pure_and_says_why)
+{
+	struct vela_superblock sb;
+	struct vela_md *md;
+	char why[96];
+	struct pool p;
+
+	pool_create(&p);
+	vela_md_close(p.md);
+	ASSERT_EQ(vela_bdev_read(p.bdev, 0, &sb, sizeof(sb)), 0);
+	EXPECT_EQ(vela_sb_validate(&sb, META_BLOCKS, why, sizeof(why)), 0);
+	EXPECT_EQ(vela_sb_validate(&sb, META_BLOCKS - 1, why, sizeof(why)), -EILSEQ);
+	EXPECT_STREQ(why, "superblock: metadata size 2048 blocks, device has 2047");
+
+	sb.version = cpu_to_le32(VELA_FORMAT_VERSION + 1);
+	EXPECT_EQ(vela_sb_validate(&sb, META_BLOCKS, why, sizeof(why)), -EILSEQ);
+	EXPECT_STREQ(why, "checksum mismatch");
+	sb.hdr.csum = cpu_to_le32(vela_block_csum(&sb, VELA_SUPERBLOCK_BYTES));
+	EXPECT_EQ(vela_sb_validate(&sb, META_BLOCKS, why, sizeof(why)), -EOPNOTSUPP);
+	EXPECT_STREQ(why, "superblock version 2 is not supported");
+	/* An open refuses what the check refuses, with the same error. */
+	ASSERT_EQ(vela_bdev_write(p.bdev, 0, &sb, sizeof(sb)), 0);
+	md = vela_md_open(p.bdev, true);
+	EXPECT_TRUE(IS_ERR(md));
+	EXPECT_EQ(PTR_ERR(md), -EOPNOTSUPP);
+	vela_bdev_close(p.bdev);
+}
+
 TEST(checker_finds_a_corrupt_node)
 {
 	struct vela_check_report rep = { 0 };

@@ -117,6 +117,7 @@ struct mbranch {
 	u64 size, limit, ctime;
 	u64 origin_size;	/* 0: no origin */
 	u32 origin_csum;
+	char origin_id[VELA_ORIGIN_ID_LEN];
 	char name[NAME_LEN];
 	u32 map[LBLOCKS];	/* data block, 0 when unmapped */
 	u32 base[LBLOCKS];	/* the map at the branch point (the last merge) */
@@ -316,6 +317,8 @@ static void verify_record(struct vela_md *md, const struct mbranch *all, int s)
 	ASSERT_EQ(rec.ctime, mb->ctime);
 	ASSERT_EQ(rec.origin_size_sectors, mb->origin_size);
 	ASSERT_EQ(rec.origin_sample_csum, mb->origin_csum);
+	ASSERT_STREQ(rec.origin_id, mb->origin_id);
+	ASSERT_EQ(rec.origin_sample_count, mb->origin_size ? VELA_ORIGIN_SAMPLES : 0);
 	for (l = 0; l < LBLOCKS; l++)
 		mapped += !!mb->map[l];
 	ASSERT_EQ(rec.mapped_blocks, mapped);
@@ -633,7 +636,13 @@ static int create(struct prop *p, int parent)
 		origin.sample_csum = rnd(p);
 		origin.sample_count = VELA_ORIGIN_SAMPLES;
 		origin.flags = flags;
-		snprintf(origin.id, sizeof(origin.id), "origin-%llu", (unsigned long long)p->ops);
+		/* Now and then as long as an origin id may be: 63 bytes. */
+		if (chance(p, 3))
+			snprintf(origin.id, sizeof(origin.id), "%-62s%llu", "wwn-0x",
+				 (unsigned long long)p->ops % 10);
+		else
+			snprintf(origin.id, sizeof(origin.id), "origin-%llu",
+				 (unsigned long long)p->ops);
 		ASSERT_EQ(vela_md_create_origin_volume(p->md, name, &origin, p->ops, &id), 0);
 		flags |= VELA_BRANCH_HAS_ORIGIN;
 	} else {
@@ -655,12 +664,14 @@ static int create(struct prop *p, int parent)
 		mb->size = pb->size;
 		mb->origin_size = pb->origin_size;
 		mb->origin_csum = pb->origin_csum;
+		memcpy(mb->origin_id, pb->origin_id, sizeof(mb->origin_id));
 		flags |= pb->flags & VELA_BRANCH_HAS_ORIGIN;
 		ref_branch(p, mb, 1);
 	} else if (origin.size_sectors) {
 		mb->size = origin.size_sectors;
 		mb->origin_size = origin.size_sectors;
 		mb->origin_csum = origin.sample_csum;
+		strscpy(mb->origin_id, origin.id, sizeof(mb->origin_id));
 	} else {
 		mb->size = LBLOCKS * 128;
 	}
@@ -1202,7 +1213,8 @@ static void do_rename(struct prop *p, int s)
 static void do_set_field(struct prop *p, int s)
 {
 	struct mbranch *mb = &p->cur.b[s];
-	u32 set = rnd(p) & VELA_BRANCH_KNOWN_FLAGS, clear = rnd(p) & VELA_BRANCH_KNOWN_FLAGS;
+	u32 set = rnd(p) & VELA_BRANCH_KNOWN_FLAGS & ~VELA_BRANCH_HAS_ORIGIN;
+	u32 clear = rnd(p) & VELA_BRANCH_KNOWN_FLAGS & ~VELA_BRANCH_HAS_ORIGIN;
 	u64 v;
 	int kind = rnd(p) % 3;
 
@@ -1211,7 +1223,10 @@ static void do_set_field(struct prop *p, int s)
 	switch (kind) {
 	case 0:
 		if (chance(p, 16)) {
-			ASSERT_EQ(vela_md_set_branch_flags(p->md, mb->id, set | 32, clear),
+			/* An unknown flag, or the origin's, which only creation sets. */
+			ASSERT_EQ(vela_md_set_branch_flags(p->md, mb->id,
+							   set | (chance(p, 2) ? 32 : 0),
+							   clear | VELA_BRANCH_HAS_ORIGIN),
 				  -EINVAL);
 			refused(p);
 			return;

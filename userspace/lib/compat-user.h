@@ -223,10 +223,17 @@ void spin_unlock(spinlock_t *lock);
 bool vela_mutex_held(struct mutex *m);
 bool vela_rwsem_held(struct rw_semaphore *sem);
 bool vela_rwsem_held_write(struct rw_semaphore *sem);
+/* Any other lock type is a compile error, not a read past its end. */
+bool vela_lockdep_unsupported_lock_type(const void *lock)
+	__attribute__((error("lockdep_assert_held(): a mutex or an rwsem")));
 #define lockdep_assert_held(l)						\
-	BUG_ON(__builtin_types_compatible_p(typeof(l), struct mutex *) ?	\
-	       !vela_mutex_held((struct mutex *)(void *)(l)) :		\
-	       !vela_rwsem_held((struct rw_semaphore *)(void *)(l)))
+	BUG_ON(!__builtin_choose_expr(					\
+		__builtin_types_compatible_p(typeof(*(l)), struct mutex),	\
+		vela_mutex_held((struct mutex *)(l)),			\
+		__builtin_choose_expr(					\
+			__builtin_types_compatible_p(typeof(*(l)), struct rw_semaphore), \
+			vela_rwsem_held((struct rw_semaphore *)(l)),	\
+			vela_lockdep_unsupported_lock_type(l))))
 #define lockdep_assert_held_write(l)	BUG_ON(!vela_rwsem_held_write(l))
 /* Sparse's lock annotations: for the kernel's checker only. */
 #define __acquires(x)

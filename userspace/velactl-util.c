@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * velactl's bottom layer: messages and exit codes, option and size
+ * parsing, JSON strings, whether a block device is in use, and libblkid.
+ * It calls nothing else in velactl, so every other file may call it.
+ */
+
+#include <blkid.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "velactl.h"
+
+void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("velactl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'velactl help' for the list of commands.\n", stderr);
+}
+
+int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("velactl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+/* getopt_long over a command's options: '?' (reported) for a bad one. */
+int next_option(int argc, char **argv, const char *shortopts,
+		const struct option *longopts, const char *command)
+{
+	int opt;
+
+	opterr = 0;
+	opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (opt == '?') {
+		if (optopt)
+			usage_error("%s: unknown option '-%c' or missing argument", command, optopt);
+		else
+			usage_error("%s: unknown option '%s' or missing argument", command,
+				    argv[optind - 1]);
+	}
+	return opt;
+}
+
+/* A command without options: true (reported) if one was given anyway. */
+bool no_options(int argc, char **argv, const char *command)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+
+	optind = 0;
+	return next_option(argc, argv, "", none, command) != -1;
+}
+
+void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+int parse_size(const char *s, uint64_t *bytes)
+{
+	static const char units[] = "kmgtp";
+	unsigned long long v;
+	const char *unit;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		unit = strchr(units, tolower((unsigned char)*end));
+		if (!unit || !*unit)
+			return -EINVAL;
+		end++;
+		/* "10G", "10GiB" and "10GB" all mean 10 * 2^30 here. */
+		if (!strcasecmp(end, "ib") || !strcasecmp(end, "b"))
+			end += strlen(end);
+		if (*end || v > (ULLONG_MAX >> (10 * (unit - units + 1))))
+			return -EINVAL;
+		v <<= 10 * (unit - units + 1);
+	}
+	*bytes = v;
+	return 0;
+}
+
+const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = bytes;
+	size_t i = 0;
+
+	if (exact || bytes < 1024) {
+		snprintf(buf, len, exact ? "%" PRIu64 : "%" PRIu64 "B", bytes);
+		return buf;
+	}
+	while (v >= 1024 && i + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, "%.1f%s", v, units[i]);
+	return buf;
+}
+
+/* --- is a block device in use? ------------------------------------------ */
+
+/* The first line of a small file, without its newline ("" when unreadable). */
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+/*
+ * A process with @dev open (a database on a raw device, a dd): its pid in
+ * @pid and its name in @comm.  O_EXCL does not see plain opens, so look
+ * through /proc/PID/fd as fuser does.
+ */
+bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len)
+{
+	char path[PATH_MAX], fd_dir[64];
+	struct dirent *p, *f;
+	struct stat st;
+	DIR *procs, *fds;
+	bool found = false;
+
+	procs = opendir("/proc");
+	if (!procs)
+		return false;
+	while (!found && (p = readdir(procs))) {
+		if (!isdigit((unsigned char)p->d_name[0]) || atoi(p->d_name) == getpid())
+			continue;
+		snprintf(fd_dir, sizeof(fd_dir), "/proc/%.20s/fd", p->d_name);
+		fds = opendir(fd_dir);
+		if (!fds)
+			continue;
+		while (!found && (f = readdir(fds))) {
+			snprintf(path, sizeof(path), "%s/%s", fd_dir, f->d_name);
+			found = f->d_name[0] != '.' && !stat(path, &st) && S_ISBLK(st.st_mode) &&
+				st.st_rdev == dev;
+		}
+		closedir(fds);
+		if (found) {
+			*pid = atoi(p->d_name);
+			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
+			read_line(path, comm, len);
+		}
+	}
+	closedir(procs);
+	return found;
+}
+
+int device_claimed(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+bool mounted_at(unsigned int major, unsigned int minor, char *where, size_t len)
+{
+	char line[4096], majmin[32], mnt[PATH_MAX], id[32];
+	bool found = false;
+	FILE *f;
+
+	snprintf(majmin, sizeof(majmin), "%u:%u", major, minor);
+	f = fopen("/proc/self/mountinfo", "r");
+	while (!found && f && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %31s %*s %4095s", id, mnt) == 2 &&
+			!strcmp(id, majmin);
+	if (f)
+		fclose(f);
+	if (found)
+		snprintf(where, len, "%s", mnt);
+	return found;
+}
+
+void print_probe_value(blkid_probe pr, const char *name)
+{
+	const char *value;
+
+	if (!blkid_probe_lookup_value(pr, name, &value, NULL))
+		printf(" %s=\"%s\"", name, value);
+}
+
+void probe_fs_type(const char *path, char *type, size_t len)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(path);
+	const char *value;
+
+	type[0] = '\0';
+	if (!pr)
+		return;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	if (!blkid_do_safeprobe(pr) && !blkid_probe_lookup_value(pr, "TYPE", &value, NULL))
+		snprintf(type, len, "%s", value);
+	blkid_free_probe(pr);
+}
+
+int wipe_signatures(const char *path)
+{
+	blkid_probe pr;
+	int fd, r = 0;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	pr = blkid_new_probe();
+	if (!pr || blkid_probe_set_device(pr, fd, 0, 0)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	while (!r && blkid_do_probe(pr) == 0)
+		if (blkid_do_wipe(pr, 0))
+			r = -EIO;
+	if (!r && fsync(fd))
+		r = -errno;
+out:
+	if (pr)
+		blkid_free_probe(pr);
+	close(fd);
+	return r;
+}
+
+blkid_probe new_probe(const char *path)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(path);
+
+	if (!pr)
+		return NULL;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
+					  BLKID_SUBLKS_UUID |
+					  BLKID_SUBLKS_LABEL);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+	return pr;
+}
+
+int find_signature(const char *path, char *desc, size_t len)
+{
+	blkid_probe pr = new_probe(path);
+	const char *value;
+	int r;
+
+	if (!pr)
+		return -(errno ? errno : EIO);
+	r = blkid_do_safeprobe(pr);
+	if (r == 0) {
+		if (blkid_probe_lookup_value(pr, "TYPE", &value, NULL) &&
+		    blkid_probe_lookup_value(pr, "PTTYPE", &value, NULL))
+			value = "unknown";
+		snprintf(desc, len, "%s", value);
+		r = 1;
+	} else if (r == -2) {
+		snprintf(desc, len, "several conflicting signatures");
+		r = 1;
+	} else if (r == 1) {
+		r = 0;
+	} else {
+		r = -(errno ? errno : EIO);
+	}
+	blkid_free_probe(pr);
+	return r;
+}
