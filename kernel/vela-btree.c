@@ -347,10 +347,6 @@ static bool is_full(struct vela_node_header *n)
 }
 
 /*
- * The root is full: move its entries into two new children and make it an
- * internal node over them.  The root keeps its block number.
- */
-/*
  * Where to split a full node: in half, or, when @key is appended past its
  * last key, just before the last entry.  Sequential fills (a database
  * file written in order) then leave full nodes behind instead of half-full
@@ -363,6 +359,10 @@ static u32 split_point(struct vela_node_header *n, u64 key, bool right_edge)
 	return right_edge && key > key_at(n, nr - 1) ? nr - 1 : nr / 2;
 }
 
+/*
+ * The root is full: move its entries into two new children and make it an
+ * internal node over them.  The root keeps its block number.
+ */
 static int split_beneath(struct vela_btree_info *info, struct vela_block *root_blk, u64 key)
 {
 	struct vela_node_header *root = data_of(root_blk), *left, *right;
@@ -920,7 +920,7 @@ static int count_rec(struct vela_btree_info *info, u64 b, int depth, struct vela
 		r = count_rec(info, child_at(n, i), depth + 1, memo, &sub);
 	vela_tm_unlock(info->tm, blk);
 	if (!r)
-		r = vela_u64map_add(memo, b, sub + 2);	/* from -1 to sub + 1 */
+		r = vela_u64map_set(memo, b, sub + 1);
 	*count += sub;
 	return r;
 }

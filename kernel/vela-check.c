@@ -280,7 +280,7 @@ static int compare_one(void *context, u64 b, u32 count)
 		problem(cmp->c, "%s block %llu: space map count %u, references found %lld",
 			cmp->what, b, count, want);
 	/* Compared: what stays in the map afterwards was never visited. */
-	return want ? vela_u64map_add(cmp->found, b, -want) : 0;
+	return want ? vela_u64map_set(cmp->found, b, 0) : 0;
 }
 
 /* Compare the counts found with a space map, over every block it counts. */

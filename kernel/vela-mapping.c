@@ -259,11 +259,6 @@ static int committed_metadata_ref(void *context, u64 b, u32 *count)
 	return r;
 }
 
-static int set_cached(struct vela_u64map *map, u64 id, u64 value)
-{
-	return vela_u64map_add(map, id, value - vela_u64map_get(map, id));
-}
-
 /*
  * The cached figures of @id: of the last commit, or of any commit if @any.
  * The metadata lock guards the cache's maps.
@@ -387,9 +382,9 @@ static int __usage_store(struct vela_md *md, struct vela_md_usage_walk *w)
 		return -EILSEQ;
 	}
 	/* The generation goes last: figures without it are never served. */
-	if (!set_cached(&md->usage_mapped, w->id, w->usage.mapped) &&
-	    !set_cached(&md->usage_exclusive, w->id, w->usage.exclusive))
-		set_cached(&md->usage_generation, w->id, w->usage.generation + 1);
+	if (!vela_u64map_set(&md->usage_mapped, w->id, w->usage.mapped) &&
+	    !vela_u64map_set(&md->usage_exclusive, w->id, w->usage.exclusive))
+		vela_u64map_set(&md->usage_generation, w->id, w->usage.generation + 1);
 	return 0;
 }
 

@@ -120,6 +120,22 @@ int vela_u64map_add(struct vela_u64map *map, u64 key, s64 delta)
 	return 0;
 }
 
+int vela_u64map_set(struct vela_u64map *map, u64 key, s64 value)
+{
+	struct vela_u64map_entry *e = find(map, key);
+	int r;
+
+	if (e) {
+		e->value = value;
+		return 0;
+	}
+	r = vela_u64map_reserve(map, 1);
+	if (r)
+		return r;
+	insert_new(map, key, value);
+	return 0;
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
 	u64 ka = ((const struct vela_u64map_entry *)a)->key;

@@ -32,6 +32,8 @@ s64 vela_u64map_get(const struct vela_u64map *map, u64 key);
 bool vela_u64map_contains(const struct vela_u64map *map, u64 key);
 /* Add @delta to @key's value (inserting it at 0 first).  0 or -ENOMEM. */
 int vela_u64map_add(struct vela_u64map *map, u64 key, s64 delta);
+/* Set @key's value to @value.  0 or -ENOMEM. */
+int vela_u64map_set(struct vela_u64map *map, u64 key, s64 value);
 /*
  * Make room for @extra more keys now, so that as many vela_u64map_add()
  * calls cannot fail for want of memory.  0 or -ENOMEM.
