@@ -217,11 +217,17 @@ static int activate_new(const struct pool *p, const char *name, uint64_t id,
 		return fail(EXIT_FAILURE, "%s/%s: not created (see above)", p->name, name);
 	}
 	branch_path(p, name, path, sizeof(path));
-	if (a->json)
-		printf("{\"schema\": %d, \"pool\": \"%s\", \"name\": \"%s\", \"id\": %" PRIu64
-		       ", \"path\": \"%s\"}\n", JSON_SCHEMA, p->name, name, id, path);
-	else
+	if (a->json) {
+		printf("{\"schema\": %d, \"pool\": ", JSON_SCHEMA);
+		json_string(p->name);
+		printf(", \"name\": ");
+		json_string(name);
+		printf(", \"id\": %" PRIu64 ", \"path\": ", id);
+		json_string(path);
+		printf("}\n");
+	} else {
 		printf("%s\n", path);
+	}
 	return 0;
 }
 

@@ -109,10 +109,18 @@ static int diff_pool(const struct pool_metadata *m, const char *a_name, const ch
 		r = branch_id_by_name(md, m->pool.name, b_name, &b);
 	if (r)
 		goto out;
-	if (o->json)
-		printf("{\"schema\": 1, \"pool\": \"%s\", \"a\": \"%s\", \"b\": %s%s%s, \"ranges\": [",
-		       m->pool.name, a_name, b_name ? "\"" : "", b_name ? b_name : "null",
-		       b_name ? "\"" : "");
+	if (o->json) {
+		printf("{\"schema\": %d, \"pool\": ", JSON_SCHEMA);
+		json_string(m->pool.name);
+		printf(", \"a\": ");
+		json_string(a_name);
+		printf(", \"b\": ");
+		if (b_name)
+			json_string(b_name);
+		else
+			printf("null");
+		printf(", \"ranges\": [");
+	}
 	r = b_name ? vela_md_diff(md, a, b, print_range, o, &nodes) :
 		     vela_md_diff_since_branch_point(md, a, false, print_range, o, &nodes);
 	if (r == -EINVAL) {
@@ -429,11 +437,17 @@ enum merge_outcome { MERGE_CONFLICTS, MERGE_DRY_RUN, MERGE_DONE };
 static void merge_report_head(const struct target *t, const struct merge_args *a,
 			      const struct merge_plan *m)
 {
-	if (a->json)
-		printf("{\"schema\": 1, \"pool\": \"%s\", \"child\": \"%s\", \"parent\": \"%s\", \"strategy\": \"%s\", \"dry_run\": %s, \"taken\": %llu, \"conflicts\": %llu, \"fast_forward\": %s, ",
-		       t->pool.name, t->name, m->parent->name, a->label,
-		       a->dry_run ? "true" : "false", m->taken, m->conflicts,
-		       m->ff ? "true" : "false");
+	if (!a->json)
+		return;
+	printf("{\"schema\": %d, \"pool\": ", JSON_SCHEMA);
+	json_string(t->pool.name);
+	printf(", \"child\": ");
+	json_string(t->name);
+	printf(", \"parent\": ");
+	json_string(m->parent->name);
+	printf(", \"strategy\": \"%s\", \"dry_run\": %s, \"taken\": %llu, \"conflicts\": %llu, \"fast_forward\": %s, ",
+	       a->label, a->dry_run ? "true" : "false", m->taken, m->conflicts,
+	       m->ff ? "true" : "false");
 }
 
 /* EXIT_CONFLICT for a refused three-way merge, else 0. */

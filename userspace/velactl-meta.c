@@ -484,12 +484,6 @@ static void print_uuid(const u8 *u)
 		printf("%s%02x", (i == 4 || i == 6 || i == 8 || i == 10) ? "-" : "", u[i]);
 }
 
-/* Names are restricted to characters that need no escaping in JSON. */
-static void print_json_name(const char *s, size_t max)
-{
-	printf("\"%.*s\"", (int)strnlen(s, max), s);
-}
-
 struct dump_state {
 	struct vela_md *md;
 	bool mappings;
@@ -512,7 +506,7 @@ static int dump_branch(void *context, u64 id, const struct vela_branch_info *b)
 	struct dump_state *ds = context;
 
 	printf("%s\n    {\"id\": %llu, \"name\": ", ds->first ? "" : ",", id);
-	print_json_name(b->name, sizeof(b->name));
+	json_string(b->name);
 	printf(", \"uuid\": \"");
 	print_uuid(b->uuid);
 	printf("\", \"parent\": ");
@@ -526,7 +520,7 @@ static int dump_branch(void *context, u64 id, const struct vela_branch_info *b)
 	printf(", \"origin\": ");
 	if (b->flags & VELA_BRANCH_HAS_ORIGIN) {
 		printf("{\"id\": ");
-		print_json_name(b->origin_id, sizeof(b->origin_id));
+		json_string(b->origin_id);
 		printf(", \"size_sectors\": %llu, \"sample_csum\": %u, \"sample_count\": %u}",
 		       b->origin_size_sectors, b->origin_sample_csum, b->origin_sample_count);
 	} else {
@@ -602,10 +596,10 @@ static int dump_metadata(const char *path, struct dump_state *ds, bool held)
 	}
 	r = vela_md_info(ds->md, &info);
 	if (!r) {
-		printf("{\n  \"schema\": 1,\n  \"superblock\": {\"uuid\": \"");
+		printf("{\n  \"schema\": %d,\n  \"superblock\": {\"uuid\": \"", JSON_SCHEMA);
 		print_uuid(info.uuid);
 		printf("\", \"pool_name\": ");
-		print_json_name(info.pool_name, sizeof(info.pool_name));
+		json_string(info.pool_name);
 		printf(", \"generation\": %llu, \"change_id\": %llu, \"ctime\": %llu, \"needs_check\": %s, \"data_block_sectors\": %u, \"metadata_blocks\": %llu, \"metadata_free_blocks\": %llu, \"data_blocks\": %llu, \"data_free_blocks\": %llu, \"pending_deletes\": %llu, \"held_root\": %llu, \"view\": \"%s\"},\n",
 		       info.generation, info.change_id, info.ctime,
 		       info.flags & VELA_SB_FLAG_NEEDS_CHECK ? "true" : "false",

@@ -73,16 +73,59 @@ bool no_options(int argc, char **argv, const char *command)
 	return next_option(argc, argv, "", none, command) != -1;
 }
 
+/* The length of the valid UTF-8 sequence at @s, or 0 when it is not one. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+	size_t len, i;
+	uint32_t c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and beyond U+10FFFF are invalid. */
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * The one JSON string writer: quotes and backslashes escaped, control bytes
+ * (and DEL) as \u escapes, so that no byte from a disk reaches a terminal
+ * as an escape sequence, and any byte that is not valid UTF-8 as U+FFFD,
+ * so that the document is always valid JSON.
+ */
 void json_string(const char *s)
 {
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len;
+
 	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
+	while (*u) {
+		len = utf8_sequence(u);
+		if (!len) {
+			fputs("\\ufffd", stdout);
+			u++;
+		} else if (*u == '"' || *u == '\\') {
+			printf("\\%c", *u++);
+		} else if (*u < 0x20 || *u == 0x7f) {
+			printf("\\u%04x", *u++);
+		} else {
+			fwrite(u, 1, len, stdout);
+			u += len;
+		}
 	}
 	putchar('"');
 }
@@ -220,8 +263,11 @@ void print_probe_value(blkid_probe pr, const char *name)
 {
 	const char *value;
 
-	if (!blkid_probe_lookup_value(pr, name, &value, NULL))
-		printf(" %s=\"%s\"", name, value);
+	if (!blkid_probe_lookup_value(pr, name, &value, NULL)) {
+		printf(" %s=", name);
+		/* A filesystem label is anybody's bytes: escaped, never raw. */
+		json_string(value);
+	}
 }
 
 void probe_fs_type(const char *path, char *type, size_t len)

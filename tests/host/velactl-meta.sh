@@ -14,7 +14,7 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 30
+ktap_plan 33
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
@@ -89,6 +89,35 @@ if [ -s "$tmp/a.json" ] && cmp -s "$tmp/a.json" "$tmp/b.json" && grep -q '"mappi
 else
 	ktap_fail "the repaired metadata holds the same branches and mappings" \
 		"$(diff "$tmp/a.json" "$tmp/b.json" | head -n 20)"
+fi
+# Hostile bytes behind valid checksums (tests/tools/craft-meta.py): a pool
+# name and a branch name with a quote, a backslash, terminal escapes and
+# bytes that are not UTF-8 reach neither the terminal nor the JSON raw.
+cp "$m" "$tmp/craft.img"
+"$top/tests/tools/craft-meta.py" "$tmp/craft.img" pool-name "$(printf 'ci"\\\033[31m\377../x' | od -An -tx1 | tr -d ' \n')"
+"$top/tests/tools/craft-meta.py" "$tmp/craft.img" branch-name vol \
+	"$(printf 'v\033]0;pwned\007\303\050' | od -An -tx1 | tr -d ' \n')"
+if "$velactl" dump "$tmp/craft.img" >"$tmp/craft.json" 2>"$tmp/craft.err" &&
+   ! LC_ALL=C grep -q "$(printf '[\033\007\377]')" "$tmp/craft.json" &&
+   python3 -c 'import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+assert d["superblock"]["pool_name"] == "ci\"\\\x1b[31m\ufffd../x", d["superblock"]
+assert d["branches"][0]["name"] == "v\x1b]0;pwned\x07\ufffd(", d["branches"][0]' \
+	"$tmp/craft.json" 2>"$tmp/py.err"; then
+	ktap_pass "dump of crafted names: valid UTF-8 JSON, escapes and bad bytes escaped"
+else
+	ktap_fail "dump of crafted names: valid UTF-8 JSON, escapes and bad bytes escaped" \
+		"$(cat -v "$tmp/craft.json" "$tmp/craft.err" "$tmp/py.err" | head -n 20)"
+fi
+ktap_expect_exit "check reports the crafted branch name (1)" 1 "branch 1: invalid name" \
+	"$velactl" check "$tmp/craft.img"
+mkfs.ext4 -q -F -L "$(printf 'x\033[2J')" "$tmp/label.img" 8M >/dev/null 2>&1
+"$velactl" probe "$tmp/label.img" >"$tmp/probe.out" 2>&1
+if grep -q 'LABEL="x\\u001b\[2J"' "$tmp/probe.out" &&
+   ! LC_ALL=C grep -q "$(printf '\033')" "$tmp/probe.out"; then
+	ktap_pass "probe prints a filesystem label's escape bytes escaped"
+else
+	ktap_fail "probe prints a filesystem label's escape bytes escaped" "$(cat -v "$tmp/probe.out")"
 fi
 ktap_expect_exit "repair never writes in place (2)" 2 "never writes in place" \
 	"$velactl" repair "$m" "$m"
