@@ -86,7 +86,7 @@ velactl: userspace/velactl
 
 # Helpers the VM tests run in the guest, and a dm-vela module whose targets
 # claim major version 1: velactl_version.sh loads it to see velactl refuse.
-test-tools: build/tools/vela-io build/tools/vela-replay build/tools/vela-rand \
+test-tools: build/tools/vela-io build/tools/vela-replay build/tools/vela-rand build/tools/vela-craft \
 	build/mismatch/kernel/dm-vela.ko
 
 build/mismatch/kernel/dm-vela.ko: $(wildcard kernel/*.c kernel/*.h) kernel/Kbuild Kbuild dkms.conf

@@ -442,7 +442,45 @@ struct pool_set {
 	/* Devices already in use by an active pool device. */
 	char (*in_use)[16];
 	size_t n_in_use;
+	/* Signatures that do not make a pool, and why. */
+	struct scan_reject *rejects;
+	size_t n_rejects;
 };
+
+static int reject(struct pool_set *set, const char *path, const char *fmt, ...)
+{
+	struct scan_reject *v = realloc(set->rejects, (set->n_rejects + 1) * sizeof(*v));
+	va_list ap;
+
+	if (!v)
+		return -ENOMEM;
+	set->rejects = v;
+	v = &v[set->n_rejects++];
+	snprintf(v->path, sizeof(v->path), "%s", path);
+	va_start(ap, fmt);
+	vsnprintf(v->why, sizeof(v->why), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/*
+ * Is @sb a pool's superblock: valid as an open would find it, on a device
+ * of @size_sectors, with a name that may become a path?
+ */
+static int check_superblock(const struct vela_superblock *sb, uint64_t size_sectors,
+			    char *why, size_t len)
+{
+	char name[VELA_POOL_NAME_LEN];
+
+	if (vela_sb_validate(sb, size_sectors / 8, why, len))
+		return -EILSEQ;
+	memcpy(name, sb->pool_name, sizeof(name));
+	if (!memchr(name, '\0', sizeof(name)) || !valid_pool_name(name)) {
+		snprintf(why, len, "its pool name is not a valid name");
+		return -EILSEQ;
+	}
+	return 0;
+}
 
 static struct pool *add_pool(struct pool_set *set)
 {
@@ -539,7 +577,7 @@ static struct pool *pool_by_uuid(struct pool_set *set, const char *uuid)
 /* One block device: is it a pool's metadata or data device? */
 static int scan_device(struct pool_set *set, const char *kname)
 {
-	char path[PATH_MAX], majmin[16], uuid[33];
+	char path[PATH_MAX], majmin[16], uuid[33], size[PATH_MAX], why[128];
 	const struct vela_superblock *sb;
 	const struct vela_data_label *label;
 	uint8_t sector[512];
@@ -557,6 +595,11 @@ static int scan_device(struct pool_set *set, const char *kname)
 	label = (const void *)sector;
 	held = has_holders(kname);
 	if (le64_to_cpu(sb->magic) == VELA_SUPERBLOCK_MAGIC) {
+		snprintf(size, sizeof(size), "/sys/class/block/%s/size", kname);
+		if (read_sysfs(size, why, sizeof(why)))
+			snprintf(why, sizeof(why), "0");
+		if (check_superblock(sb, strtoull(why, NULL, 10), why, sizeof(why)))
+			return reject(set, path, "%s", why);
 		hex_string(sb->uuid, sizeof(sb->uuid), uuid);
 		p = pool_by_uuid(set, uuid);
 		if (p && (p->active || held))
@@ -572,6 +615,8 @@ static int scan_device(struct pool_set *set, const char *kname)
 		snprintf(p->dm_name, sizeof(p->dm_name), "%c%s", VELA_DM_SEPARATOR, p->name);
 		p->block_sectors = le32_to_cpu(sb->data_block_sectors);
 	} else if (le64_to_cpu(label->magic) == VELA_DATA_LABEL_MAGIC) {
+		if (le32_to_cpu(label->csum) != vela_block_csum(label, sizeof(*label)))
+			return reject(set, path, "data label checksum mismatch");
 		fd = realloc(set->data, (set->n_data + 1) * sizeof(*fd));
 		if (!fd)
 			return -ENOMEM;
@@ -584,7 +629,7 @@ static int scan_device(struct pool_set *set, const char *kname)
 	return 0;
 }
 
-int scan_pools(struct pool **pools, size_t *n)
+int scan_pools(struct pool **pools, size_t *n, struct scan_reject **rejects, size_t *n_rejects)
 {
 	struct pool_set set = { 0 };
 	struct dirent *e;
@@ -615,12 +660,18 @@ int scan_pools(struct pool **pools, size_t *n)
 	}
 	free(set.data);
 	free(set.in_use);
+	if (r || !rejects)
+		free(set.rejects);
 	if (r) {
 		free(set.v);
 		return r;
 	}
 	*pools = set.v;
 	*n = set.n;
+	if (rejects) {
+		*rejects = set.rejects;
+		*n_rejects = set.n_rejects;
+	}
 	return 0;
 }
 
@@ -628,7 +679,7 @@ int lookup_pool(const char *name, struct pool *p)
 {
 	struct pool *pools;
 	size_t n, i, found = 0;
-	int r = scan_pools(&pools, &n);
+	int r = scan_pools(&pools, &n, NULL, NULL);
 
 	if (r)
 		return r;

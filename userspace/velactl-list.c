@@ -360,7 +360,7 @@ int cmd_list(int argc, char **argv)
 			return fail(EXIT_FAILURE, "pool '%s' is not active: run 'velactl activate %s'",
 				    argv[optind], argv[optind]);
 		}
-	} else if (scan_pools(&pools, &n)) {
+	} else if (scan_pools(&pools, &n, NULL, NULL)) {
 		return fail(EXIT_FAILURE, "cannot scan block devices for pools");
 	}
 	lists = calloc(n + 1, sizeof(*lists));

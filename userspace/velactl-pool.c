@@ -276,7 +276,7 @@ static int for_pools(int argc, char **argv, const char *command,
 	r = check_kernel();
 	if (r)
 		return r;
-	if (scan_pools(&pools, &n))
+	if (scan_pools(&pools, &n, NULL, NULL))
 		return fail(EXIT_FAILURE, "cannot scan block devices for pools");
 	for (i = 0; i < n; i++) {
 		r = one(&pools[i], NULL);
@@ -332,9 +332,10 @@ static bool json_flag(int argc, char **argv, const char *command, int *r)
 
 int cmd_scan(int argc, char **argv)
 {
+	struct scan_reject *rejects;
 	struct pool *pools;
+	size_t n, n_rejects, i;
 	char uuid[40];
-	size_t n, i;
 	bool json;
 	int r;
 
@@ -345,7 +346,7 @@ int cmd_scan(int argc, char **argv)
 		usage_error("scan takes no arguments");
 		return EXIT_USAGE;
 	}
-	if (scan_pools(&pools, &n))
+	if (scan_pools(&pools, &n, &rejects, &n_rejects))
 		return fail(EXIT_FAILURE, "cannot scan block devices for pools");
 	if (json)
 		printf("{\"schema\": %d, \"pools\": [", JSON_SCHEMA);
@@ -372,8 +373,23 @@ int cmd_scan(int argc, char **argv)
 			       dashed_uuid(pools[i].uuid, uuid, sizeof(uuid)));
 		}
 	}
-	if (json)
-		printf("%s]}\n", n ? "\n" : "");
+	if (json) {
+		printf("%s], \"not_pools\": [", n ? "\n" : "");
+		for (i = 0; i < n_rejects; i++) {
+			printf("%s\n  {\"device\": ", i ? "," : "");
+			json_string(rejects[i].path);
+			printf(", \"why\": ");
+			json_string(rejects[i].why);
+			printf("}");
+		}
+		printf("%s]}\n", n_rejects ? "\n" : "");
+	} else {
+		/* On stderr: the table stays one pool a row for scripts. */
+		for (i = 0; i < n_rejects; i++)
+			fprintf(stderr, "velactl: %s: not a pool: %s\n", rejects[i].path,
+				rejects[i].why);
+	}
+	free(rejects);
 	free(pools);
 	return 0;
 }

@@ -168,8 +168,19 @@ struct loaded_target {
 /* The loaded dm-vela targets, in the kernel's order: how many (at most @max), or -errno. */
 int loaded_targets(struct loaded_target *t, size_t max);
 
-/* Every pool on this machine: active ones and those found by scanning block devices. */
-int scan_pools(struct pool **pools, size_t *n);
+/* A device that carries a dm-vela signature but is not a pool. */
+struct scan_reject {
+	char path[PATH_MAX];
+	char why[128];
+};
+
+/*
+ * Every pool on this machine: active ones and those found by scanning block
+ * devices.  A superblock counts only when vela_sb_validate() accepts it and
+ * its name is valid, a data label only when its checksum verifies; the
+ * others go to @rejects (may be NULL), with the reason.
+ */
+int scan_pools(struct pool **pools, size_t *n, struct scan_reject **rejects, size_t *n_rejects);
 /* Pool @name: 0, -ENOENT, or -EEXIST when two have it (printed). */
 int lookup_pool(const char *name, struct pool *p);
 /* Find pool @name (printed error and EXIT_NOT_FOUND when there is none). */

@@ -90,12 +90,13 @@ else
 	ktap_fail "the repaired metadata holds the same branches and mappings" \
 		"$(diff "$tmp/a.json" "$tmp/b.json" | head -n 20)"
 fi
-# Hostile bytes behind valid checksums (tests/tools/craft-meta.py): a pool
+# Hostile bytes behind valid checksums (tests/tools/vela-craft.c): a pool
 # name and a branch name with a quote, a backslash, terminal escapes and
 # bytes that are not UTF-8 reach neither the terminal nor the JSON raw.
+make -s -C "$top" build/tools/vela-craft >/dev/null
 cp "$m" "$tmp/craft.img"
-"$top/tests/tools/craft-meta.py" "$tmp/craft.img" pool-name "$(printf 'ci"\\\033[31m\377../x' | od -An -tx1 | tr -d ' \n')"
-"$top/tests/tools/craft-meta.py" "$tmp/craft.img" branch-name vol \
+"$top/build/tools/vela-craft" "$tmp/craft.img" pool-name "$(printf 'ci"\\\033[31m\377../x' | od -An -tx1 | tr -d ' \n')"
+"$top/build/tools/vela-craft" "$tmp/craft.img" branch-name vol \
 	"$(printf 'v\033]0;pwned\007\303\050' | od -An -tx1 | tr -d ' \n')"
 if "$velactl" dump "$tmp/craft.img" >"$tmp/craft.json" 2>"$tmp/craft.err" &&
    ! LC_ALL=C grep -q "$(printf '[\033\007\377]')" "$tmp/craft.json" &&
