@@ -76,9 +76,11 @@ static int rw(int fd, uint8_t *buf, off_t at, int write_it)
 	return r == BLOCK ? 0 : -1;
 }
 
+static const char synopsis[] = "vela-craft DEV pool-name HEX | branch-name OLD HEX | bad-csum";
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: vela-craft DEV pool-name HEX | branch-name OLD HEX | bad-csum\n");
+	fprintf(stderr, "usage: %s\n", synopsis);
 	return 2;
 }
 
