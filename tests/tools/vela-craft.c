@@ -78,7 +78,7 @@ static int rw(int fd, uint8_t *buf, off_t at, int write_it)
 
 static const char synopsis[] = "vela-craft DEV pool-name HEX | branch-name OLD HEX | bad-csum";
 
-static int usage(void)
+static int bad_arguments(void)
 {
 	fprintf(stderr, "usage: %s\n", synopsis);
 	return 2;
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 3)
-		return usage();
+		return bad_arguments();
 	fd = open(argv[1], O_RDWR);
 	if (fd < 0 || rw(fd, blk, 0, 0)) {
 		perror(argv[1]);
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[2], "pool-name") && argc == 4) {
 		if (unhex(argv[3], name, POOL_NAME_LEN))
-			return usage();
+			return bad_arguments();
 		memcpy(blk + POOL_NAME_OFF, name, POOL_NAME_LEN);
 		stamp(blk, SB_BYTES);
 		at = 0;
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 		at = 0;
 	} else if (!strcmp(argv[2], "branch-name") && argc == 5) {
 		if (strlen(argv[3]) >= BRANCH_NAME_LEN || unhex(argv[4], name, BRANCH_NAME_LEN))
-			return usage();
+			return bad_arguments();
 		memset(old, 0, sizeof(old));
 		memcpy(old, argv[3], strlen(argv[3]));
 		for (at = BLOCK; at < (off_t)SEARCH_BLOCKS * BLOCK; at += BLOCK) {
@@ -126,7 +126,7 @@ found:
 		memcpy(blk + i, name, BRANCH_NAME_LEN);
 		stamp(blk, BLOCK);
 	} else {
-		return usage();
+		return bad_arguments();
 	}
 	if (rw(fd, blk, at, 1) || fsync(fd)) {
 		perror(argv[1]);
