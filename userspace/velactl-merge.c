@@ -94,7 +94,7 @@ static int diff_pool(const struct pool_metadata *m, const char *a_name, const ch
 
 	bdev = open_dev(m->path, true);
 	if (IS_ERR(bdev))
-		return EXIT_UNREADABLE;
+		return EXIT_FAILURE;	/* 3 (unreadable) is check's alone */
 	md = m->held ? vela_md_open_held(bdev) : vela_md_open(bdev, true);
 	if (IS_ERR(md)) {
 		vela_bdev_close(bdev);
@@ -154,11 +154,12 @@ int cmd_diff(int argc, char **argv)
 	char pool_a[VELA_MAX_POOL_NAME + 1], pool_b[VELA_MAX_POOL_NAME + 1];
 	struct diff_output o = { 0 };
 	const char *a, *b = NULL;
-	struct pool_metadata m;
+	/* Zeroed: a usage error must not release a view it never held. */
+	struct pool_metadata m = { 0 };
 	int opt, r;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((opt = next_option(argc, argv, "", options, "diff")) != -1) {
 		if (opt == 'j')
 			o.json = o.exact = true;
 		else if (opt == 'b')
@@ -180,7 +181,7 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	if (!r)
-		r = open_pool_metadata(pool_a, &m, false);
+		r = open_pool_metadata(pool_a, &m, false, false);	/* POOL/ is never a file */
 	if (!r)
 		r = diff_pool(&m, a, b, &o);
 	close_pool_metadata(&m);

@@ -194,7 +194,7 @@ int cmd_format(int argc, char **argv)
 	int opt;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "m:d:b:n:f", options, NULL)) != -1) {
+	while ((opt = next_option(argc, argv, "m:d:b:n:f", options, "format")) != -1) {
 		switch (opt) {
 		case 'm':
 			meta_path = optarg;
@@ -232,7 +232,7 @@ int cmd_format(int argc, char **argv)
 
 /* --- a metadata device, an image file, or a pool by name ------------------ */
 
-int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing)
+int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, bool may_be_path)
 {
 	struct stat st;
 	char reply[32];
@@ -241,8 +241,8 @@ int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing)
 	memset(m, 0, sizeof(*m));
 	snprintf(m->path, sizeof(m->path), "%s", arg);
 	/* A path or an image file is read as before (a directory is neither). */
-	if (strchr(arg, '/') || (!stat(arg, &st) && !S_ISDIR(st.st_mode)) ||
-	    !valid_pool_name(arg))
+	if (may_be_path && (strchr(arg, '/') || (!stat(arg, &st) && !S_ISDIR(st.st_mode)) ||
+			    !valid_pool_name(arg)))
 		return 0;
 	r = open_pool(arg, &m->pool, true);
 	if (r)
@@ -392,7 +392,7 @@ int cmd_check(int argc, char **argv)
 	int opt, r;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "q", options, NULL)) != -1) {
+	while ((opt = next_option(argc, argv, "q", options, "check")) != -1) {
 		switch (opt) {
 		case 'q':
 			out.quiet = true;
@@ -415,7 +415,7 @@ int cmd_check(int argc, char **argv)
 		usage_error("check takes one metadata DEV or FILE, or a POOL");
 		return EXIT_USAGE;
 	}
-	r = open_pool_metadata(argv[optind], &target, clear);
+	r = open_pool_metadata(argv[optind], &target, clear, true);
 	if (r)
 		return r;
 	r = check_metadata(target.path, &out, &report, clear, held || target.held);
@@ -552,7 +552,7 @@ int cmd_dump(int argc, char **argv)
 	int opt, r;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((opt = next_option(argc, argv, "", options, "dump")) != -1) {
 		if (opt == 'm')
 			ds.mappings = true;
 		else if (opt == 'h')
@@ -564,7 +564,7 @@ int cmd_dump(int argc, char **argv)
 		usage_error("dump takes one metadata DEV or FILE, or a POOL");
 		return EXIT_USAGE;
 	}
-	r = open_pool_metadata(argv[optind], &target, false);
+	r = open_pool_metadata(argv[optind], &target, false, true);
 	if (r)
 		return r;
 	r = dump_metadata(target.path, &ds, held || target.held);
@@ -724,7 +724,7 @@ int cmd_repair(int argc, char **argv)
 	int opt, r;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "f", options, NULL)) != -1) {
+	while ((opt = next_option(argc, argv, "f", options, "repair")) != -1) {
 		if (opt != 'f')
 			return EXIT_USAGE;
 		force = true;
@@ -733,7 +733,7 @@ int cmd_repair(int argc, char **argv)
 		usage_error("repair takes a SOURCE (metadata DEV, FILE or inactive POOL) and a new TARGET");
 		return EXIT_USAGE;
 	}
-	r = open_pool_metadata(argv[optind], &source, true);
+	r = open_pool_metadata(argv[optind], &source, true, true);
 	if (!r)
 		r = repair_into(source.path, argv[optind + 1], force);
 	close_pool_metadata(&source);

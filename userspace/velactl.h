@@ -263,7 +263,8 @@ struct pool_metadata {
 	bool held;
 };
 
-int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing);
+/* @may_be_path: @arg may name a device or an image file rather than a pool. */
+int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, bool may_be_path);
 void close_pool_metadata(struct pool_metadata *m);
 
 /* --- velactl-branch.c: volumes and branches, and naming one ------------- */

@@ -14,7 +14,7 @@ truncate -s 16M "$tmp/ext4.img"
 mkfs.ext4 -q -F "$tmp/ext4.img"
 
 commands=$("$velactl" help | sed -n 's/^  \([a-z-]*\).*/\1/p')
-ktap_plan $((13 + 2 * $(echo "$commands" | wc -w)))
+ktap_plan $((14 + 2 * $(echo "$commands" | wc -w)))
 ktap_expect_exit "--version prints the package version" 0 "^velactl $version\$" "$velactl" --version
 ktap_expect_exit "help lists the commands" 0 "probe DEVICE" "$velactl" help
 ktap_expect_exit "--help is help" 0 "^usage: velactl" "$velactl" --help
@@ -28,6 +28,15 @@ ktap_expect_exit "probe without a device is a usage error" 2 "exactly one DEVICE
 ktap_expect_exit "probe of a missing device names it" 1 "cannot open $tmp/missing" "$velactl" probe "$tmp/missing"
 ktap_expect_exit "probe of a blank image finds nothing" 0 "no signature found" "$velactl" probe "$tmp/zero.img"
 ktap_expect_exit "probe of an ext4 image reports ext4" 1 'TYPE="ext4"' "$velactl" probe "$tmp/ext4.img"
+# The man page names the target version velactl requires, and its example.
+want=$(sed -n 's/^#define TARGET_MIN_MINOR[[:space:]]*\([0-9]*\).*/\1/p' "$top/userspace/velactl-dm.c")
+if [ -n "$want" ] && grep -q "version 0.x with x at least $want " "$top/docs/velactl.8" &&
+   grep -q "^kernel target vela\\\\-pool 0\.$want\.0\$" "$top/docs/velactl.8"; then
+	ktap_pass "velactl(8) states the minimum target version velactl checks (0.$want)"
+else
+	ktap_fail "velactl(8) states the minimum target version velactl checks (0.${want:-?})" \
+		"$(grep -n 'at least\|kernel target' "$top/docs/velactl.8")"
+fi
 # Every command: its own --help, and a bad option is a usage error (exit 2)
 # that names it, before anything touches a device or the kernel.
 for c in $commands; do

@@ -14,7 +14,7 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 33
+ktap_plan 40
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
@@ -119,6 +119,29 @@ if grep -q 'LABEL="x\\u001b\[2J"' "$tmp/probe.out" &&
 	ktap_pass "probe prints a filesystem label's escape bytes escaped"
 else
 	ktap_fail "probe prints a filesystem label's escape bytes escaped" "$(cat -v "$tmp/probe.out")"
+fi
+# Contract fixes (velactl review, 1.6, 2.3, 2.5, 4.9): velactl's own option
+# errors; a usage error in diff releases no view it never held; diff's
+# POOL is a pool, never a file of that name in the working directory; and
+# exit 3 stays check's.
+for c in format check dump repair diff; do
+	ktap_expect_exit "$c: an unknown option is velactl's own usage error (2)" 2 \
+		"^velactl: $c: unknown option '--frobnicate'" "$velactl" "$c" --frobnicate x
+done
+out=$("$velactl" diff nopool 2>&1)
+rc=$?
+if [ $rc -eq 2 ] && ! printf '%s' "$out" | grep -q "releasing"; then
+	ktap_pass "diff: a usage error is only a usage error"
+else
+	ktap_fail "diff: a usage error is only a usage error" "exit $rc" "$out"
+fi
+cp "$m" "$tmp/ci"
+out=$(cd "$tmp" && "$velactl" diff ci/vol 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && ! printf '%s' "$out" | grep -q -E '"pool"|vol is a volume|ranges'; then
+	ktap_pass "diff ci/vol never reads a file named ci in the working directory"
+else
+	ktap_fail "diff ci/vol never reads a file named ci in the working directory" "exit $rc" "$out"
 fi
 ktap_expect_exit "repair never writes in place (2)" 2 "never writes in place" \
 	"$velactl" repair "$m" "$m"
