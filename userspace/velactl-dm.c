@@ -49,7 +49,6 @@
 #include "vela-meta.h"
 #include "velactl.h"
 
-#define LOCK_DIR		"/run/vela"
 #define ADMIN_RETRIES		8
 /*
  * Target versions this velactl speaks: merge came with 0.8, the usage
@@ -102,15 +101,6 @@ int split_pool_branch(const char *arg, char *pool, size_t pool_len, const char *
 		return EXIT_USAGE;
 	}
 	return 0;
-}
-
-static void hex_string(const uint8_t *bytes, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", bytes[i]);
-	out[2 * n] = '\0';
 }
 
 /* --- device-mapper tasks --------------------------------------------- */
@@ -210,13 +200,7 @@ static int dm_reload(const char *name, uint64_t len, const char *target, const c
 	return r;
 }
 
-struct dm_state {
-	bool exists;
-	int open_count;
-	unsigned int major, minor;
-};
-
-static int dm_state(const char *name, struct dm_state *s)
+int dm_state(const char *name, struct dm_state *s)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
 	struct dm_info info;
@@ -237,7 +221,7 @@ static int dm_state(const char *name, struct dm_state *s)
 }
 
 /* The first target's status or table parameters of @name, in @buf. */
-static int dm_params(const char *name, int type, char *buf, size_t len)
+int dm_params(const char *name, int type, char *buf, size_t len)
 {
 	struct dm_task *dmt = dm_task_create(type);
 	uint64_t start, length;
@@ -347,9 +331,9 @@ int check_kernel(void)
 	return 0;
 }
 
-/* --- finding pools ---------------------------------------------------- */
+/* --- sysfs ------------------------------------------------------------- */
 
-static int read_sysfs(const char *path, char *buf, size_t len)
+int read_sysfs(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");
 	size_t n;
@@ -364,383 +348,13 @@ static int read_sysfs(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* /dev/<kernel name> of block device @major:@minor. */
-static int dev_path(unsigned int major, unsigned int minor, char *path, size_t len)
-{
-	char link[64], target[PATH_MAX];
-	ssize_t n;
-	char *base;
-
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major, minor);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	return snprintf(path, len, "/dev/%.*s", NAME_MAX, base ? base + 1 : target) < (int)len ?
-	       0 : -ENAMETOOLONG;
-}
-
-static bool is_vela_dm(const char *kname)
+bool is_vela_dm(const char *kname)
 {
 	char path[PATH_MAX], uuid[160];
 
 	snprintf(path, sizeof(path), "/sys/class/block/%s/dm/uuid", kname);
 	return !read_sysfs(path, uuid, sizeof(uuid)) &&
 	       !strncmp(uuid, VELA_DM_UUID_PREFIX, strlen(VELA_DM_UUID_PREFIX));
-}
-
-static bool has_holders(const char *kname)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	bool any = false;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/sys/class/block/%s/holders", kname);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while ((e = readdir(d)))
-		any |= e->d_name[0] != '.';
-	closedir(d);
-	return any;
-}
-
-/* The first 512 bytes of @path, bypassing the page cache. */
-static int read_label(const char *path, void *sector)
-{
-	void *buf;
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_DIRECT | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (posix_memalign(&buf, 4096, 4096)) {
-		close(fd);
-		return -ENOMEM;
-	}
-	if (pread(fd, buf, 4096, 0) != 4096)
-		r = -EIO;
-	else
-		memcpy(sector, buf, 512);
-	free(buf);
-	close(fd);
-	return r;
-}
-
-struct pool_set {
-	struct pool *v;
-	size_t n;
-	/* Data labels found, for pairing: pool uuid and path. */
-	struct found_data {
-		char uuid[33];
-		char path[PATH_MAX];
-		bool held;
-	} *data;
-	size_t n_data;
-	/* Devices already in use by an active pool device. */
-	char (*in_use)[16];
-	size_t n_in_use;
-	/* Signatures that do not make a pool, and why. */
-	struct scan_reject *rejects;
-	size_t n_rejects;
-};
-
-static int reject(struct pool_set *set, const char *path, const char *fmt, ...)
-{
-	struct scan_reject *v = realloc(set->rejects, (set->n_rejects + 1) * sizeof(*v));
-	va_list ap;
-
-	if (!v)
-		return -ENOMEM;
-	set->rejects = v;
-	v = &v[set->n_rejects++];
-	snprintf(v->path, sizeof(v->path), "%s", path);
-	va_start(ap, fmt);
-	vsnprintf(v->why, sizeof(v->why), fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-/*
- * Is @sb a pool's superblock: valid as an open would find it, on a device
- * of @size_sectors, with a name that may become a path?
- */
-static int check_superblock(const struct vela_superblock *sb, uint64_t size_sectors,
-			    char *why, size_t len)
-{
-	char name[VELA_POOL_NAME_LEN];
-
-	if (vela_sb_validate(sb, size_sectors / 8, why, len))
-		return -EILSEQ;
-	memcpy(name, sb->pool_name, sizeof(name));
-	if (!memchr(name, '\0', sizeof(name)) || !valid_pool_name(name)) {
-		snprintf(why, len, "its pool name is not a valid name");
-		return -EILSEQ;
-	}
-	return 0;
-}
-
-static struct pool *add_pool(struct pool_set *set)
-{
-	struct pool *v = realloc(set->v, (set->n + 1) * sizeof(*v));
-
-	if (!v)
-		return NULL;
-	set->v = v;
-	memset(&v[set->n], 0, sizeof(v[0]));
-	v[set->n].lock_fd = -1;
-	return &v[set->n++];
-}
-
-static int note_in_use(struct pool_set *set, const char *majmin)
-{
-	char (*v)[16] = realloc(set->in_use, (set->n_in_use + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	set->in_use = v;
-	snprintf(v[set->n_in_use++], sizeof(v[0]), "%s", majmin);
-	return 0;
-}
-
-static bool in_use(const struct pool_set *set, const char *majmin)
-{
-	size_t i;
-
-	for (i = 0; i < set->n_in_use; i++)
-		if (!strcmp(set->in_use[i], majmin))
-			return true;
-	return false;
-}
-
-/* Active pools: dm devices with a "VELA-POOL-" UUID and their tables. */
-static int scan_active(struct pool_set *set)
-{
-	char path[PATH_MAX], uuid[160], name[VELA_DM_NAME_LEN], params[512];
-	unsigned int mmaj, mmin, dmaj, dmin, sectors;
-	struct dm_state st;
-	struct dirent *e;
-	struct pool *p;
-	DIR *d = opendir("/sys/block");
-
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, "dm-", 3))
-			continue;
-		snprintf(path, sizeof(path), "/sys/block/%s/dm/uuid", e->d_name);
-		if (read_sysfs(path, uuid, sizeof(uuid)) ||
-		    strncmp(uuid, VELA_DM_UUID_PREFIX "POOL-", 10))
-			continue;
-		snprintf(path, sizeof(path), "/sys/block/%s/dm/name", e->d_name);
-		if (read_sysfs(path, name, sizeof(name)) || name[0] != VELA_DM_SEPARATOR)
-			continue;
-		if (dm_params(name, DM_DEVICE_TABLE, params, sizeof(params)) ||
-		    sscanf(params, "%u:%u %u:%u %u", &mmaj, &mmin, &dmaj, &dmin, &sectors) != 5 ||
-		    dm_state(name, &st) || !st.exists)
-			continue;
-		p = add_pool(set);
-		if (!p) {
-			closedir(d);
-			return -ENOMEM;
-		}
-		snprintf(p->name, sizeof(p->name), "%.*s", VELA_MAX_POOL_NAME, name + 1);
-		snprintf(p->uuid, sizeof(p->uuid), "%.32s", uuid + 10);
-		snprintf(p->dm_name, sizeof(p->dm_name), "%s", name);
-		dev_path(mmaj, mmin, p->meta_path, sizeof(p->meta_path));
-		dev_path(dmaj, dmin, p->data_path, sizeof(p->data_path));
-		p->block_sectors = sectors;
-		p->active = true;
-		p->major = st.major;
-		p->minor = st.minor;
-		snprintf(path, sizeof(path), "%u:%u", mmaj, mmin);
-		note_in_use(set, path);
-		snprintf(path, sizeof(path), "%u:%u", dmaj, dmin);
-		note_in_use(set, path);
-	}
-	closedir(d);
-	return 0;
-}
-
-static struct pool *pool_by_uuid(struct pool_set *set, const char *uuid)
-{
-	size_t i;
-
-	for (i = 0; i < set->n; i++)
-		if (!strcmp(set->v[i].uuid, uuid))
-			return &set->v[i];
-	return NULL;
-}
-
-/* One block device: is it a pool's metadata or data device? */
-static int scan_device(struct pool_set *set, const char *kname)
-{
-	char path[PATH_MAX], majmin[16], uuid[33], size[PATH_MAX], why[128];
-	const struct vela_superblock *sb;
-	const struct vela_data_label *label;
-	uint8_t sector[512];
-	struct found_data *fd;
-	struct pool *p;
-	bool held;
-
-	snprintf(path, sizeof(path), "/sys/class/block/%s/dev", kname);
-	if (read_sysfs(path, majmin, sizeof(majmin)) || in_use(set, majmin) || is_vela_dm(kname))
-		return 0;
-	snprintf(path, sizeof(path), "/dev/%s", kname);
-	if (read_label(path, sector))
-		return 0;
-	sb = (const void *)sector;
-	label = (const void *)sector;
-	held = has_holders(kname);
-	if (le64_to_cpu(sb->magic) == VELA_SUPERBLOCK_MAGIC) {
-		snprintf(size, sizeof(size), "/sys/class/block/%s/size", kname);
-		if (read_sysfs(size, why, sizeof(why)))
-			snprintf(why, sizeof(why), "0");
-		if (check_superblock(sb, strtoull(why, NULL, 10), why, sizeof(why)))
-			return reject(set, path, "%s", why);
-		hex_string(sb->uuid, sizeof(sb->uuid), uuid);
-		p = pool_by_uuid(set, uuid);
-		if (p && (p->active || held))
-			return 0;	/* a device stacked on the one we have */
-		if (!p) {
-			p = add_pool(set);
-			if (!p)
-				return -ENOMEM;
-		}
-		snprintf(p->name, sizeof(p->name), "%.*s", VELA_POOL_NAME_LEN - 1, sb->pool_name);
-		snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
-		snprintf(p->meta_path, sizeof(p->meta_path), "%s", path);
-		snprintf(p->dm_name, sizeof(p->dm_name), "%c%s", VELA_DM_SEPARATOR, p->name);
-		p->block_sectors = le32_to_cpu(sb->data_block_sectors);
-	} else if (le64_to_cpu(label->magic) == VELA_DATA_LABEL_MAGIC) {
-		if (le32_to_cpu(label->csum) != vela_block_csum(label, sizeof(*label)))
-			return reject(set, path, "data label checksum mismatch");
-		fd = realloc(set->data, (set->n_data + 1) * sizeof(*fd));
-		if (!fd)
-			return -ENOMEM;
-		set->data = fd;
-		fd = &fd[set->n_data++];
-		hex_string(label->pool_uuid, sizeof(label->pool_uuid), fd->uuid);
-		snprintf(fd->path, sizeof(fd->path), "%s", path);
-		fd->held = held;
-	}
-	return 0;
-}
-
-int scan_pools(struct pool **pools, size_t *n, struct scan_reject **rejects, size_t *n_rejects)
-{
-	struct pool_set set = { 0 };
-	struct dirent *e;
-	size_t i, j;
-	DIR *d;
-	int r;
-
-	r = scan_active(&set);
-	d = opendir("/sys/class/block");
-	if (!r && !d)
-		r = -errno;
-	while (!r && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			r = scan_device(&set, e->d_name);
-	if (d)
-		closedir(d);
-	/* Pair each inactive pool with its data device, the unstacked one first. */
-	for (i = 0; !r && i < set.n; i++) {
-		if (set.v[i].active)
-			continue;
-		for (j = 0; j < set.n_data; j++) {
-			if (strcmp(set.data[j].uuid, set.v[i].uuid))
-				continue;
-			if (!set.v[i].data_path[0] || !set.data[j].held)
-				snprintf(set.v[i].data_path, sizeof(set.v[i].data_path), "%s",
-					 set.data[j].path);
-		}
-	}
-	free(set.data);
-	free(set.in_use);
-	if (r || !rejects)
-		free(set.rejects);
-	if (r) {
-		free(set.v);
-		return r;
-	}
-	*pools = set.v;
-	*n = set.n;
-	if (rejects) {
-		*rejects = set.rejects;
-		*n_rejects = set.n_rejects;
-	}
-	return 0;
-}
-
-int lookup_pool(const char *name, struct pool *p)
-{
-	struct pool *pools;
-	size_t n, i, found = 0;
-	int r = scan_pools(&pools, &n, NULL, NULL);
-
-	if (r)
-		return r;
-	for (i = 0; i < n; i++) {
-		if (strcmp(pools[i].name, name))
-			continue;
-		if (found++) {
-			fail(EXIT_FAILURE,
-			     "two pools are named '%s' (metadata on %s and %s): detach the devices of one before using either",
-			     name, p->meta_path, pools[i].meta_path);
-			r = -EEXIST;
-			break;
-		}
-		*p = pools[i];
-	}
-	free(pools);
-	return r ? r : (found ? 0 : -ENOENT);
-}
-
-int find_pool(const char *name, struct pool *p)
-{
-	int r = lookup_pool(name, p);
-
-	if (r == -ENOENT)
-		return fail(EXIT_NOT_FOUND,
-			    "no pool named '%s' on this machine: 'velactl scan' lists the pools found, 'velactl init' makes one",
-			    name);
-	if (r == -EEXIST)
-		return EXIT_FAILURE;
-	if (r)
-		return fail(EXIT_FAILURE, "cannot scan block devices for pools: %s", strerror(-r));
-	return 0;
-}
-
-int lock_pool(struct pool *p)
-{
-	char path[PATH_MAX];
-
-	if (mkdir(LOCK_DIR, 0700) && errno != EEXIST)
-		return fail(EXIT_FAILURE, "cannot create %s: %s", LOCK_DIR, strerror(errno));
-	snprintf(path, sizeof(path), LOCK_DIR "/%s.lock", p->name);
-	p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX))
-		return fail(EXIT_FAILURE, "cannot lock pool '%s' (%s): %s", p->name, path,
-			    strerror(errno));
-	return 0;
-}
-
-/* Find, check and lock the pool; it must be active unless @any_state. */
-int open_pool(const char *name, struct pool *p, bool any_state)
-{
-	int r = check_kernel();
-
-	if (!r)
-		r = find_pool(name, p);
-	if (!r)
-		r = lock_pool(p);
-	if (!r && !any_state && !p->active)
-		r = fail(EXIT_FAILURE, "pool '%s' is not active: run 'velactl activate %s'",
-			 name, name);
-	return r;
 }
 
 static int device_sectors(const char *path, uint64_t *sectors)

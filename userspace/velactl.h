@@ -8,7 +8,8 @@
  *   velactl-pool.c, velactl-list.c, velactl-merge.c: the commands by family
  *   velactl-branch.c: branch commands, and naming a branch for the others
  *   velactl-meta.c: offline metadata commands (libvela)
- *   velactl-dm.c: device-mapper, finding and locking pools
+ *   velactl-scan.c: finding pools (trusting nothing on disk), their lock
+ *   velactl-dm.c: device-mapper
  *   velactl-util.c: usage errors, options, sizes, JSON, libblkid, in use;
  *     it calls nothing else in velactl
  */
@@ -158,6 +159,22 @@ int split_pool_branch(const char *arg, char *pool, size_t pool_len, const char *
 
 /* The dm-vela module is loaded and new enough: 0, or an EXIT_* (printed). */
 int check_kernel(void);
+
+/* The first line of a sysfs file, without its newline: 0 or -errno. */
+int read_sysfs(const char *path, char *buf, size_t len);
+/* Whether block device @kname is a dm-vela device (pool or branch). */
+bool is_vela_dm(const char *kname);
+
+struct dm_state {
+	bool exists;
+	int open_count;
+	unsigned int major, minor;
+};
+
+/* Whether dm device @name exists, its open count and number. */
+int dm_state(const char *name, struct dm_state *s);
+/* The first target's status or table (@type: DM_DEVICE_STATUS or _TABLE) of @name. */
+int dm_params(const char *name, int type, char *buf, size_t len);
 /* A loaded dm-vela target ("vela-pool" or "vela") and its version. */
 #define VELA_NR_TARGETS		2
 struct loaded_target {
@@ -167,6 +184,8 @@ struct loaded_target {
 
 /* The loaded dm-vela targets, in the kernel's order: how many (at most @max), or -errno. */
 int loaded_targets(struct loaded_target *t, size_t max);
+
+/* --- velactl-scan.c: finding pools, and their lock ---------------------- */
 
 /* A device that carries a dm-vela signature but is not a pool. */
 struct scan_reject {
@@ -189,6 +208,9 @@ int find_pool(const char *name, struct pool *p);
 int lock_pool(struct pool *p);
 /* Find, check and lock the pool; it must be active unless @any_state. */
 int open_pool(const char *name, struct pool *p, bool any_state);
+
+/* --- velactl-dm.c, continued -------------------------------------------- */
+
 /* Create the pool device from the pool's devices. */
 int activate_pool(struct pool *p);
 int pool_status(const struct pool *p, struct pool_status *st);

@@ -16,8 +16,7 @@ cd "$top" || exit 1
 
 target_files="kernel/vela-target.h kernel/vela-pool.c kernel/vela-commit.c kernel/vela-io.c
 	kernel/vela-branch.c kernel/vela-origin.c kernel/vela-msg.c"
-velactl_objs="velactl velactl-util velactl-dm velactl-meta velactl-branch velactl-list
-	velactl-merge velactl-pool"
+velactl_objs=$(cd userspace && ls velactl*.c | sed 's/\.c$//')
 
 ktap_plan 5
 
