@@ -85,6 +85,7 @@ static int print_range(void *context, u64 begin, u64 end)
 static int diff_pool(const struct pool_metadata *m, const char *a_name, const char *b_name,
 		     struct diff_output *o)
 {
+	struct vela_branch_info a_info;
 	struct vela_md_info info;
 	struct block_device *bdev;
 	struct vela_md *md;
@@ -109,6 +110,12 @@ static int diff_pool(const struct pool_metadata *m, const char *a_name, const ch
 		r = branch_id_by_name(md, m->pool.name, b_name, &b);
 	if (r)
 		goto out;
+	/* A volume has no branch point: refused before any output. */
+	if (!b_name && !vela_md_get_branch(md, a, &a_info) && a_info.parent_id == VELA_NO_PARENT) {
+		r = fail(EXIT_USAGE, "%s/%s is a volume: it has no branch point; name two branches",
+			 m->pool.name, a_name);
+		goto out;
+	}
 	if (o->json) {
 		printf("{\"schema\": %d, \"pool\": ", JSON_SCHEMA);
 		json_string(m->pool.name);
@@ -123,12 +130,13 @@ static int diff_pool(const struct pool_metadata *m, const char *a_name, const ch
 	}
 	r = b_name ? vela_md_diff(md, a, b, print_range, o, &nodes) :
 		     vela_md_diff_since_branch_point(md, a, false, print_range, o, &nodes);
-	if (r == -EINVAL) {
-		r = fail(EXIT_USAGE, "%s/%s is a volume: it has no branch point; name two branches",
-			 m->pool.name, a_name);
-		goto out;
-	}
 	if (r) {
+		/* The document the header opened still closes, saying why. */
+		if (o->json) {
+			printf("], \"error\": ");
+			json_string(strerror(-r));
+			printf("}\n");
+		}
 		r = fail(EXIT_FAILURE, "diff failed: %s", strerror(-r));
 		goto out;
 	}
@@ -202,26 +210,29 @@ static int print_merge_conflicts(const struct pool *p, const char *child_name, b
 	u64 id;
 	int r;
 
+	/* Opened and closed on every path, so that the document stays whole. */
+	if (json)
+		printf("\"conflict_ranges\": [");
 	/* The pool is locked by the caller: hold its view directly. */
 	r = pool_admin(p, reply, sizeof(reply), "reserve_metadata_snap");
-	if (r)
+	if (r) {
+		if (json)
+			printf("]");
 		return fail(EXIT_FAILURE, "pool '%s': cannot hold a view of its metadata: %s",
 			    p->name, strerror(-r));
+	}
 	bdev = open_dev(p->meta_path, true);
 	md = IS_ERR(bdev) ? ERR_CAST(bdev) : vela_md_open_held(bdev);
 	r = IS_ERR(md) ? PTR_ERR(md) : vela_md_info(md, &info);
 	if (!r) {
 		o.block_bytes = (u64)info.data_block_sectors << SECTOR_SHIFT;
 		r = branch_id_by_name(md, p->name, child_name, &id);
-		if (!r) {
-			if (json)
-				printf("\"conflict_ranges\": [");
+		if (!r)
 			r = vela_md_merge(md, id, VELA_MERGE_THREE_WAY, true, print_range, &o,
 					  &res);
-			if (json)
-				printf("%s]", o.ranges ? "\n  " : "");
-		}
 	}
+	if (json)
+		printf("%s]", o.ranges ? "\n  " : "");
 	if (!IS_ERR(md))
 		vela_md_close(md);
 	if (!IS_ERR(bdev))
@@ -503,6 +514,8 @@ int cmd_merge(int argc, char **argv)
 		r = merge_run(&t, &a, &m);
 		if (!r)
 			r = merge_report(&t, &a, &m, MERGE_DONE);
+		else if (a.json)
+			printf("\"merged\": false}\n");	/* close what the head opened */
 		if (!r && a.delete_child)
 			r = delete_merged_child(&t, a.json);
 	}

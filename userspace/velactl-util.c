@@ -122,6 +122,10 @@ void json_string(const char *s)
 			printf("\\%c", *u++);
 		} else if (*u < 0x20 || *u == 0x7f) {
 			printf("\\u%04x", *u++);
+		} else if (len == 2 && u[0] == 0xc2 && u[1] < 0xa0) {
+			/* C1 controls (U+0080..U+009F): 0x9b is CSI to a terminal. */
+			printf("\\u%04x", u[1]);
+			u += 2;
 		} else {
 			fwrite(u, 1, len, stdout);
 			u += len;

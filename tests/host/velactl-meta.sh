@@ -95,19 +95,21 @@ fi
 # bytes that are not UTF-8 reach neither the terminal nor the JSON raw.
 make -s -C "$top" build/tools/vela-craft >/dev/null
 cp "$m" "$tmp/craft.img"
-"$top/build/tools/vela-craft" "$tmp/craft.img" pool-name "$(printf 'ci"\\\033[31m\377../x' | od -An -tx1 | tr -d ' \n')"
+"$top/build/tools/vela-craft" "$tmp/craft.img" pool-name \
+	"$(printf 'ci"\\\033[31m\377../x\302\233' | od -An -tx1 | tr -d ' \n')"
 "$top/build/tools/vela-craft" "$tmp/craft.img" branch-name vol \
 	"$(printf 'v\033]0;pwned\007\303\050' | od -An -tx1 | tr -d ' \n')"
 if "$velactl" dump "$tmp/craft.img" >"$tmp/craft.json" 2>"$tmp/craft.err" &&
    ! LC_ALL=C grep -q "$(printf '[\033\007\377]')" "$tmp/craft.json" &&
+   ! LC_ALL=C grep -q "$(printf '\302\233')" "$tmp/craft.json" &&
    python3 -c 'import json, sys
 d = json.load(open(sys.argv[1], encoding="utf-8"))
-assert d["superblock"]["pool_name"] == "ci\"\\\x1b[31m\ufffd../x", d["superblock"]
+assert d["superblock"]["pool_name"] == "ci\"\\\x1b[31m\ufffd../x\x9b", d["superblock"]
 assert d["branches"][0]["name"] == "v\x1b]0;pwned\x07\ufffd(", d["branches"][0]' \
 	"$tmp/craft.json" 2>"$tmp/py.err"; then
-	ktap_pass "dump of crafted names: valid UTF-8 JSON, escapes and bad bytes escaped"
+	ktap_pass "dump of crafted names: valid UTF-8 JSON, C0 and C1 controls and bad bytes escaped"
 else
-	ktap_fail "dump of crafted names: valid UTF-8 JSON, escapes and bad bytes escaped" \
+	ktap_fail "dump of crafted names: valid UTF-8 JSON, C0 and C1 controls and bad bytes escaped" \
 		"$(cat -v "$tmp/craft.json" "$tmp/craft.err" "$tmp/py.err" | head -n 20)"
 fi
 ktap_expect_exit "check reports the crafted branch name (1)" 1 "branch 1: invalid name" \
@@ -138,7 +140,9 @@ fi
 cp "$m" "$tmp/ci"
 out=$(cd "$tmp" && "$velactl" diff ci/vol 2>&1)
 rc=$?
-if [ $rc -eq 1 ] && ! printf '%s' "$out" | grep -q -E '"pool"|vol is a volume|ranges'; then
+# 1 where device-mapper is out of reach, 4 where no pool is named ci.
+if { [ $rc -eq 1 ] || [ $rc -eq 4 ]; } &&
+   ! printf '%s' "$out" | grep -q -E '"pool"|vol is a volume|ranges'; then
 	ktap_pass "diff ci/vol never reads a file named ci in the working directory"
 else
 	ktap_fail "diff ci/vol never reads a file named ci in the working directory" "exit $rc" "$out"

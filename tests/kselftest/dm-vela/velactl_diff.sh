@@ -55,7 +55,7 @@ check() {	# check DESCRIPTION WANT-FILE ARGS...
 }
 
 modprobe dm-vela
-ktap_plan 10
+ktap_plan 11
 velactl init "$P" --metadata "$meta" --data "$data" --force >/dev/null
 velactl create "$P/vol" --size $((NBLOCKS * BLOCK)) >/dev/null
 dd if=/dev/urandom of="$M/$P@vol" bs=$BLOCK count=$NBLOCKS oflag=direct 2>/dev/null
@@ -77,6 +77,14 @@ ktap_expect_exit "diff of a branch with itself is empty" 0 '"bytes": 0' \
 ktap_expect_exit "the total in bytes" 0 '"bytes": 458752' velactl diff --json "$P/child"
 ktap_expect_exit "diff of a volume without a second name says it has no branch point" 2 \
 	"is a volume" velactl diff "$P/vol"
+velactl diff --json "$P/vol" >/tmp/diff.out 2>/tmp/diff.err
+rc=$?
+if [ $rc -eq 2 ] && [ ! -s /tmp/diff.out ] && grep -q "is a volume" /tmp/diff.err; then
+	ktap_pass "diff --json of a volume: the refusal on stderr, no half document on stdout"
+else
+	ktap_fail "diff --json of a volume: the refusal on stderr, no half document on stdout" \
+		"exit $rc" "$(cat /tmp/diff.out /tmp/diff.err)"
+fi
 ktap_expect_exit "diff of a missing branch exits 4" 4 "$P/ghost: no such" \
 	velactl diff "$P/vol" "$P/ghost"
 mkdir -p "/tmp/cwd/$P"
