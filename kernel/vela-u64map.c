@@ -57,7 +57,7 @@ bool vela_u64map_contains(const struct vela_u64map *map, u64 key)
 	return find(map, key) != NULL;
 }
 
-static void insert_new(struct vela_u64map *map, u64 key, s64 value)
+static struct vela_u64map_entry *insert_new(struct vela_u64map *map, u64 key, s64 value)
 {
 	u64 i;
 
@@ -67,6 +67,7 @@ static void insert_new(struct vela_u64map *map, u64 key, s64 value)
 	map->slots[i].key = key;
 	map->slots[i].value = value;
 	map->nr_used++;
+	return &map->slots[i];
 }
 
 /* Rehash into @n slots (a power of two, more than in use). */
@@ -104,35 +105,33 @@ int vela_u64map_reserve(struct vela_u64map *map, u64 extra)
 	return n > map->nr_slots ? grow_to(map, n) : 0;
 }
 
-int vela_u64map_add(struct vela_u64map *map, u64 key, s64 delta)
+/* @key's entry, inserted at 0 if absent; NULL when there is no memory for it. */
+static struct vela_u64map_entry *entry_of(struct vela_u64map *map, u64 key)
 {
 	struct vela_u64map_entry *e = find(map, key);
-	int r;
 
-	if (e) {
-		e->value += delta;
-		return 0;
-	}
-	r = vela_u64map_reserve(map, 1);
-	if (r)
-		return r;
-	insert_new(map, key, delta);
+	if (e || vela_u64map_reserve(map, 1))
+		return e;
+	return insert_new(map, key, 0);
+}
+
+int vela_u64map_add(struct vela_u64map *map, u64 key, s64 delta)
+{
+	struct vela_u64map_entry *e = entry_of(map, key);
+
+	if (!e)
+		return -ENOMEM;
+	e->value += delta;
 	return 0;
 }
 
 int vela_u64map_set(struct vela_u64map *map, u64 key, s64 value)
 {
-	struct vela_u64map_entry *e = find(map, key);
-	int r;
+	struct vela_u64map_entry *e = entry_of(map, key);
 
-	if (e) {
-		e->value = value;
-		return 0;
-	}
-	r = vela_u64map_reserve(map, 1);
-	if (r)
-		return r;
-	insert_new(map, key, value);
+	if (!e)
+		return -ENOMEM;
+	e->value = value;
 	return 0;
 }
 
