@@ -149,9 +149,7 @@ static int activate_one_pool(struct pool *p, const char *only)
 	int r, failed = 0;
 	size_t i, made = 0;
 
-	r = lock_pool(p);
-	if (!r)
-		r = activate_pool(p);
+	r = activate_pool(p);
 	if (!r)
 		r = load_branches(p, &list);
 	if (r)
@@ -190,11 +188,9 @@ static int deactivate_one_pool(struct pool *p, const char *only)
 	size_t i;
 	int r;
 
-	r = lock_pool(p);
-	if (!r && !p->active)
+	if (!p->active)
 		return only ? fail(EXIT_FAILURE, "pool '%s' is not active", p->name) : 0;
-	if (!r)
-		r = load_branches(p, &list);
+	r = load_branches(p, &list);
 	if (r)
 		return r;
 	if (only) {
@@ -229,9 +225,33 @@ static int deactivate_one_pool(struct pool *p, const char *only)
 	return r;
 }
 
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Pool @name, locked, then found (so activate sees what a deactivate that
+ * held the lock before it left), handed to @one; the lock is dropped after,
+ * so --all never holds one pool's lock while it works on another.
+ */
+static int one_pool_locked(const char *name, const char *only,
+			   int (*one)(struct pool *p, const char *only))
+{
+	struct pool p = { .lock_fd = -1 };
+	int r;
+
+	r = open_pool(name, &p, true);
+	if (!r)
+		r = one(&p, only);
+	unlock_pool(&p);
+	return r;
+}
+
 /*
  * activate and deactivate: "POOL", "POOL/NAME" or "--all" (every pool found
- * by scanning), each pool handed to @one with the branch name or NULL.
+ * by scanning, by name in sorted order), each pool handed to @one with the
+ * branch name or NULL.
  */
 static int for_pools(int argc, char **argv, const char *command,
 		     int (*one)(struct pool *p, const char *only))
@@ -242,7 +262,8 @@ static int for_pools(int argc, char **argv, const char *command,
 	};
 	char pool_name[VELA_MAX_POOL_NAME + 1];
 	const char *only = NULL;
-	struct pool *pools, p;
+	struct pool *pools;
+	const char **names;
 	bool all = false;
 	size_t n, i;
 	int opt, r, worst = 0;
@@ -267,24 +288,32 @@ static int for_pools(int argc, char **argv, const char *command,
 			snprintf(pool_name, sizeof(pool_name), "%s", argv[optind]);
 			r = 0;
 		}
-		if (!r)
-			r = check_kernel();
-		if (!r)
-			r = find_pool(pool_name, &p);
-		return r ? r : one(&p, only);
+		return r ? r : one_pool_locked(pool_name, only, one);
 	}
 	r = check_kernel();
 	if (r)
 		return r;
 	if (scan_pools(&pools, &n, NULL, NULL))
 		return fail(EXIT_FAILURE, "cannot scan block devices for pools");
+	names = calloc(n ? n : 1, sizeof(*names));
+	if (!names) {
+		free(pools);
+		return fail(EXIT_FAILURE, "%s: out of memory", command);
+	}
+	for (i = 0; i < n; i++)
+		names[i] = pools[i].name;
+	qsort(names, n, sizeof(*names), compare_names);
 	for (i = 0; i < n; i++) {
-		r = one(&pools[i], NULL);
+		/* Two pools of one name: one refusal (find_pool says why), not two. */
+		if (i && !strcmp(names[i], names[i - 1]))
+			continue;
+		r = one_pool_locked(names[i], NULL, one);
 		if (r && !worst)
 			worst = r;
 	}
 	if (!n)
 		printf("no pools found\n");
+	free(names);
 	free(pools);
 	return worst;
 }

@@ -10,6 +10,7 @@
  * other dm-vela signature is kept as a reject, with the reason, for scan to
  * report; none of its bytes reaches a path, a dm name or the terminal.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +18,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vela-format.h"
@@ -378,30 +383,187 @@ int find_pool(const char *name, struct pool *p)
 	return 0;
 }
 
-int lock_pool(struct pool *p)
+/*
+ * Who holds lock file @fd: "velactl create-branch ci/base job1 (pid 42)",
+ * from the FLOCK line of /proc/locks whose device and inode are the lock
+ * file's.  Whoever takes the lock writes nothing into it, so a holder that
+ * was killed leaves no stale name behind.
+ */
+static void lock_holder(int fd, char *who, size_t len)
 {
-	char path[PATH_MAX];
+	unsigned int maj, min;
+	char line[256], cmd[96], path[64];
+	unsigned long ino;
+	struct stat st;
+	size_t n, i;
+	FILE *f;
+	int pid = 0, found = 0;
 
-	if (mkdir(LOCK_DIR, 0700) && errno != EEXIST)
-		return fail(EXIT_FAILURE, "cannot create %s: %s", LOCK_DIR, strerror(errno));
-	snprintf(path, sizeof(path), LOCK_DIR "/%s.lock", p->name);
-	p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX))
-		return fail(EXIT_FAILURE, "cannot lock pool '%s' (%s): %s", p->name, path,
-			    strerror(errno));
-	return 0;
+	snprintf(who, len, "another process");
+	if (fstat(fd, &st))
+		return;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 42 00:1a:1234 0 EOF"; waiters show "->". */
+		if (strstr(line, "->") || !strstr(line, "FLOCK"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %d %x:%x:%lu", &pid, &maj, &min, &ino) == 4 &&
+		    maj == major(st.st_dev) && min == minor(st.st_dev) && ino == st.st_ino)
+			found = 1;
+	}
+	fclose(f);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	f = fopen(path, "re");
+	n = f ? fread(cmd, 1, sizeof(cmd) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	/* Arguments are NUL-separated; anything unprintable is not echoed. */
+	for (i = 0; i < n; i++)
+		if (!cmd[i])
+			cmd[i] = ' ';
+		else if (!isprint((unsigned char)cmd[i]))
+			cmd[i] = '?';
+	while (n && cmd[n - 1] == ' ')
+		n--;
+	cmd[n] = '\0';
+	if (n)
+		snprintf(who, len, "%s (pid %d)", cmd, pid);
+	else
+		snprintf(who, len, "process %d", pid);
 }
 
-/* Find, check and lock the pool; it must be active unless @any_state. */
+static void lock_wait_tick(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * flock(LOCK_EX) on @fd for at most @seconds.  A 200 ms interval timer
+ * interrupts the wait (the handler is installed without SA_RESTART), so a
+ * timer that fires just before flock() blocks cannot be lost: the next tick
+ * comes.  0, or -errno (-ETIMEDOUT when time ran out).
+ */
+static int flock_timed(int fd, unsigned int seconds)
+{
+	const struct itimerval tick = { { 0, 200000 }, { 0, 200000 } };
+	struct itimerval old_timer, off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa = { .sa_handler = lock_wait_tick }, old_sa;
+	struct timespec now, deadline;
+	int r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += seconds;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old_sa);
+	setitimer(ITIMER_REAL, &tick, &old_timer);
+	while (flock(fd, LOCK_EX)) {
+		if (errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > deadline.tv_sec ||
+		    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
+			r = -ETIMEDOUT;
+			break;
+		}
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	setitimer(ITIMER_REAL, &old_timer, NULL);
+	return r;
+}
+
+/*
+ * Take pool @name's lock: at once if it is free, else waiting up to
+ * lock_wait_seconds (--wait, --nowait) and naming the holder when the wait
+ * starts (on a terminal, or with -v) and when it times out.  The lock is
+ * taken by name, before anything about the pool is read, so whatever a
+ * command reads next is what the previous holder left.
+ */
+static int lock_pool_name(const char *name, int *fd)
+{
+	char path[PATH_MAX], who[160], point[80];
+	int r;
+
+	if (!valid_pool_name(name)) {
+		usage_error("invalid pool name '%s'\n%s", name, name_rules_help);
+		return EXIT_USAGE;
+	}
+	if (mkdir(LOCK_DIR, 0700) && errno != EEXIST)
+		return fail(EXIT_FAILURE, "cannot create %s: %s", LOCK_DIR, strerror(errno));
+	snprintf(path, sizeof(path), LOCK_DIR "/%s.lock", name);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return fail(EXIT_FAILURE, "cannot open the lock of pool '%s' (%s): %s", name, path,
+			    strerror(errno));
+	r = flock(*fd, LOCK_EX | LOCK_NB) ? -errno : 0;
+	if (r == -EWOULDBLOCK) {
+		lock_holder(*fd, who, sizeof(who));
+		if (!lock_wait_seconds) {
+			r = fail(EXIT_BUSY, "pool '%s' is locked by %s: try again later, or wait with --wait SECONDS",
+				 name, who);
+			goto out;
+		}
+		if (verbose || isatty(STDERR_FILENO))
+			fprintf(stderr, "velactl: pool '%s' is locked by %s: waiting up to %u s\n",
+				name, who, lock_wait_seconds);
+		r = flock_timed(*fd, lock_wait_seconds);
+		if (r == -ETIMEDOUT) {
+			lock_holder(*fd, who, sizeof(who));
+			r = fail(EXIT_BUSY, "pool '%s' is still locked by %s after %u s: nothing was done; try again, or wait longer with --wait SECONDS",
+				 name, who, lock_wait_seconds);
+			goto out;
+		}
+	}
+	if (r) {
+		r = fail(EXIT_FAILURE, "cannot lock pool '%s' (%s): %s", name, path, strerror(-r));
+		goto out;
+	}
+	snprintf(point, sizeof(point), "locked:%s", name);
+	test_stop_point(point);
+	return 0;
+out:
+	close(*fd);
+	*fd = -1;
+	return r;
+}
+
+int lock_pool(struct pool *p)
+{
+	return lock_pool_name(p->name, &p->lock_fd);
+}
+
+void unlock_pool(struct pool *p)
+{
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
+	p->lock_fd = -1;
+}
+
+/*
+ * Lock pool @name, then find it: the lock comes first, so the state read
+ * (active or not, its devices) cannot change before the command acts on it.
+ */
 int open_pool(const char *name, struct pool *p, bool any_state)
 {
-	int r = check_kernel();
+	int fd = -1, r = check_kernel();
 
 	if (!r)
-		r = find_pool(name, p);
+		r = lock_pool_name(name, &fd);
 	if (!r)
-		r = lock_pool(p);
-	if (!r && !any_state && !p->active)
+		r = find_pool(name, p);
+	if (r) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	p->lock_fd = fd;
+	if (!any_state && !p->active)
 		r = fail(EXIT_FAILURE, "pool '%s' is not active: run 'velactl activate %s'",
 			 name, name);
 	return r;

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +23,19 @@
 #include <unistd.h>
 
 #include "velactl.h"
+
+int verbose;
+unsigned int lock_wait_seconds = LOCK_WAIT_DEFAULT;
+
+void test_stop_point(const char *point)
+{
+	const char *want = getenv("VELACTL_TEST_STOP");
+
+	if (!want || strcmp(want, point))
+		return;
+	fprintf(stderr, "velactl: stopped at test point '%s' (pid %d)\n", point, (int)getpid());
+	raise(SIGSTOP);
+}
 
 void usage_error(const char *fmt, ...)
 {

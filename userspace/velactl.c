@@ -43,8 +43,6 @@ static const struct command *find_command(const char *name);
  * let each command print one message that names the device, the reason and
  * the next step instead.
  */
-static int verbose;
-
 __printf(5, 0)
 static void dm_log_quiet(int level, const char *file, int line, int dm_errno,
 			 const char *fmt, ...)
@@ -326,12 +324,64 @@ static int cmd_help(int argc, char **argv)
 		}
 		return show_command_help(cmd->name);
 	}
-	printf("usage: velactl [-v] COMMAND [ARGS]\n"
+	printf("usage: velactl [-v] [--wait SECONDS | --nowait] COMMAND [ARGS]\n"
 	       "       velactl --version\n\nCommands:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		printf("  %s\n", commands[i].synopsis);
 	printf("\nSee velactl(8) for details.\n");
 	return EXIT_SUCCESS;
+}
+
+/* --wait SECONDS: a whole number of seconds, at most a day. */
+static int set_lock_wait(const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = isdigit((unsigned char)arg[0]) ? strtoul(arg, &end, 10) : ULONG_MAX;
+	if (v == ULONG_MAX || errno || *end || v > 86400) {
+		usage_error("--wait %s: want a whole number of seconds from 0 to 86400", arg);
+		return EXIT_USAGE;
+	}
+	lock_wait_seconds = v;
+	return 0;
+}
+
+/*
+ * --wait SECONDS, --wait=SECONDS and --nowait may also follow the command
+ * (before a "--"), as scripts put them: take them out of @argv so that no
+ * command's own option table needs them.  Returns the new argc, or -1
+ * (printed) on a bad value.
+ */
+static int take_lock_options(int argc, char **argv)
+{
+	int i, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--nowait")) {
+			lock_wait_seconds = 0;
+		} else if (!strncmp(argv[i], "--wait=", 7)) {
+			if (set_lock_wait(argv[i] + 7))
+				return -1;
+		} else if (!strcmp(argv[i], "--wait")) {
+			if (i + 1 == argc) {
+				usage_error("--wait wants a number of seconds");
+				return -1;
+			}
+			if (set_lock_wait(argv[++i]))
+				return -1;
+		} else {
+			argv[n++] = argv[i];
+		}
+	}
+	argv[n] = NULL;
+	return n;
 }
 
 int main(int argc, char **argv)
@@ -340,6 +390,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "nowait", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct command *cmd;
@@ -356,6 +408,13 @@ int main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'w':
+			if (set_lock_wait(optarg))
+				return EXIT_USAGE;
+			break;
+		case 'W':
+			lock_wait_seconds = 0;
+			break;
 		default:
 			fputs("Try 'velactl help' for the list of commands.\n", stderr);
 			return EXIT_USAGE;
@@ -370,6 +429,9 @@ int main(int argc, char **argv)
 		usage_error("unknown command '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	argc = optind + take_lock_options(argc - optind, argv + optind);
+	if (argc < optind)
+		return EXIT_USAGE;
 	for (opt = optind + 1; opt < argc && strcmp(argv[opt], "--"); opt++)
 		if (!strcmp(argv[opt], "--help") || !strcmp(argv[opt], "-h"))
 			return show_command_help(cmd->name);

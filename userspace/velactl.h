@@ -35,6 +35,24 @@
 
 /* --- velactl-util.c: the command-line helpers every file uses ---------- */
 
+/* -v: libdevmapper's diagnostics too, and progress notes such as lock waits. */
+extern int verbose;
+
+/*
+ * How long a command waits for a pool's lock (--wait SECONDS); 0 for
+ * --nowait.  The default is five minutes: long enough for a queue of CI
+ * jobs, short enough that a frozen filesystem is not left waiting forever.
+ */
+#define LOCK_WAIT_DEFAULT	300
+extern unsigned int lock_wait_seconds;
+
+/*
+ * A test stop point: when VELACTL_TEST_STOP names @point, velactl stops
+ * itself (SIGSTOP) there, so a test can kill it, or hold its lock, at an
+ * exact step.  Nothing happens otherwise.
+ */
+void test_stop_point(const char *point);
+
 /* "velactl: <message>" and a pointer to 'velactl help' on stderr. */
 __printf(1, 2) void usage_error(const char *fmt, ...);
 /* "velactl: <message>" on stderr; returns @code so callers can return it. */
@@ -204,9 +222,16 @@ int scan_pools(struct pool **pools, size_t *n, struct scan_reject **rejects, siz
 int lookup_pool(const char *name, struct pool *p);
 /* Find pool @name (printed error and EXIT_NOT_FOUND when there is none). */
 int find_pool(const char *name, struct pool *p);
-/* Serialise velactl instances on pool @p: held until exit. */
+/*
+ * Serialise velactl instances on pool @p (by @p->name): held until exit or
+ * unlock_pool().  Waits as lock_wait_seconds says; 0 or an EXIT_* (printed).
+ */
 int lock_pool(struct pool *p);
-/* Find, check and lock the pool; it must be active unless @any_state. */
+void unlock_pool(struct pool *p);
+/*
+ * Check the kernel, lock pool @name, then find it (so what is read is
+ * current); it must be active unless @any_state.
+ */
 int open_pool(const char *name, struct pool *p, bool any_state);
 
 /* --- velactl-dm.c, continued -------------------------------------------- */

@@ -104,7 +104,7 @@ commands='help version init create create-branch branch list ls delete remove
 	rename resize protect unprotect limit activate deactivate scan status
 	extend format check dump diff merge repair probe'
 
-ktap_plan 21
+ktap_plan 25
 
 if command -v shellcheck >/dev/null; then
 	ktap_check "shellcheck -s bash passes" shellcheck -s bash "$completion"
@@ -121,6 +121,10 @@ expect "the alias branch completes" branch velactl br
 expect "-v then a command" "create create-branch" velactl -v cre
 expect "a first word with - offers the global options" "--verbose --version" \
 	velactl --ver
+expect "...--wait and --nowait among them" "--wait" velactl --wa
+expect "the command after --wait SECONDS" "create create-branch" velactl --wait 5 cre
+expect "a command that locks offers --nowait" "--nowait" velactl delete --now
+expect "list takes no lock, so no --nowait" "" velactl list --now
 expect_some "create -- offers its options and not delete's" \
 	"--size --origin --limit --no-autoactivate --json --help" \
 	"--recursive --all --new-fs-uuid" \

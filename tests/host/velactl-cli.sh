@@ -14,7 +14,7 @@ truncate -s 16M "$tmp/ext4.img"
 mkfs.ext4 -q -F "$tmp/ext4.img"
 
 commands=$("$velactl" help | sed -n 's/^  \([a-z-]*\).*/\1/p')
-ktap_plan $((14 + 2 * $(echo "$commands" | wc -w)))
+ktap_plan $((18 + 2 * $(echo "$commands" | wc -w)))
 ktap_expect_exit "--version prints the package version" 0 "^velactl $version\$" "$velactl" --version
 ktap_expect_exit "help lists the commands" 0 "probe DEVICE" "$velactl" help
 ktap_expect_exit "--help is help" 0 "^usage: velactl" "$velactl" --help
@@ -28,6 +28,13 @@ ktap_expect_exit "probe without a device is a usage error" 2 "exactly one DEVICE
 ktap_expect_exit "probe of a missing device names it" 1 "cannot open $tmp/missing" "$velactl" probe "$tmp/missing"
 ktap_expect_exit "probe of a blank image finds nothing" 0 "no signature found" "$velactl" probe "$tmp/zero.img"
 ktap_expect_exit "probe of an ext4 image reports ext4" 1 'TYPE="ext4"' "$velactl" probe "$tmp/ext4.img"
+ktap_expect_exit "--wait with a word is a usage error" 2 "--wait soon: want a whole number of seconds" \
+	"$velactl" --wait soon version
+ktap_expect_exit "--wait past a day is a usage error" 2 "from 0 to 86400" "$velactl" version --wait=86401
+ktap_expect_exit "--wait at the end wants its value" 2 "--wait wants a number of seconds" \
+	"$velactl" probe "$tmp/zero.img" --wait
+ktap_expect_exit "--nowait and --wait after the command are taken out of its arguments" 0 \
+	"no signature found" "$velactl" probe --nowait "$tmp/zero.img" --wait 3
 # The man page names the target version velactl requires, and its example.
 want=$(sed -n 's/^#define TARGET_MIN_MINOR[[:space:]]*\([0-9]*\).*/\1/p' "$top/userspace/velactl-dm.c")
 if [ -n "$want" ] && grep -q "version 0.x with x at least $want " "$top/docs/velactl.8" &&

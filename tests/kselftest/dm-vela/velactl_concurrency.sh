@@ -6,7 +6,15 @@
 # parent's data.  Two calls with the same name give one success and one
 # clear "exists" error (exit 5).  A tool that changes the pool without
 # velactl's lock (dmsetup, moving the change id) makes velactl retry, not
-# fail or overwrite.  Devices: $VELA_DISK_meta, $VELA_DISK_data.
+# fail or overwrite.
+#
+# Locks before reads: a command stopped just after it took the pool's lock
+# (VELACTL_TEST_STOP=locked:POOL) holds it while another queues, so each race is
+# played in one order, exactly.  The queued command must act on the state
+# the first one left: two activates both succeed; an activate --all behind a
+# deactivate activates again; a create-branch behind a deactivate says the
+# pool is not active.  --nowait and --wait SECONDS give up with exit 6 and
+# name the holder.  Devices: $VELA_DISK_meta, $VELA_DISK_data.
 . "$(dirname "$0")/../../lib/ktap.sh"
 
 meta=${VELA_DISK_meta:?}
@@ -15,7 +23,7 @@ P=conc
 N=20
 
 modprobe dm-vela
-ktap_plan 10
+ktap_plan 21
 velactl init "$P" --metadata "$meta" --data "$data" --force >/dev/null
 velactl create "$P/vol" --size 64M >/dev/null
 dd if=/dev/urandom of=/tmp/vol.img bs=64k count=4 2>/dev/null
@@ -121,6 +129,117 @@ else
 fi
 ktap_expect_exit "...no ci- branch or device is left" 0 "" sh -c \
 	"! velactl list $P -H -o name | grep -q '^ci-' && ! dmsetup ls | grep -q '^$P@ci-'"
+# --- the lock ---------------------------------------------------------------
+# Wait until process $1 is in state $2 (T: stopped), for at most 10 s.
+wait_state() {
+	k=0
+	while [ $k -lt 200 ]; do
+		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.05
+		k=$((k + 1))
+	done
+	return 1
+}
+
+# Wait until process $1 is queued on a flock (a "->" line of /proc/locks).
+wait_queued() {
+	k=0
+	while [ $k -lt 200 ]; do
+		grep -q -- "-> FLOCK .* $1 " /proc/locks && return 0
+		sleep 0.05
+		k=$((k + 1))
+	done
+	return 1
+}
+
+# Run "velactl $*" in the background, stopped just after it took the lock.
+start_holder() {
+	VELACTL_TEST_STOP=locked:$P velactl "$@" >/tmp/holder.out 2>&1 &
+	holder=$!
+	wait_state $holder T || ktap_diag "the holder did not stop: $(cat /tmp/holder.out)"
+}
+
+# Run "velactl $*" in the background, queued behind the holder.
+start_waiter() {
+	velactl "$@" >/tmp/waiter.out 2>&1 &
+	waiter=$!
+	wait_queued $waiter || ktap_diag "the waiter did not queue: $(cat /tmp/waiter.out)"
+}
+
+# Let the holder go; both exit codes in $rc_holder and $rc_waiter.
+release_both() {
+	kill -CONT $holder
+	wait $holder
+	rc_holder=$?
+	wait $waiter
+	rc_waiter=$?
+}
+
+start_holder create-branch "$P/vol" held-1
+ktap_expect_exit "--nowait: exit 6, naming the holder's command and pid" 6 \
+	"pool '$P' is locked by velactl create-branch $P/vol held-1 \(pid $holder\): try again later" \
+	velactl --nowait create-branch "$P/vol" other
+t0=$(date +%s)
+ktap_expect_exit "--wait 1 after the command: gives up with exit 6 and the holder" 6 \
+	"pool '$P' is still locked by velactl create-branch $P/vol held-1 \(pid $holder\) after 1 s: nothing was done" \
+	velactl create-branch "$P/vol" other --wait 1
+t1=$(date +%s)
+ktap_expect_exit "...after waiting about a second" 0 "" sh -c "[ $((t1 - t0)) -ge 1 ] && [ $((t1 - t0)) -le 5 ]"
+ktap_expect_exit "...and made nothing" 0 "" sh -c "! velactl list $P -H -o name | grep -qx other"
+kill -CONT $holder
+wait $holder
+rc_holder=$?
+ktap_expect_exit "the holder, let go, completes" 0 "^held-1\$" sh -c \
+	"[ $rc_holder = 0 ] && velactl list $P -H -o name | grep -x held-1"
+ktap_expect_exit "--wait with a bad value is a usage error" 2 "want a whole number of seconds" \
+	velactl --wait soon list "$P"
+
+velactl deactivate "$P" >/dev/null
+start_holder activate "$P"
+start_waiter activate "$P"
+release_both
+if [ $rc_holder = 0 ] && [ $rc_waiter = 0 ] && dmsetup info "@$P" >/dev/null 2>&1; then
+	ktap_pass "two activates at once: both succeed; the second finds the pool active"
+else
+	ktap_fail "two activates at once: both succeed" "exit $rc_holder and $rc_waiter" \
+		"$(cat /tmp/holder.out /tmp/waiter.out)"
+fi
+
+start_holder deactivate "$P"
+start_waiter activate --all
+release_both
+if [ $rc_holder = 0 ] && [ $rc_waiter = 0 ] && grep -q "pool $P: active" /tmp/waiter.out &&
+   [ -b "/dev/mapper/$P@vol" ]; then
+	ktap_pass "activate --all queued behind deactivate activates the pool and its volume again"
+else
+	ktap_fail "activate --all queued behind deactivate" "exit $rc_holder and $rc_waiter" \
+		"$(cat /tmp/holder.out /tmp/waiter.out)"
+fi
+
+start_holder activate --all
+start_waiter deactivate "$P"
+release_both
+if [ $rc_holder = 0 ] && [ $rc_waiter = 0 ] && ! dmsetup info "@$P" >/dev/null 2>&1; then
+	ktap_pass "deactivate queued behind activate --all leaves the pool inactive"
+else
+	ktap_fail "deactivate queued behind activate --all" "exit $rc_holder and $rc_waiter" \
+		"$(cat /tmp/holder.out /tmp/waiter.out)"
+fi
+
+velactl activate "$P" >/dev/null
+start_holder deactivate "$P"
+start_waiter create-branch "$P/vol" late
+release_both
+if [ $rc_holder = 0 ] && [ $rc_waiter = 1 ] &&
+   grep -q "pool '$P' is not active: run 'velactl activate $P'" /tmp/waiter.out; then
+	ktap_pass "create-branch queued behind deactivate says the pool is not active (exit 1)"
+else
+	ktap_fail "create-branch queued behind deactivate" "exit $rc_holder and $rc_waiter" \
+		"$(cat /tmp/holder.out /tmp/waiter.out)"
+fi
+velactl activate "$P" >/dev/null
+ktap_expect_exit "...and made no branch" 0 "" sh -c "! velactl list $P -H -o name | grep -qx late"
+
 ktap_check "deactivate" velactl deactivate "$P"
 ktap_check "the metadata checks clean" velactl check "$meta"
 ktap_finish
