@@ -776,6 +776,11 @@ int vela_md_delete_branch(struct vela_md *md, u64 id)
 	r = md->read_only ? -EROFS : __vela_md_get_branch(md, id, &rec);
 	if (r)
 		goto out;
+	/* Protected means kept: whoever asks, dmsetup included. */
+	if (le32_to_cpu(rec.flags) & VELA_BRANCH_READ_ONLY) {
+		r = -EPERM;
+		goto out;
+	}
 	r = vela_btree_walk(&md->branch_info, md->cur.branch_table_root, find_child, &cs);
 	if (r < 0)
 		goto out;

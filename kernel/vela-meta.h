@@ -145,7 +145,10 @@ int vela_md_create_origin_volume(struct vela_md *md, const char *name,
 				 const struct vela_md_origin *origin, u64 now, u64 *id);
 int vela_md_create_branch(struct vela_md *md, u64 parent_id, const char *name, u32 flags,
 			  u64 now, u64 *id);
-/* -ENOTEMPTY while the branch has children. */
+/*
+ * -ENOTEMPTY while the branch has children; -EPERM while it is protected
+ * (VELA_BRANCH_READ_ONLY), so a kept image is never deleted by accident.
+ */
 int vela_md_delete_branch(struct vela_md *md, u64 id);
 int vela_md_find_branch(struct vela_md *md, const char *name, u64 *id);
 

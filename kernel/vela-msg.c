@@ -238,6 +238,8 @@ static int msg_delete(struct vela_pool *pool, unsigned int argc, char **argv,
 		return -EBUSY;
 	}
 	r = vela_md_delete_branch(pool->md, id);
+	if (r == -EPERM)
+		*why = "the branch is protected: set_writable first";
 	return r == -ENOTEMPTY ? -EBUSY : r;
 }
 

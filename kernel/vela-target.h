@@ -43,7 +43,7 @@
 #ifndef VELA_TARGET_MAJOR
 #define VELA_TARGET_MAJOR	0
 #endif
-#define VELA_TARGET_MINOR	9
+#define VELA_TARGET_MINOR	10
 #define VELA_TARGET_PATCH	0
 
 #define BLOCK_LOCK_BITS		8

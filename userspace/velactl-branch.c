@@ -47,6 +47,9 @@ int admin_error(const struct pool *p, const char *what, const char *name, int r)
 	case -EBUSY:
 		return fail(EXIT_BUSY, "%s %s/%s: busy (it has children or an active device)",
 			    what, p->name, name);
+	case -EPERM:
+		return fail(EXIT_BUSY, "%s %s/%s: it is protected: 'velactl unprotect %s/%s' first if it really should go",
+			    what, p->name, name, p->name, name);
 	case -ENOSPC:
 		return fail(EXIT_NO_SPACE,
 			    "%s %s/%s: pool '%s' is out of metadata space: delete branches, or grow the metadata device and run 'velactl extend %s --metadata'",
@@ -418,23 +421,45 @@ static int collect_subtree(const struct branch_list *list, const struct branch *
 	return 0;
 }
 
+/* "delete 3 branches of pool ci: job2, job1, golden" for the prompt. */
+static void describe_victims(const struct target *t, const struct branch **victims, size_t n,
+			     char *buf, size_t len)
+{
+	size_t i, at;
+
+	at = snprintf(buf, len, "delete %zu branch%s of pool %s:", n, n == 1 ? "" : "es",
+		      t->pool.name);
+	for (i = 0; i < n && at < len; i++) {
+		if (i == 8 && n > 9) {
+			snprintf(buf + at, len - at, " and %zu more", n - i);
+			return;
+		}
+		at += snprintf(buf + at, len - at, "%s %s", i ? "," : "", victims[i]->name);
+	}
+}
+
 int cmd_delete(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "recursive", no_argument, NULL, 'r' },
+		{ "yes", no_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct branch **victims = NULL;
-	bool recursive = false;
+	bool recursive = false, yes = false;
 	size_t n = 0, i, children = 0;
+	char what[1400];
 	struct target t;
 	int opt, r;
 
 	optind = 0;
-	while ((opt = next_option(argc, argv, "r", options, "delete")) != -1) {
-		if (opt != 'r')
+	while ((opt = next_option(argc, argv, "ry", options, "delete")) != -1) {
+		if (opt == 'r')
+			recursive = true;
+		else if (opt == 'y')
+			yes = true;
+		else
 			return EXIT_USAGE;
-		recursive = true;
 	}
 	if (optind != argc - 1) {
 		usage_error("delete: want POOL/NAME");
@@ -460,6 +485,19 @@ int cmd_delete(int argc, char **argv)
 				 t.pool.name, t.name, t.pool.name, victims[i]->name);
 			goto out;
 		}
+		if (victims[i]->flags & VELA_BRANCH_READ_ONLY) {
+			r = fail(EXIT_BUSY, "delete %s/%s: %s/%s is protected: 'velactl unprotect %s/%s' first if it really should go; nothing was deleted",
+				 t.pool.name, t.name, t.pool.name, victims[i]->name, t.pool.name,
+				 victims[i]->name);
+			goto out;
+		}
+	}
+	/* Every refusal is behind us: ask last, so a "y" is never wasted. */
+	if (recursive) {
+		describe_victims(&t, victims, n, what, sizeof(what));
+		r = confirm_destruction(yes, what);
+		if (r)
+			goto out;
 	}
 	for (i = 0; i < n && !r; i++) {
 		if (victims[i]->active && deactivate_branch(&t.pool, victims[i]))

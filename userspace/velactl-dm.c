@@ -55,7 +55,7 @@
  * generation of list_branches rows with 0.9.
  */
 #define TARGET_MAJOR		0
-#define TARGET_MIN_MINOR	9
+#define TARGET_MIN_MINOR	10
 
 const char *const name_rules_help =
 	"Name rules: POOL is 1 to 63, NAME 1 to 127 of A-Z a-z 0-9 . _ + - (not starting\n"

@@ -291,12 +291,35 @@ static int delete_merged_child(struct target *t, bool json)
 	return 0;
 }
 
+/*
+ * --delete-child deletes the child once the merge is done: refuse before
+ * the merge what would refuse that delete, so that a merge with
+ * --delete-child does both or neither (but for a failure of the delete
+ * itself).
+ */
+static int refuse_child_delete(const struct target *t)
+{
+	size_t i;
+
+	if (branch_is_open(t->b))
+		return fail(EXIT_BUSY, "merge %s/%s --delete-child: the child is open (mounted or in use): close it first; nothing changed",
+			    t->pool.name, t->name);
+	if (t->b->flags & VELA_BRANCH_READ_ONLY)
+		return fail(EXIT_BUSY, "merge %s/%s --delete-child: the child is protected: 'velactl unprotect %s/%s' first, or merge without --delete-child; nothing changed",
+			    t->pool.name, t->name, t->pool.name, t->name);
+	for (i = 0; i < t->list.n; i++)
+		if (t->list.v[i].parent == t->b->id)
+			return fail(EXIT_BUSY, "merge %s/%s --delete-child: the child has branches of its own (%s/%s): delete them first, or merge without --delete-child; nothing changed",
+				    t->pool.name, t->name, t->pool.name, t->list.v[i].name);
+	return 0;
+}
+
 /* merge's command line. */
 struct merge_args {
 	const char *into;
 	const char *strategy;		/* the kernel's name: three_way, ... */
 	const char *label;		/* the command line's: three-way, ... */
-	bool dry_run, delete_child, force, json;
+	bool dry_run, delete_child, force, json, yes;
 };
 
 /* The parent, and what the kernel's dry run said a merge into it would do. */
@@ -315,6 +338,7 @@ static int parse_merge_args(int argc, char **argv, struct merge_args *a)
 		{ "delete-child", no_argument, NULL, 'd' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "yes", no_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int opt;
@@ -322,7 +346,7 @@ static int parse_merge_args(int argc, char **argv, struct merge_args *a)
 
 	*a = (struct merge_args){ .strategy = "three_way", .label = "three-way" };
 	optind = 0;
-	while ((opt = next_option(argc, argv, "", options, "merge")) != -1) {
+	while ((opt = next_option(argc, argv, "y", options, "merge")) != -1) {
 		switch (opt) {
 		case 'i':
 			a->into = optarg;
@@ -350,6 +374,9 @@ static int parse_merge_args(int argc, char **argv, struct merge_args *a)
 			break;
 		case 'j':
 			a->json = true;
+			break;
+		case 'y':
+			a->yes = true;
 			break;
 		default:
 			return EXIT_USAGE;
@@ -415,7 +442,10 @@ static int merge_preflight(const struct target *t, const struct merge_args *a,
 	if (r || sscanf(reply, "%llu %llu %d", &m->taken, &m->conflicts, &ffi) != 3)
 		return admin_error(&t->pool, "merge", t->name, r ? r : -EPROTO);
 	m->ff = ffi;
-	return refuse_fs_merge(t, a, m);
+	r = refuse_fs_merge(t, a, m);
+	if (!r && a->delete_child && !a->dry_run)
+		r = refuse_child_delete(t);
+	return r;
 }
 
 /* The merge itself, with the parent's device suspended around it. */
@@ -492,6 +522,7 @@ static int merge_report(const struct target *t, const struct merge_args *a,
 
 int cmd_merge(int argc, char **argv)
 {
+	char what[4 * VELA_DM_NAME_LEN + 5 * VELA_MAX_POOL_NAME + 128];
 	struct merge_args a;
 	struct merge_plan m;
 	struct target t;
@@ -505,6 +536,14 @@ int cmd_merge(int argc, char **argv)
 		r = merge_preflight(&t, &a, &m);
 	if (r)
 		goto out;
+	if (!strcmp(a.strategy, "replace") && !a.dry_run) {
+		snprintf(what, sizeof(what), "replace the contents of %s/%s with those of %s/%s, dropping every change made to %s/%s since the branch point",
+			 t.pool.name, m.parent->name, t.pool.name, t.name, t.pool.name,
+			 m.parent->name);
+		r = confirm_destruction(a.yes, what);
+		if (r)
+			goto out;
+	}
 	merge_report_head(&t, &a, &m);
 	if (!strcmp(a.strategy, "three_way") && m.conflicts) {
 		r = merge_report(&t, &a, &m, MERGE_CONFLICTS);

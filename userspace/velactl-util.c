@@ -60,6 +60,25 @@ int fail(int code, const char *fmt, ...)
 	return code;
 }
 
+int confirm_destruction(bool yes, const char *what)
+{
+	char answer[16];
+
+	if (yes)
+		return 0;
+	if (!isatty(STDIN_FILENO)) {
+		usage_error("%s: add --yes to confirm (standard input is not a terminal to ask); nothing changed",
+			    what);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "velactl: %s? [y/N] ", what);
+	fflush(stderr);
+	if (fgets(answer, sizeof(answer), stdin) &&
+	    (!strcmp(answer, "y\n") || !strcmp(answer, "yes\n") || !strcmp(answer, "Y\n")))
+		return 0;
+	return fail(EXIT_FAILURE, "not confirmed; nothing changed");
+}
+
 /* getopt_long over a command's options: '?' (reported) for a bad one. */
 int next_option(int argc, char **argv, const char *shortopts,
 		const struct option *longopts, const char *command)

@@ -187,10 +187,12 @@ static const struct command commands[] = {
 	  "with tabs; --bytes prints exact byte counts; --json is always exact.",
 	  cmd_list },
 	{ "delete", "remove",
-	  "delete POOL/NAME [--recursive]",
+	  "delete POOL/NAME [--recursive [--yes]]",
 	  "Delete a volume or branch and its device.  Refused while its device is\n"
-	  "open, or while it has children unless --recursive (which deletes the whole\n"
-	  "subtree, children first, and refuses if any of it is open).",
+	  "open, while it is protected, or while it has children unless --recursive\n"
+	  "(which deletes the whole subtree, children first, and refuses if any of it\n"
+	  "is open or protected).  --recursive asks first on a terminal; without one\n"
+	  "it needs --yes.",
 	  cmd_delete },
 	{ "rename", NULL, "rename POOL/NAME NEW-NAME",
 	  "Rename a volume or branch and its device.  Refused while the device is open.",
@@ -199,7 +201,8 @@ static const struct command commands[] = {
 	  "Grow a volume or branch (and its device, online).  Shrinking is refused.",
 	  cmd_resize },
 	{ "protect", NULL, "protect POOL/NAME",
-	  "Make a branch read-only (a golden image): writes to it fail at once.",
+	  "Make a branch read-only (a golden image): writes to it fail at once, and\n"
+	  "it cannot be deleted until unprotected.",
 	  cmd_protect },
 	{ "unprotect", NULL, "unprotect POOL/NAME",
 	  "Make a protected branch writable again.",
@@ -260,7 +263,7 @@ static const struct command commands[] = {
 	  "differs even if it holds the same bytes.",
 	  cmd_diff },
 	{ "merge", NULL,
-	  "merge POOL/CHILD [--into PARENT] [--strategy three-way|child-wins|replace] [--dry-run] [--delete-child] [--force] [--json]",
+	  "merge POOL/CHILD [--into PARENT] [--strategy three-way|child-wins|replace] [--dry-run] [--delete-child] [--force] [--yes] [--json]",
 	  "Bring a branch's changes into its parent, in the metadata only: no data\n"
 	  "is copied, and a power cut leaves the state before or after it.\n"
 	  "three-way (default): the parent takes every block the child changed since\n"
@@ -270,7 +273,8 @@ static const struct command commands[] = {
 	  "(rollback, promotion).  If the parent did not change, any strategy is a\n"
 	  "fast-forward.  The parent must not be open: its device is suspended for the\n"
 	  "merge.  On a filesystem or database only fast-forward and replace run\n"
-	  "without --force.  Afterwards the child's branch point is the merge point.",
+	  "without --force.  Afterwards the child's branch point is the merge point.\n"
+	  "replace asks first on a terminal; without one it needs --yes.",
 	  cmd_merge },
 	{ "repair", NULL, "repair [--force] SOURCE TARGET",
 	  "Rebuild the space maps from a full walk of the trees, writing a new\n"

@@ -58,6 +58,14 @@ __printf(1, 2) void usage_error(const char *fmt, ...);
 /* "velactl: <message>" on stderr; returns @code so callers can return it. */
 __printf(2, 3) int fail(int code, const char *fmt, ...);
 
+/*
+ * Before a step that destroys data: 0 when @yes (--yes) or when the user
+ * answers y on the terminal to "@what? [y/N]".  Without --yes and without
+ * a terminal on standard input, EXIT_USAGE; when not confirmed,
+ * EXIT_FAILURE; both printed, and the caller changes nothing.
+ */
+int confirm_destruction(bool yes, const char *what);
+
 struct option;
 /* getopt_long over a command's options: '?' (reported) for a bad one. */
 int next_option(int argc, char **argv, const char *shortopts,

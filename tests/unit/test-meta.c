@@ -238,7 +238,7 @@ TEST(names_are_validated_and_unique)
 
 TEST(delete_refuses_a_parent_and_reclaims_everything)
 {
-	struct vela_md_info base, info;
+	struct vela_md_info base, info, after;
 	u64 vol, br, i, pending;
 	struct pool p;
 
@@ -253,6 +253,14 @@ TEST(delete_refuses_a_parent_and_reclaims_everything)
 	ASSERT_EQ(vela_md_commit(p.md), 0);
 
 	EXPECT_EQ(vela_md_delete_branch(p.md, vol), -ENOTEMPTY);
+	/* Protected is kept: refused until unprotected, with nothing changed. */
+	ASSERT_EQ(vela_md_set_branch_flags(p.md, br, VELA_BRANCH_READ_ONLY, 0), 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(vela_md_delete_branch(p.md, br), -EPERM);
+	ASSERT_EQ(vela_md_info(p.md, &after), 0);
+	EXPECT_EQ(after.change_id, info.change_id);
+	EXPECT_EQ(after.nr_branches, 2);
+	ASSERT_EQ(vela_md_set_branch_flags(p.md, br, 0, VELA_BRANCH_READ_ONLY), 0);
 	ASSERT_EQ(vela_md_delete_branch(p.md, br), 0);
 	ASSERT_EQ(vela_md_delete_branch(p.md, vol), 0);
 	ASSERT_EQ(vela_md_commit(p.md), 0);

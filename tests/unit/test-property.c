@@ -1160,13 +1160,27 @@ static void do_merge(struct prop *p, int s)
 	p->cur.change_id++;
 }
 
-static void do_delete(struct prop *p, int s)
+/* @may_refuse: a protected branch may stay (the refusal aborts the transaction). */
+static void do_delete(struct prop *p, int s, bool may_refuse)
 {
 	int r;
 
 	p->ops++;
 	note(p, "delete", p->cur.b[s].id, 0);
 	r = vela_md_delete_branch(p->md, p->cur.b[s].id);
+	if (p->cur.b[s].flags & VELA_BRANCH_READ_ONLY) {
+		/* Protected: refused, children or not; half the time, unprotect and retry. */
+		ASSERT_EQ(r, -EPERM);
+		if (may_refuse && chance(p, 2)) {
+			refused(p);
+			return;
+		}
+		ASSERT_EQ(vela_md_set_branch_flags(p->md, p->cur.b[s].id, 0,
+						   VELA_BRANCH_READ_ONLY), 0);
+		p->cur.b[s].flags &= ~VELA_BRANCH_READ_ONLY;
+		p->cur.change_id++;
+		r = vela_md_delete_branch(p->md, p->cur.b[s].id);
+	}
 	if (has_children(&p->cur, s)) {
 		ASSERT_EQ(r, -ENOTEMPTY);
 		return;
@@ -1443,7 +1457,7 @@ static void drain(struct prop *p)
 	for (d = max_depth; d >= 0; d--)
 		for (s = 0; s < MAX_SLOTS; s++)
 			if (p->cur.b[s].live && depth_of(&p->cur, s) == d)
-				do_delete(p, s);
+				do_delete(p, s, false);
 	do_commit(p);
 	do {
 		ASSERT_EQ(vela_md_reclaim(p->md, 1 << 20, &pending), 0);
@@ -1535,7 +1549,7 @@ static void run_seed(u64 seed, u64 nr_ops, u64 data_blocks)
 		else if (dice < 655)
 			create(&p, rnd(&p) % 8 ? s : -1);
 		else if (dice < 730)
-			do_delete(&p, s);
+			do_delete(&p, s, true);
 		else if (dice < 780)
 			do_reclaim(&p, 1 + rnd(&p) % 200);
 		else if (dice < 855)

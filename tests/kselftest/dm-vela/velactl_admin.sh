@@ -36,7 +36,7 @@ refusals() {	# refusals COMMAND [ARGS after POOL/NAME]
 }
 
 modprobe dm-vela
-ktap_plan 107
+ktap_plan 114
 
 # --- init ---------------------------------------------------------------
 dd if=/dev/zero of="$meta" bs=1M count=4 2>/dev/null
@@ -158,6 +158,17 @@ ktap_check "protect makes a branch read-only" velactl protect "$P/golden"
 ktap_expect_exit "...writes to it fail" 1 "" sh -c \
 	"dd if=/dev/zero of=/dev/mapper/$P@golden bs=4k count=1 oflag=direct 2>/dev/null"
 ktap_expect_exit "...and list shows it" 0 "^golden +yes\$" velactl list "$P" -o name,protected
+velactl create-branch "$P/vol" keep >/dev/null
+velactl protect "$P/keep"
+ktap_expect_exit "delete refuses a protected branch (exit 6), and says how" 6 \
+	"$P/keep is protected: 'velactl unprotect $P/keep' first" velactl delete "$P/keep"
+keep_id=$(velactl list "$P" -H -o name,id | awk '$1 == "keep" { print $2 }')
+velactl deactivate "$P/keep" >/dev/null
+change=$(dmsetup status "@$P" | awk '{ print $5 }')
+ktap_expect_exit "the kernel refuses it too (dmsetup delete: EPERM, target 0.10)" 0 "^keep\$" sh -c \
+	"! dmsetup message @$P 0 delete $change $keep_id 2>/dev/null && velactl list $P -H -o name | grep -x keep"
+velactl unprotect "$P/keep"
+ktap_check "...and once unprotected, it deletes" velactl delete "$P/keep"
 ktap_check "unprotect makes it writable again" velactl unprotect "$P/golden"
 refusals unprotect
 refusals limit 1G
@@ -191,7 +202,21 @@ exec 3<&-
 ktap_check "delete removes a leaf and its device" velactl delete "$P/ci-one"
 ktap_expect_exit "...gone from list and /dev/mapper" 0 "" sh -c \
 	"! velactl list $P -H -o name | grep -qx ci-one && ! test -e /dev/mapper/$P@ci-one"
-ktap_check "delete --recursive removes a subtree" velactl delete "$P/golden" --recursive
+velactl protect "$P/ci-2"
+ktap_expect_exit "delete --recursive refuses when any of the subtree is protected" 6 \
+	"$P/ci-2 is protected.*nothing was deleted" velactl delete "$P/golden" --recursive --yes
+velactl unprotect "$P/ci-2"
+ktap_expect_exit "delete --recursive without --yes and no terminal: exit 2, nothing deleted" 2 \
+	"delete 2 branches of pool $P: ci-2, golden: add --yes to confirm" \
+	sh -c "velactl delete $P/golden --recursive </dev/null"
+ktap_expect_exit "...on a terminal it asks, and 'n' deletes nothing (exit 1)" 1 \
+	"not confirmed; nothing changed" \
+	sh -c "printf 'n\\n' | script -qec 'velactl delete $P/golden --recursive' /dev/null"
+ktap_expect_exit "...both are still there" 0 "" sh -c \
+	"[ \$(velactl list $P -H -o name | grep -c -x -e golden -e ci-2) = 2 ]"
+ktap_expect_exit "delete --recursive asks on a terminal and deletes the subtree on y" 0 \
+	"delete 2 branches of pool $P: ci-2, golden\\? \\[y/N\\]" \
+	sh -c "printf 'y\\n' | script -qec 'velactl delete $P/golden --recursive' /dev/null"
 ktap_expect_exit "...only the volume is left" 0 "^vol\$" velactl list "$P" -H -o name
 
 # --- activate, deactivate -----------------------------------------------------

@@ -38,7 +38,7 @@ same() {	# same NAME...: each device reads its oracle
 
 modprobe dm-vela
 modprobe ext4
-ktap_plan 22
+ktap_plan 25
 velactl init "$P" --metadata "$meta" --data "$data" --force >/dev/null
 velactl create "$P/vol" --size $((NBLOCKS * BLOCK)) >/dev/null
 dd if=/dev/urandom of=/tmp/vol.img bs=$BLOCK count=$NBLOCKS 2>/dev/null
@@ -111,8 +111,16 @@ ktap_expect_exit "...the parent equals its oracle; the others untouched" 0 "" \
 branch vol snap
 wr vol 40
 wr vol 41
+ktap_expect_exit "replace without --yes and no terminal: exit 2, nothing changed" 2 \
+	"replace the contents of $P/vol with those of $P/snap.*add --yes to confirm" \
+	sh -c "velactl merge $P/snap --strategy replace </dev/null"
+velactl protect "$P/snap"
+ktap_expect_exit "--delete-child of a protected child is refused before merging (exit 6)" 6 \
+	"the child is protected.*nothing changed" velactl merge "$P/snap" --strategy replace --delete-child --yes
+velactl unprotect "$P/snap"
+ktap_expect_exit "...the volume did not change" 0 "" same vol child sibling grandchild
 ktap_expect_exit "replace rolls the volume back to its snapshot" 0 "merged $P/snap into vol" \
-	velactl merge "$P/snap" --strategy replace --delete-child
+	velactl merge "$P/snap" --strategy replace --delete-child --yes
 cp /tmp/snap.img /tmp/vol.img
 ktap_expect_exit "...the volume equals the snapshot; the others untouched" 0 "" \
 	same vol child sibling grandchild
