@@ -36,6 +36,7 @@ u32 vela_block_csum(const void *data, unsigned int len);
 #define VELA_FORMAT_VERSION	1
 #define VELA_SB_FLAG_NEEDS_CHECK 1u
 #define VELA_POOL_NAME_LEN	64
+#define VELA_HOLDER_LEN		32	/* the held view's holder tag, NUL included */
 
 /* A space map's root: its index tree and its overflow tree. */
 struct vela_disk_sm_root {
@@ -69,7 +70,14 @@ struct vela_superblock {
 	__le64 delete_queue_root;
 	__le64 held_root;
 	__le64 next_delete_seq;
-	u8 reserved[224];
+	/*
+	 * Who holds the view at held_root, as the reserve message named it
+	 * (velactl: "velactl:COMMAND:PID"): NUL-terminated, 0x21-0x7e, all
+	 * zero for none.  A tool that does not know it zeroes it, and the
+	 * view then has no known holder.
+	 */
+	char held_by[VELA_HOLDER_LEN];
+	u8 reserved[192];
 } __packed;
 
 /*

@@ -34,6 +34,7 @@ struct vela_md_state {
 	u64 name_index_root;
 	u64 delete_queue_root;
 	u64 held_root;
+	char held_by[VELA_HOLDER_LEN];	/* "" when nothing is held, or no tag */
 	u32 flags;
 	u64 data_dev_size_sectors;
 	/* Counted at open and kept since, so vela_md_info() is O(1). */

@@ -426,6 +426,7 @@ int vela_md_info(struct vela_md *md, struct vela_md_info *info)
 	info->metadata_nr_free = vela_sm_nr_free(&md->metadata_sm);
 	info->data_nr_blocks = vela_sm_nr_blocks(&md->data_sm);
 	info->held_root = md->cur.held_root;
+	memcpy(info->held_by, md->cur.held_by, sizeof(info->held_by));
 	info->data_nr_free = vela_sm_nr_free(&md->data_sm);
 	info->data_dev_size_sectors = md->cur.data_dev_size_sectors;
 	info->read_only = md->read_only;
@@ -1040,16 +1041,31 @@ out:
 	return r;
 }
 
-int vela_md_hold(struct vela_md *md, u64 *held_root)
+bool vela_md_valid_holder(const char *holder)
+{
+	size_t i;
+
+	for (i = 0; holder[i]; i++)
+		if (i == VELA_HOLDER_LEN - 1 || holder[i] < 0x21 || holder[i] > 0x7e)
+			return false;
+	return i > 0;
+}
+
+int vela_md_hold(struct vela_md *md, const char *holder, u64 *held_root)
 {
 	int r;
 
+	if (holder && holder[0] && !vela_md_valid_holder(holder))
+		return -EINVAL;
 	down_write(&md->lock);
 	r = md->read_only ? -EROFS : md->cur.held_root ? -EBUSY : 0;
 	if (!r)
 		r = vela_btree_clone(&md->branch_info, md->cur.branch_table_root);
 	if (!r) {
 		md->cur.held_root = md->cur.branch_table_root;
+		memset(md->cur.held_by, 0, sizeof(md->cur.held_by));
+		if (holder)
+			strscpy(md->cur.held_by, holder, sizeof(md->cur.held_by));
 		*held_root = md->cur.held_root;
 	}
 	up_write(&md->lock);
@@ -1064,8 +1080,10 @@ int vela_md_release_hold(struct vela_md *md)
 	r = md->read_only ? -EROFS : !md->cur.held_root ? -ENOENT : 0;
 	if (!r)
 		r = vela_btree_delete(&md->branch_info, md->cur.held_root);
-	if (!r)
+	if (!r) {
 		md->cur.held_root = 0;
+		memset(md->cur.held_by, 0, sizeof(md->cur.held_by));
+	}
 	up_write(&md->lock);
 	return r;
 }

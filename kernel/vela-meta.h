@@ -59,6 +59,7 @@ struct vela_md_info {
 	u64 nr_branches;
 	u64 pending_deletes;
 	u64 held_root;		/* the held view's branch table, 0: none */
+	char held_by[VELA_HOLDER_LEN];	/* its holder's tag, "" if none given */
 	bool read_only;
 };
 
@@ -116,9 +117,14 @@ int vela_md_resize_metadata(struct vela_md *md);
  * Hold a consistent read-only view of the branch table as it is now (one
  * reference on its root, committed with the transaction), for tools that
  * read a live pool through vela_md_open_held().  -EBUSY if one is held.
- * Releasing drops what only the view still kept.
+ * @holder (NULL or "" for none) is a tag that says who holds it, kept with
+ * the view in the superblock, so that after a crash or a reboot the view
+ * can be traced to its owner: 1 to VELA_HOLDER_LEN - 1 bytes of 0x21-0x7e
+ * (vela_md_valid_holder()), else -EINVAL.  Releasing drops what only the
+ * view still kept, and the tag.
  */
-int vela_md_hold(struct vela_md *md, u64 *held_root);
+bool vela_md_valid_holder(const char *holder);
+int vela_md_hold(struct vela_md *md, const char *holder, u64 *held_root);
 int vela_md_release_hold(struct vela_md *md);
 
 /* Set or clear NEEDS_CHECK in the open transaction. */

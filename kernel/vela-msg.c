@@ -395,13 +395,22 @@ static int msg_merge(struct vela_pool *pool, unsigned int argc, char **argv,
 	return r;
 }
 
-/* reserve_metadata_snap <change id>: replies the held view's root block */
+/*
+ * reserve_metadata_snap <change id> [<holder>]: replies the held view's root
+ * block.  The holder tag is kept with the view and shown in the status line.
+ */
 static int msg_reserve_metadata_snap(struct vela_pool *pool, unsigned int argc, char **argv,
 				     char *reply, size_t len, const char **why)
 {
+	const char *holder = argc > 2 ? argv[2] : NULL;
 	u64 root;
-	int r = vela_md_hold(pool->md, &root);
+	int r;
 
+	if (holder && !vela_md_valid_holder(holder)) {
+		*why = "the holder must be 1 to 31 printable characters";
+		return -EINVAL;
+	}
+	r = vela_md_hold(pool->md, holder, &root);
 	if (r == -EBUSY)
 		*why = "a metadata view is already held: release it first";
 	if (!r)
@@ -446,7 +455,7 @@ static const struct pool_message pool_messages[] = {
 	{ "set_writable", 3, false, 0, msg_set_writable },
 	{ "resize", 4, false, 0, msg_resize },
 	{ "set_limit", 4, false, 0, msg_set_limit },
-	{ "reserve_metadata_snap", 2, true, 0, msg_reserve_metadata_snap },
+	{ "reserve_metadata_snap", 2, true, 1, msg_reserve_metadata_snap },
 	{ "release_metadata_snap", 2, false, 0, msg_release_metadata_snap },
 	{ "merge", 4, true, 1, msg_merge },
 };

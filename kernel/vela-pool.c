@@ -580,9 +580,9 @@ static void pool_status(struct dm_target *ti, status_type_t type, unsigned int s
 		       pool->features.discard_passdown ? "discard_passdown" :
 							 "no_discard_passdown");
 		if (info.held_root)
-			DMEMIT("%llu", info.held_root);
+			DMEMIT("%llu %s", info.held_root, info.held_by[0] ? info.held_by : "?");
 		else
-			DMEMIT("-");
+			DMEMIT("- -");
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %u", pc->metadata_dev->name, pc->data_dev->name, pc->block_sectors);

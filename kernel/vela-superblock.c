@@ -105,6 +105,14 @@ static int load_state(struct vela_md *md, const struct vela_superblock *sb)
 	md->cur.name_index_root = le64_to_cpu(sb->name_index_root);
 	md->cur.delete_queue_root = le64_to_cpu(sb->delete_queue_root);
 	md->cur.held_root = le64_to_cpu(sb->held_root);
+	/* A tag that is not one (another tool's bytes) is no tag: "?". */
+	memset(md->cur.held_by, 0, sizeof(md->cur.held_by));
+	if (md->cur.held_root && sb->held_by[0]) {
+		memcpy(md->cur.held_by, sb->held_by, sizeof(md->cur.held_by));
+		md->cur.held_by[VELA_HOLDER_LEN - 1] = '\0';
+		if (!vela_md_valid_holder(md->cur.held_by))
+			strscpy(md->cur.held_by, "?", sizeof(md->cur.held_by));
+	}
 	md->cur.data_dev_size_sectors = le64_to_cpu(sb->data_dev_size_sectors);
 	if (md->held_view) {
 		/* Only the held tree is immutable while the pool is live. */
@@ -209,6 +217,7 @@ static void fill_sb(void *data, void *context)
 	sb->name_index_root = cpu_to_le64(md->cur.name_index_root);
 	sb->delete_queue_root = cpu_to_le64(md->cur.delete_queue_root);
 	sb->held_root = cpu_to_le64(md->cur.held_root);
+	memcpy(sb->held_by, md->cur.held_by, sizeof(sb->held_by));
 	sb->next_delete_seq = cpu_to_le64(md->cur.next_delete_seq);
 }
 

@@ -861,8 +861,8 @@ TEST(held_view_is_stable_and_releases_everything)
 	for (i = 0; i < 2000; i++)
 		map_new(&p, vol, i);
 	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
-	ASSERT_EQ(vela_md_hold(p.md, &held), 0);
-	EXPECT_EQ(vela_md_hold(p.md, &held), -EBUSY);
+	ASSERT_EQ(vela_md_hold(p.md, NULL, &held), 0);
+	EXPECT_EQ(vela_md_hold(p.md, NULL, &held), -EBUSY);
 	ASSERT_EQ(vela_md_commit(p.md), 0);
 	ASSERT_EQ(vela_md_info(p.md, &info), 0);
 	EXPECT_EQ(info.held_root, held);
@@ -945,6 +945,51 @@ static void commit_and_check(struct pool *p)
  * keep reading what it held, and the release must give back exactly what
  * only the view kept.
  */
+TEST(the_holder_tag_is_kept_with_the_view_across_a_power_cut)
+{
+	struct vela_md_info info;
+	struct pool p;
+	u64 held, vol;
+	char raw[VELA_SUPERBLOCK_BYTES];
+	struct vela_superblock *sb = (void *)raw;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	EXPECT_FALSE(vela_md_valid_holder(""));
+	EXPECT_FALSE(vela_md_valid_holder("has space"));
+	EXPECT_FALSE(vela_md_valid_holder("0123456789abcdef0123456789abcdef"));
+	EXPECT_TRUE(vela_md_valid_holder("0123456789abcdef0123456789abcde"));
+	EXPECT_EQ(vela_md_hold(p.md, "bad\ttag", &held), -EINVAL);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.held_root, 0);
+	ASSERT_EQ(vela_md_hold(p.md, "velactl:check:4242", &held), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_cut(&p, 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.held_root, held);
+	EXPECT_STREQ(info.held_by, "velactl:check:4242");
+	ASSERT_EQ(vela_md_release_hold(p.md), 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_STREQ(info.held_by, "");
+	/* An untagged view; then one whose tag another tool scribbled over. */
+	ASSERT_EQ(vela_md_hold(p.md, NULL, &held), 0);
+	ASSERT_EQ(vela_md_commit(p.md), 0);
+	pool_cut(&p, 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.held_root, held);
+	EXPECT_STREQ(info.held_by, "");
+	vela_md_close(p.md);
+	ASSERT_EQ(vela_bdev_read(p.bdev, 0, raw, sizeof(raw)), 0);
+	memset(sb->held_by, 0xff, sizeof(sb->held_by));
+	sb->hdr.csum = cpu_to_le32(vela_block_csum(raw, sizeof(raw)));
+	ASSERT_EQ(vela_bdev_write(p.bdev, 0, raw, sizeof(raw)), 0);
+	pool_open(&p);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_EQ(info.held_root, held);
+	EXPECT_STREQ(info.held_by, "?");
+	pool_destroy(&p);
+}
+
 TEST(held_view_over_unshared_trees_keeps_counts_exact)
 {
 	struct vela_merge_result mr;
@@ -961,7 +1006,7 @@ TEST(held_view_over_unshared_trees_keeps_counts_exact)
 		map_new(&p, vol, i);
 	commit_and_check(&p);
 	ASSERT_EQ(vela_md_walk_mappings(p.md, vol, note_mapping, &before), 0);
-	ASSERT_EQ(vela_md_hold(p.md, &held), 0);
+	ASSERT_EQ(vela_md_hold(p.md, NULL, &held), 0);
 	commit_and_check(&p);
 
 	/* A write maps a new block; an overwrite replaces one. */
@@ -1098,7 +1143,7 @@ TEST(enomem_in_a_mapping_update_changes_nothing)
 	for (i = 0; i < 3000; i++)
 		model[i] = map_new(&p, vol, i);
 	ASSERT_EQ(vela_md_create_branch(p.md, vol, "b", 0, 1, &br), 0);
-	ASSERT_EQ(vela_md_hold(p.md, &held), 0);
+	ASSERT_EQ(vela_md_hold(p.md, NULL, &held), 0);
 	commit_and_check(&p);
 	ASSERT_EQ(vela_md_walk_mappings(p.md, vol, note_mapping, &committed), 0);
 

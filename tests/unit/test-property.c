@@ -134,6 +134,7 @@ struct model {
 /* The branch table as of a hold. */
 struct snapshot {
 	u64 root;
+	char holder[VELA_HOLDER_LEN];	/* its tag, kept with it across power cuts */
 	struct mbranch b[MAX_SLOTS];
 };
 
@@ -444,6 +445,7 @@ static void verify_counts(struct prop *p, struct model *m)
 	ASSERT_EQ(info.metadata_nr_blocks, META_BLOCKS);
 	ASSERT_EQ(!!(info.flags & VELA_SB_FLAG_NEEDS_CHECK), m->needs_check);
 	ASSERT_EQ(info.held_root, m->held < 0 ? 0 : p->snap[m->held].root);
+	ASSERT_STREQ(info.held_by, m->held < 0 ? "" : p->snap[m->held].holder);
 }
 
 static void print_problem(void *context, const char *msg)
@@ -1281,6 +1283,7 @@ static void do_needs_check(struct prop *p)
 /* Hold a view of the branch table as it is now, in the open transaction. */
 static void do_hold(struct prop *p)
 {
+	char tag[VELA_HOLDER_LEN];
 	struct vela_md_info info;
 	struct snapshot *sn;
 	u64 root;
@@ -1288,7 +1291,19 @@ static void do_hold(struct prop *p)
 
 	p->ops++;
 	note(p, "hold", -1, p->cur.held);
-	r = vela_md_hold(p->md, &root);
+	/* A holder tag, none, or (refused, changing nothing) one too long or with a space. */
+	if (chance(p, 8)) {
+		ASSERT_FALSE(vela_md_valid_holder("a b"));
+		ASSERT_FALSE(vela_md_valid_holder("0123456789abcdef0123456789abcdef"));
+		ASSERT_EQ(vela_md_hold(p->md, chance(p, 2) ? "a b" : "0123456789abcdef0123456789abcdef",
+				       &root), -EINVAL);
+		return;
+	}
+	if (chance(p, 4))
+		tag[0] = '\0';
+	else
+		snprintf(tag, sizeof(tag), "prop:hold:%llu", (unsigned long long)p->ops);
+	r = vela_md_hold(p->md, chance(p, 2) && !tag[0] ? NULL : tag, &root);
 	if (p->cur.held >= 0) {
 		ASSERT_EQ(r, -EBUSY);
 		return;
@@ -1298,10 +1313,12 @@ static void do_hold(struct prop *p)
 	ASSERT_NE(root, 0);
 	ASSERT_EQ(vela_md_info(p->md, &info), 0);
 	ASSERT_EQ(info.held_root, root);
+	ASSERT_STREQ(info.held_by, tag);
 	/* The last commit's view, if any, stays as it is. */
 	k = p->committed.held == 0;
 	sn = &p->snap[k];
 	sn->root = root;
+	strcpy(sn->holder, tag);
 	memcpy(sn->b, p->cur.b, sizeof(sn->b));
 	for (s = 0; s < MAX_SLOTS; s++)
 		if (sn->b[s].live)

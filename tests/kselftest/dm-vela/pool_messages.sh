@@ -40,7 +40,7 @@ status_field() {
 }
 
 modprobe dm-vela
-ktap_plan 45
+ktap_plan 50
 ktap_check "velactl format on the NVMe namespaces" \
 	velactl format --metadata "$meta" --data "$data" --block-size 64k --name kself
 ktap_check "dmsetup create pool" dmsetup create pool --table "$table"
@@ -114,8 +114,8 @@ ktap_check "unprotect and protect again" sh -c \
 # The held metadata view: a live pool's branch table, consistent for
 # velactl however the pool moves on.
 held=$(dmsetup message pool 0 reserve_metadata_snap 10 2>&1)
-if [ "$(status_field 11)" = "$held" ] && [ "$(status_field 2)" = 10 ]; then
-	ktap_pass "reserve_metadata_snap replies the held root, shown in the status; the change id stays"
+if [ "$(status_field 11)" = "$held" ] && [ "$(status_field 2)" = 10 ] && [ "$(status_field 12)" = "?" ]; then
+	ktap_pass "reserve_metadata_snap replies the held root, shown in the status (holder ?); the change id stays"
 else
 	ktap_fail "reserve_metadata_snap replies the held root, shown in the status" \
 		"reply: $held" "$(dmsetup status pool)"
@@ -134,6 +134,14 @@ ktap_expect_exit "velactl check --held checks the live pool's view" 0 "held view
 ktap_check "release_metadata_snap" dmsetup message pool 0 release_metadata_snap 11
 expect_message "releasing with no view held is refused" "no metadata view is held" \
 	release_metadata_snap 11
+ktap_expect_exit "with no view held, the holder field is -" 0 "^-\$" status_field 12
+expect_message "a holder tag of 32 characters is refused" "the holder must be 1 to 31" \
+	reserve_metadata_snap 11 0123456789abcdef0123456789abcdef
+ktap_check "reserve_metadata_snap with a holder tag" \
+	dmsetup message pool 0 reserve_metadata_snap 11 ci:job-7
+ktap_expect_exit "...the status line shows the holder after the root (target 0.10)" 0 "^ci:job-7\$" \
+	status_field 12
+ktap_check "...and it is released" dmsetup message pool 0 release_metadata_snap 11
 ktap_expect_exit "velactl dump --held with no view says so" 1 "no held metadata view" \
 	velactl dump --held "$meta"
 dmsetup message pool 0 delete 11 4 >/dev/null
