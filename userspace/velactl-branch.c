@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,13 +143,21 @@ static void create_options(const struct pool *p, const struct create_args *a, ch
 static int run_tool(char *const argv[])
 {
 	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
+	sigset_t none;
 	int r, status;
 	pid_t pid;
 
+	/* velactl defers Ctrl-C (defer_signals()); the tool must not: it may stop, and we undo. */
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-	r = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
+	r = posix_spawnp(&pid, argv[0], &actions, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attr);
 	if (r)
 		return -r;
 	if (waitpid(pid, &status, 0) < 0)
@@ -202,8 +211,10 @@ static int activate_new(const struct pool *p, const char *name, uint64_t id,
 {
 	char path[PATH_MAX];
 	struct branch b;
-	int r = get_branch(p, id, &b);
+	int r;
 
+	test_stop_point("created");
+	r = get_branch(p, id, &b);
 	if (!r)
 		r = activate_branch(p, &b);
 	if (!r && a->new_fs_uuid) {
@@ -500,6 +511,11 @@ int cmd_delete(int argc, char **argv)
 			goto out;
 	}
 	for (i = 0; i < n && !r; i++) {
+		if (i && stop_signal()) {
+			r = fail(EXIT_FAILURE, "delete %s/%s: interrupted after %zu of %zu; the rest of the tree is intact: run the same delete again to finish",
+				 t.pool.name, t.name, i, n);
+			break;
+		}
 		if (victims[i]->active && deactivate_branch(&t.pool, victims[i]))
 			r = EXIT_BUSY;
 		if (!r) {
@@ -507,11 +523,13 @@ int cmd_delete(int argc, char **argv)
 			if (r)
 				r = admin_error(&t.pool, "delete", victims[i]->name, r);
 		}
-		if (!r)
+		if (!r) {
 			printf("deleted %s/%s\n", t.pool.name, victims[i]->name);
-		else if (i)
+			test_stop_point("deleted-one");
+		} else if (i) {
 			fprintf(stderr, "velactl: %zu of %zu deleted; the rest of the tree is intact\n",
 				i, n);
+		}
 	}
 out:
 	free(victims);
@@ -550,6 +568,7 @@ int cmd_rename(int argc, char **argv)
 		r = admin_error(&t.pool, "rename", t.name, r);
 		goto out;
 	}
+	test_stop_point("renamed-in-metadata");
 	if (t.b->active && rename_branch_device(&t.pool, t.name, new_name)) {
 		/* Put the name back, so name and device agree. */
 		if (pool_admin(&t.pool, NULL, 0, "rename %" PRIu64 " %s", t.b->id, t.name))

@@ -180,7 +180,209 @@ static int dm_create(const char *name, const char *uuid, uint64_t len, const cha
 }
 
 /* Load a new table into @name, then suspend and resume it to swap it in. */
-static int dm_reload(const char *name, uint64_t len, const char *target, const char *params)
+/* Drop the page cache of dm device @name, whose blocks changed underneath. */
+static void drop_page_cache(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dm_dir(), name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ioctl(fd, BLKFLSBUF, 0);
+		close(fd);
+	}
+}
+
+/*
+ * The devices of pool @p that velactl suspended, in RUN_DIR/POOL.suspended,
+ * one dm name a line, written before the suspend and cleared after the
+ * resume, under the pool's lock.  A velactl killed in between leaves the
+ * line, which tells the next one that the suspension is velactl's own.  It
+ * lives in /run, as the suspension lives in the kernel: neither outlives a
+ * reboot.
+ */
+static void suspend_record_path(const struct pool *p, char *path, size_t len)
+{
+	snprintf(path, len, RUN_DIR "/%s.suspended", p->name);
+}
+
+static int record_suspend(const struct pool *p, const char *dm_name)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int r = 0;
+
+	suspend_record_path(p, path, sizeof(path));
+	if (mkdir(RUN_DIR, 0700) && errno != EEXIST)
+		return -errno;
+	f = fopen(path, "ae");
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%s\n", dm_name) < 0)
+		r = -EIO;
+	if (fclose(f) && !r)
+		r = -errno;
+	return r;
+}
+
+static bool recorded_suspend(const struct pool *p, const char *dm_name)
+{
+	char path[PATH_MAX], line[VELA_DM_NAME_LEN + 2];
+	bool found = false;
+	FILE *f;
+
+	suspend_record_path(p, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		found = !strcmp(line, dm_name);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Every suspension velactl made is undone (the lock is held): forget them all. */
+static void clear_suspend_record(const struct pool *p)
+{
+	char path[PATH_MAX];
+
+	suspend_record_path(p, path, sizeof(path));
+	unlink(path);
+}
+
+/* Suspend (recorded) or resume @name, a device of pool @p. */
+static int suspend_device(const struct pool *p, const char *name, bool suspend)
+{
+	int r;
+
+	if (suspend) {
+		r = record_suspend(p, name);
+		if (r)
+			return r;
+		test_stop_point("suspend-recorded");
+	}
+	r = dm_simple(suspend ? DM_DEVICE_SUSPEND : DM_DEVICE_RESUME, name, NULL, !suspend);
+	if (!r && !suspend)
+		clear_suspend_record(p);
+	return r;
+}
+
+/* One dm device of a pool, from sysfs (which reads nothing from a device). */
+struct pool_device {
+	char name[VELA_DM_NAME_LEN];
+	char uuid[160];
+	bool suspended;
+};
+
+/* Call @fn for each dm device whose UUID is one of pool @p's; 0 or what @fn returned. */
+static int walk_pool_devices(const struct pool *p,
+			     int (*fn)(const struct pool *p, const struct pool_device *dev, void *arg),
+			     void *arg)
+{
+	char path[PATH_MAX], prefix[2][80], val[8];
+	struct pool_device dev;
+	struct dirent *e;
+	int r = 0;
+	DIR *d;
+
+	snprintf(prefix[0], sizeof(prefix[0]), VELA_DM_UUID_PREFIX "POOL-%s", p->uuid);
+	snprintf(prefix[1], sizeof(prefix[1]), VELA_DM_UUID_PREFIX "BR-%s-", p->uuid);
+	d = opendir("/sys/block");
+	if (!d)
+		return 0;
+	while (!r && (e = readdir(d))) {
+		if (strncmp(e->d_name, "dm-", 3))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/dm/uuid", e->d_name);
+		if (read_sysfs(path, dev.uuid, sizeof(dev.uuid)) ||
+		    (strcmp(dev.uuid, prefix[0]) &&
+		     strncmp(dev.uuid, prefix[1], strlen(prefix[1]))))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/dm/name", e->d_name);
+		if (read_sysfs(path, dev.name, sizeof(dev.name)))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/dm/suspended", e->d_name);
+		dev.suspended = !read_sysfs(path, val, sizeof(val)) && !strcmp(val, "1");
+		r = fn(p, &dev, arg);
+	}
+	closedir(d);
+	return r;
+}
+
+static int resume_one(const struct pool *p, const struct pool_device *dev, void *arg)
+{
+	bool force = *(bool *)arg, ours;
+	int r;
+
+	if (!dev->suspended)
+		return 0;
+	ours = recorded_suspend(p, dev->name);
+	if (!ours && !force) {
+		fprintf(stderr, "velactl: pool '%s': %s is suspended, not by velactl: its I/O waits until 'dmsetup resume %s'\n",
+			p->name, dev->name, dev->name);
+		return 0;
+	}
+	r = dm_simple(DM_DEVICE_RESUME, dev->name, NULL, true);
+	if (r)
+		return fail(EXIT_FAILURE, "pool '%s': resuming %s failed: %s; run 'dmsetup resume %s'",
+			    p->name, dev->name, strerror(-r), dev->name);
+	/* A merge may have changed its blocks underneath, as suspend_branch() knows. */
+	drop_page_cache(dev->name);
+	fprintf(stderr, "velactl: pool '%s': resumed %s, which %s left suspended\n", p->name,
+		dev->name, ours ? "a velactl that is gone" : "another tool (--force)");
+	return 0;
+}
+
+int resume_left_suspended(const struct pool *p, bool force)
+{
+	int r = walk_pool_devices(p, resume_one, &force);
+
+	if (!r)
+		clear_suspend_record(p);
+	return r;
+}
+
+/*
+ * A rename is a message, then a dm rename: a velactl killed between them
+ * leaves the device under the old name, with the branch's UUID.  Finish it.
+ */
+static int rename_one(const struct pool *p, const struct pool_device *dev, void *arg)
+{
+	const struct branch_list *list = arg;
+	char want[VELA_DM_NAME_LEN], prefix[80];
+	const struct branch *b;
+	int r;
+
+	snprintf(prefix, sizeof(prefix), VELA_DM_UUID_PREFIX "BR-%s-", p->uuid);
+	if (strncmp(dev->uuid, prefix, strlen(prefix)))
+		return 0;
+	b = branch_by_id(list, strtoull(dev->uuid + strlen(prefix), NULL, 10));
+	if (!b)
+		return 0;
+	branch_dm_name(p, b->name, want, sizeof(want));
+	if (!strcmp(dev->name, want))
+		return 0;
+	r = dm_simple(DM_DEVICE_RENAME, dev->name, want, true);
+	if (r)
+		return fail(EXIT_FAILURE, "pool '%s': %s is %s/%s's device under its old name, and renaming it failed: %s; run 'dmsetup rename %s %s'",
+			    p->name, dev->name, p->name, b->name, strerror(-r), dev->name, want);
+	ensure_node(dev->name, false);
+	ensure_node(want, true);
+	fprintf(stderr, "velactl: pool '%s': renamed device %s to %s, finishing a rename a velactl that is gone began\n",
+		p->name, dev->name, want);
+	return 0;
+}
+
+int finish_renames(const struct pool *p, const struct branch_list *list)
+{
+	return walk_pool_devices(p, rename_one, (void *)list);
+}
+
+static int dm_reload(const struct pool *p, const char *name, uint64_t len, const char *target,
+		     const char *params)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_RELOAD);
 	int r;
@@ -194,9 +396,9 @@ static int dm_reload(const char *name, uint64_t len, const char *target, const c
 	r = run_task(dmt, 0, false);
 	dm_task_destroy(dmt);
 	if (!r)
-		r = dm_simple(DM_DEVICE_SUSPEND, name, NULL, false);
+		r = suspend_device(p, name, true);
 	if (!r)
-		r = dm_simple(DM_DEVICE_RESUME, name, NULL, true);
+		r = suspend_device(p, name, false);
 	return r;
 }
 
@@ -427,7 +629,7 @@ int reload_pool(struct pool *p)
 	if (r)
 		return r;
 	snprintf(params, sizeof(params), "%s", status);
-	return dm_reload(p->dm_name, len, "vela-pool", params);
+	return dm_reload(p, p->dm_name, len, "vela-pool", params);
 }
 
 int deactivate_pool(struct pool *p)
@@ -450,10 +652,11 @@ int pool_status(const struct pool *p, struct pool_status *st)
 		return r;
 	memset(st, 0, sizeof(*st));
 	if (sscanf(params, "%" SCNu64 " %" SCNu64 " %" SCNu64 "/%" SCNu64 " %" SCNu64 "/%" SCNu64
-		   " %" SCNu64 " %" SCNu64 " %31s %15s %31s %31s %23s",
+		   " %" SCNu64 " %" SCNu64 " %31s %15s %31s %31s %23s %31s",
 		   &st->generation, &st->change_id, &st->meta_used, &st->meta_total,
 		   &st->data_used, &st->data_total, &st->branches, &st->pending_deletes,
-		   st->mode, st->needs_check, st->space_policy, st->discard, st->held_root) != 13)
+		   st->mode, st->needs_check, st->space_policy, st->discard, st->held_root,
+		   st->held_by) != 14)
 		return -EPROTO;
 	return 0;
 }
@@ -484,6 +687,70 @@ int pool_admin(const struct pool *p, char *reply, size_t len, const char *verb_a
 			break;
 	}
 	return r;
+}
+
+/* --- the held metadata view -------------------------------------------- */
+
+#define HOLDER_PREFIX	"velactl:"
+
+int hold_view(const struct pool *p)
+{
+	char reply[32];
+
+	return pool_admin(p, reply, sizeof(reply), "reserve_metadata_snap " HOLDER_PREFIX "%s:%d",
+			  velactl_command, (int)getpid());
+}
+
+int release_view(const struct pool *p)
+{
+	return pool_admin(p, NULL, 0, "release_metadata_snap");
+}
+
+/* "velactl check (pid 42)" for a tag "velactl:check:42"; else the tag. */
+static const char *describe_holder(const char *tag, char *buf, size_t len)
+{
+	const char *colon;
+
+	if (!strncmp(tag, HOLDER_PREFIX, strlen(HOLDER_PREFIX))) {
+		tag += strlen(HOLDER_PREFIX);
+		colon = strrchr(tag, ':');
+		if (colon) {
+			snprintf(buf, len, "velactl %.*s (pid %s)", (int)(colon - tag), tag, colon + 1);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "'%s'", strcmp(tag, "?") ? tag : "an unnamed holder");
+	return buf;
+}
+
+int clear_stale_view(const struct pool *p, bool force, bool refuse_foreign)
+{
+	struct pool_status st;
+	char who[96];
+	bool ours;
+	int r;
+
+	r = pool_status(p, &st);
+	if (r || !strcmp(st.held_root, "-"))
+		return 0;
+	ours = !strncmp(st.held_by, HOLDER_PREFIX, strlen(HOLDER_PREFIX));
+	describe_holder(st.held_by, who, sizeof(who));
+	if (!ours && !force) {
+		if (refuse_foreign)
+			return fail(EXIT_BUSY, "pool '%s': a metadata view is held by %s, not by velactl: release it with that tool, or with 'velactl check %s --force'",
+				    p->name, who, p->name);
+		fprintf(stderr, "velactl: pool '%s': a metadata view is held by %s, not by velactl; it keeps the space of deleted branches until released ('velactl check %s --force' releases it)\n",
+			p->name, who, p->name);
+		return 0;
+	}
+	r = release_view(p);
+	if (r && r != -ENOENT)
+		return fail(EXIT_FAILURE, "pool '%s': releasing the metadata view left by %s failed: %s",
+			    p->name, who, strerror(-r));
+	/* Our lock is held, so a velactl holder is gone: killed, or the machine went down. */
+	fprintf(stderr, "velactl: pool '%s': released the metadata view %s held%s\n", p->name, who,
+		ours ? ", which is gone" : " (--force)");
+	return 0;
 }
 
 /* --- branches ---------------------------------------------------------- */
@@ -731,20 +998,15 @@ int rename_branch_device(const struct pool *p, const char *old_name, const char 
 
 int suspend_branch(const struct pool *p, const struct branch *b, bool suspend)
 {
-	char name[VELA_DM_NAME_LEN], path[PATH_MAX];
-	int r, fd;
+	char name[VELA_DM_NAME_LEN];
+	int r;
 
 	branch_dm_name(p, b->name, name, sizeof(name));
-	r = dm_simple(suspend ? DM_DEVICE_SUSPEND : DM_DEVICE_RESUME, name, NULL, !suspend);
+	r = suspend_device(p, name, suspend);
 	if (r || suspend)
 		return r;
 	/* Its blocks changed underneath: drop what the page cache holds of them. */
-	branch_path(p, b->name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ioctl(fd, BLKFLSBUF, 0);
-		close(fd);
-	}
+	drop_page_cache(name);
 	return 0;
 }
 
@@ -756,7 +1018,7 @@ int reload_branch(const struct pool *p, const struct branch *b)
 	branch_dm_name(p, b->name, name, sizeof(name));
 	r = dm_params(name, DM_DEVICE_TABLE, params, sizeof(params));
 	if (!r)
-		r = dm_reload(name, b->size_sectors, "vela", params);
+		r = dm_reload(p, name, b->size_sectors, "vela", params);
 	return r;
 }
 

@@ -189,7 +189,7 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	if (!r)
-		r = open_pool_metadata(pool_a, &m, false, false);	/* POOL/ is never a file */
+		r = open_pool_metadata(pool_a, &m, false, false, false);	/* POOL/ is never a file */
 	if (!r)
 		r = diff_pool(&m, a, b, &o);
 	close_pool_metadata(&m);
@@ -206,7 +206,6 @@ static int print_merge_conflicts(const struct pool *p, const char *child_name, b
 	struct block_device *bdev;
 	struct vela_md_info info;
 	struct vela_md *md;
-	char reply[32];
 	u64 id;
 	int r;
 
@@ -214,7 +213,9 @@ static int print_merge_conflicts(const struct pool *p, const char *child_name, b
 	if (json)
 		printf("\"conflict_ranges\": [");
 	/* The pool is locked by the caller: hold its view directly. */
-	r = pool_admin(p, reply, sizeof(reply), "reserve_metadata_snap");
+	r = clear_stale_view(p, false, false);
+	if (!r)
+		r = hold_view(p);
 	if (r) {
 		if (json)
 			printf("]");
@@ -237,7 +238,7 @@ static int print_merge_conflicts(const struct pool *p, const char *child_name, b
 		vela_md_close(md);
 	if (!IS_ERR(bdev))
 		vela_bdev_close(bdev);
-	pool_admin(p, NULL, 0, "release_metadata_snap");
+	release_view(p);
 	return r > 0 ? r : r ? fail(EXIT_FAILURE, "reading the conflicts failed: %s", strerror(-r)) : 0;
 }
 
@@ -458,11 +459,17 @@ static int merge_run(const struct target *t, const struct merge_args *a,
 	if (m->parent->active && suspend_branch(&t->pool, m->parent, true))
 		return fail(EXIT_FAILURE, "merge %s/%s: cannot suspend the parent's device",
 			    t->pool.name, t->name);
+	test_stop_point("parent-suspended");
 	r = pool_admin(&t->pool, reply, sizeof(reply), "merge %" PRIu64 " %s", t->b->id,
 		       a->strategy);
-	if (m->parent->active && suspend_branch(&t->pool, m->parent, false))
-		fail(EXIT_FAILURE, "merge %s/%s: resuming the parent's device failed: run 'dmsetup resume'",
-		     t->pool.name, t->name);
+	test_stop_point("merged");
+	if (m->parent->active && suspend_branch(&t->pool, m->parent, false)) {
+		char name[VELA_DM_NAME_LEN];
+
+		branch_dm_name(&t->pool, m->parent->name, name, sizeof(name));
+		fail(EXIT_FAILURE, "merge %s/%s: resuming the parent's device failed: run 'dmsetup resume %s'",
+		     t->pool.name, t->name, name);
+	}
 	if (r == -ECANCELED)
 		return fail(EXIT_CONFLICT, "merge %s/%s: the parent changed meanwhile: conflicts; nothing changed",
 			    t->pool.name, t->name);

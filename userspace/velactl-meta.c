@@ -232,12 +232,14 @@ int cmd_format(int argc, char **argv)
 
 /* --- a metadata device, an image file, or a pool by name ------------------ */
 
-int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, bool may_be_path)
+int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, bool may_be_path,
+		       bool force_view)
 {
 	struct stat st;
-	char reply[32];
 	int r;
 
+	/* A long read stops at a signal, and the view it holds is released. */
+	vela_bdev_set_interrupt(catch_signals());
 	memset(m, 0, sizeof(*m));
 	snprintf(m->path, sizeof(m->path), "%s", arg);
 	/* A path or an image file is read as before (a directory is neither). */
@@ -253,14 +255,20 @@ int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, b
 	if (writing)
 		return fail(EXIT_BUSY, "pool '%s' is active: deactivate it first ('velactl deactivate %s')",
 			    arg, arg);
-	r = pool_admin(&m->pool, reply, sizeof(reply), "reserve_metadata_snap");
+	r = resume_left_suspended(&m->pool, force_view);
+	if (!r)
+		r = clear_stale_view(&m->pool, force_view, true);
+	if (r)
+		return r;
+	r = hold_view(&m->pool);
 	if (r == -EBUSY)
-		return fail(EXIT_BUSY, "pool '%s': another tool holds its metadata view: release it (release_metadata_snap) and retry",
+		return fail(EXIT_BUSY, "pool '%s': another tool took its metadata view meanwhile: retry",
 			    arg);
 	if (r)
 		return fail(EXIT_FAILURE, "pool '%s': cannot hold a view of its metadata: %s", arg,
 			    strerror(-r));
 	m->held = true;
+	test_stop_point("view-held");
 	return 0;
 }
 
@@ -270,7 +278,7 @@ void close_pool_metadata(struct pool_metadata *m)
 
 	if (!m->held)
 		return;
-	r = pool_admin(&m->pool, NULL, 0, "release_metadata_snap");
+	r = release_view(&m->pool);
 	if (r)
 		fail(EXIT_FAILURE, "pool '%s': releasing its metadata view failed: %s; send release_metadata_snap",
 		     m->pool.name, strerror(-r));
@@ -383,12 +391,13 @@ int cmd_check(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "clear-needs-check", no_argument, NULL, 'c' },
 		{ "held", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct check_output out = { 0 };
 	struct vela_check_report report = { .problem = print_problem, .context = &out };
 	struct pool_metadata target;
-	bool clear = false, held = false;
+	bool clear = false, held = false, force = false;
 	int opt, r;
 
 	optind = 0;
@@ -403,6 +412,9 @@ int cmd_check(int argc, char **argv)
 		case 'h':
 			held = true;
 			break;
+		case 'f':
+			force = true;
+			break;
 		default:
 			return EXIT_USAGE;
 		}
@@ -415,7 +427,7 @@ int cmd_check(int argc, char **argv)
 		usage_error("check takes one metadata DEV or FILE, or a POOL");
 		return EXIT_USAGE;
 	}
-	r = open_pool_metadata(argv[optind], &target, clear, true);
+	r = open_pool_metadata(argv[optind], &target, clear, true, force);
 	if (r)
 		return r;
 	r = check_metadata(target.path, &out, &report, clear, held || target.held);
@@ -564,7 +576,7 @@ int cmd_dump(int argc, char **argv)
 		usage_error("dump takes one metadata DEV or FILE, or a POOL");
 		return EXIT_USAGE;
 	}
-	r = open_pool_metadata(argv[optind], &target, false, true);
+	r = open_pool_metadata(argv[optind], &target, false, true, false);
 	if (r)
 		return r;
 	r = dump_metadata(target.path, &ds, held || target.held);
@@ -675,6 +687,7 @@ static int repair_into(const char *source, const char *target, bool force)
 	}
 	src = open_dev(source, true);
 	dst = IS_ERR(src) ? src : open_dev(target, false);
+	test_stop_point("repair-target-open");
 	r = IS_ERR(dst) ? PTR_ERR(dst) : vela_repair(src, dst, &report);
 	if (!IS_ERR(dst))
 		vela_bdev_close(dst);
@@ -733,7 +746,7 @@ int cmd_repair(int argc, char **argv)
 		usage_error("repair takes a SOURCE (metadata DEV, FILE or inactive POOL) and a new TARGET");
 		return EXIT_USAGE;
 	}
-	r = open_pool_metadata(argv[optind], &source, true, true);
+	r = open_pool_metadata(argv[optind], &source, true, true, false);
 	if (!r)
 		r = repair_into(source.path, argv[optind + 1], force);
 	close_pool_metadata(&source);

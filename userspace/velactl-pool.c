@@ -150,10 +150,21 @@ static int activate_one_pool(struct pool *p, const char *only)
 	size_t i, made = 0;
 
 	r = activate_pool(p);
+	/* Whatever a killed velactl left half done on this pool, finish it. */
+	if (!r)
+		r = resume_left_suspended(p, false);
+	if (!r)
+		r = clear_stale_view(p, false, false);
 	if (!r)
 		r = load_branches(p, &list);
 	if (r)
 		return r;
+	r = finish_renames(p, &list);
+	if (r) {
+		free_branch_list(&list);
+		return r;
+	}
+	branch_device_state(p, &list);
 	if (only) {
 		r = find_branch(p, &list, only, &b);
 		if (!r && !b->active) {
@@ -462,8 +473,12 @@ static int print_status(const struct pool *p, bool json)
 			printf(", \"error_if_no_space\": %s, \"discard_passdown\": %s",
 			       strcmp(st.space_policy, "error_if_no_space") ? "false" : "true",
 			       strcmp(st.discard, "discard_passdown") ? "false" : "true");
-			printf(", \"held_metadata_root\": %s",
+			printf(", \"held_metadata_root\": %s, \"held_by\": ",
 			       strcmp(st.held_root, "-") ? st.held_root : "null");
+			if (strcmp(st.held_root, "-"))
+				json_string(st.held_by);
+			else
+				printf("null");
 		}
 		printf("}\n");
 		return 0;
@@ -490,10 +505,13 @@ static int print_status(const struct pool *p, bool json)
 	       st.meta_total ? 100.0 * st.meta_used / st.meta_total : 0.0);
 	printf("branches:        %" PRIu64 " (%" PRIu64 " deletes pending reclaim)\n", st.branches,
 	       st.pending_deletes);
-	printf("when full:       %s\ndiscards:        %s\nheld view:       %s\n",
+	printf("when full:       %s\ndiscards:        %s\n",
 	       strcmp(st.space_policy, "error_if_no_space") ? "queue writes" : "fail writes",
-	       strcmp(st.discard, "discard_passdown") ? "not passed down" : "passed down",
-	       strcmp(st.held_root, "-") ? st.held_root : "none");
+	       strcmp(st.discard, "discard_passdown") ? "not passed down" : "passed down");
+	if (strcmp(st.held_root, "-"))
+		printf("held view:       %s (held by %s)\n", st.held_root, st.held_by);
+	else
+		printf("held view:       none\n");
 	return 0;
 }
 
@@ -513,7 +531,18 @@ int cmd_status(int argc, char **argv)
 	r = check_kernel();
 	if (!r)
 		r = find_pool(argv[optind], &p);
-	return r ? r : print_status(&p, json);
+	if (r)
+		return r;
+	/* status waits for nobody: a view is left over only if the lock is free. */
+	if (p.active && !try_lock_pool(&p)) {
+		r = resume_left_suspended(&p, false);
+		if (!r)
+			r = clear_stale_view(&p, false, false);
+		unlock_pool(&p);
+		if (r)
+			return r;
+	}
+	return print_status(&p, json);
 }
 
 int cmd_extend(int argc, char **argv)

@@ -31,7 +31,6 @@
 #include "vela-meta.h"
 #include "velactl.h"
 
-#define LOCK_DIR		"/run/vela"
 
 static void hex_string(const uint8_t *bytes, size_t n, char *out)
 {
@@ -257,6 +256,10 @@ static int scan_device(struct pool_set *set, const char *kname)
 	snprintf(path, sizeof(path), "/sys/class/block/%s/dev", kname);
 	if (read_sysfs(path, majmin, sizeof(majmin)) || in_use(set, majmin) || is_vela_dm(kname))
 		return 0;
+	/* A read of a suspended dm device waits for its resume: never start one. */
+	snprintf(path, sizeof(path), "/sys/class/block/%s/dm/suspended", kname);
+	if (!read_sysfs(path, why, sizeof(why)) && !strcmp(why, "1"))
+		return 0;
 	snprintf(path, sizeof(path), "/dev/%s", kname);
 	if (read_label(path, sector))
 		return 0;
@@ -465,6 +468,10 @@ static int flock_timed(int fd, unsigned int seconds)
 			r = -errno;
 			break;
 		}
+		if (stop_signal()) {
+			r = -EINTR;
+			break;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > deadline.tv_sec ||
 		    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
@@ -494,9 +501,9 @@ static int lock_pool_name(const char *name, int *fd)
 		usage_error("invalid pool name '%s'\n%s", name, name_rules_help);
 		return EXIT_USAGE;
 	}
-	if (mkdir(LOCK_DIR, 0700) && errno != EEXIST)
-		return fail(EXIT_FAILURE, "cannot create %s: %s", LOCK_DIR, strerror(errno));
-	snprintf(path, sizeof(path), LOCK_DIR "/%s.lock", name);
+	if (mkdir(RUN_DIR, 0700) && errno != EEXIST)
+		return fail(EXIT_FAILURE, "cannot create %s: %s", RUN_DIR, strerror(errno));
+	snprintf(path, sizeof(path), RUN_DIR "/%s.lock", name);
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (*fd < 0)
 		return fail(EXIT_FAILURE, "cannot open the lock of pool '%s' (%s): %s", name, path,
@@ -513,6 +520,11 @@ static int lock_pool_name(const char *name, int *fd)
 			fprintf(stderr, "velactl: pool '%s' is locked by %s: waiting up to %u s\n",
 				name, who, lock_wait_seconds);
 		r = flock_timed(*fd, lock_wait_seconds);
+		if (r == -EINTR) {
+			r = fail(EXIT_FAILURE, "interrupted while waiting for pool '%s''s lock: nothing was done",
+				 name);
+			goto out;
+		}
 		if (r == -ETIMEDOUT) {
 			lock_holder(*fd, who, sizeof(who));
 			r = fail(EXIT_BUSY, "pool '%s' is still locked by %s after %u s: nothing was done; try again, or wait longer with --wait SECONDS",
@@ -531,6 +543,23 @@ out:
 	close(*fd);
 	*fd = -1;
 	return r;
+}
+
+int try_lock_pool(struct pool *p)
+{
+	char path[PATH_MAX];
+
+	if (mkdir(RUN_DIR, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), RUN_DIR "/%s.lock", p->name);
+	p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (p->lock_fd < 0)
+		return -errno;
+	if (!flock(p->lock_fd, LOCK_EX | LOCK_NB))
+		return 0;
+	close(p->lock_fd);
+	p->lock_fd = -1;
+	return -EWOULDBLOCK;
 }
 
 int lock_pool(struct pool *p)

@@ -25,7 +25,101 @@
 #include "velactl.h"
 
 int verbose;
+const char *velactl_command = "?";
 unsigned int lock_wait_seconds = LOCK_WAIT_DEFAULT;
+
+/*
+ * Signals.  SIGINT, SIGTERM, SIGHUP and SIGPIPE stop velactl; where they
+ * stop it decides what a pool is left with:
+ * - a command that changes a pool defers them (defer_signals(): blocked)
+ *   until it has finished, so the pool is as before or as after, never
+ *   in between; a recursive delete and a lock wait look between steps;
+ * - a command that reads for long under a held view catches them
+ *   (catch_signals()): every read fails with -EINTR from then on, so the
+ *   command stops at its next block and releases what it holds;
+ * finish_signals() then ends velactl as the signal would have.  SIGKILL
+ * cannot be deferred: what it leaves, the next velactl to take the pool's
+ * lock finds and repairs (a view left held, a parent left suspended).
+ */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+/* Written by the handler, read anywhere: atomics, as a signal may come mid-read. */
+static int caught_signal;
+
+static void stop_signal_set(sigset_t *set)
+{
+	size_t i;
+
+	sigemptyset(set);
+	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
+		sigaddset(set, stop_signals[i]);
+}
+
+void defer_signals(void)
+{
+	sigset_t set;
+
+	stop_signal_set(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static void note_signal(int sig)
+{
+	__atomic_store_n(&caught_signal, sig, __ATOMIC_RELAXED);
+}
+
+static bool signal_caught(void)
+{
+	return __atomic_load_n(&caught_signal, __ATOMIC_RELAXED) != 0;
+}
+
+bool (*catch_signals(void))(void)
+{
+	struct sigaction sa = { .sa_handler = note_signal };
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
+		sigaction(stop_signals[i], &sa, NULL);
+	stop_signal_set(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	return signal_caught;
+}
+
+int stop_signal(void)
+{
+	sigset_t pending;
+	size_t i;
+
+	if (signal_caught())
+		return __atomic_load_n(&caught_signal, __ATOMIC_RELAXED);
+	if (sigpending(&pending))
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
+		if (sigismember(&pending, stop_signals[i]))
+			return stop_signals[i];
+	return 0;
+}
+
+int finish_signals(int r)
+{
+	int sig = stop_signal();
+	sigset_t set;
+
+	if (!sig)
+		return r;
+	/* A closed pipe is the reader's choice, not news. */
+	if (sig != SIGPIPE)
+		fprintf(stderr, "velactl: %s: stopped by %s, at a point where the pool is as the messages above say\n",
+			velactl_command, sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal");
+	fflush(NULL);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);	/* a deferred one ends us here */
+	raise(sig);				/* a caught one, here */
+	return 128 + sig;
+}
 
 void test_stop_point(const char *point)
 {

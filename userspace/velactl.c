@@ -336,6 +336,18 @@ static int cmd_help(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* Commands a signal may stop at any point: they only read, and hold nothing. */
+static bool changes_nothing(const struct command *cmd)
+{
+	static const char *const readers[] = { "help", "version", "list", "scan", "probe" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(readers); i++)
+		if (!strcmp(cmd->name, readers[i]))
+			return true;
+	return false;
+}
+
 /* --wait SECONDS: a whole number of seconds, at most a day. */
 static int set_lock_wait(const char *arg)
 {
@@ -440,5 +452,9 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[opt], "--help") || !strcmp(argv[opt], "-h"))
 			return show_command_help(cmd->name);
 	dm_log_with_errno_init(dm_log_quiet);
-	return cmd->run(argc - optind, argv + optind);
+	velactl_command = cmd->name;
+	/* Only what changes nothing may die anywhere: the rest finish first. */
+	if (!changes_nothing(cmd))
+		defer_signals();
+	return finish_signals(cmd->run(argc - optind, argv + optind));
 }

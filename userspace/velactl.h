@@ -37,6 +37,8 @@
 
 /* -v: libdevmapper's diagnostics too, and progress notes such as lock waits. */
 extern int verbose;
+/* The command being run ("check"), for the tags velactl leaves in a pool. */
+extern const char *velactl_command;
 
 /*
  * How long a command waits for a pool's lock (--wait SECONDS); 0 for
@@ -45,6 +47,18 @@ extern int verbose;
  */
 #define LOCK_WAIT_DEFAULT	300
 extern unsigned int lock_wait_seconds;
+
+/*
+ * Signals (velactl-util.c says why): defer them until the command is done;
+ * or catch them, returning the test "did one come?", which the caller hands
+ * to vela_bdev_set_interrupt() so that every metadata read fails with
+ * -EINTR from then on; stop_signal() is the one that came (deferred or
+ * caught), else 0; finish_signals(@r) ends velactl by it, or returns @r.
+ */
+void defer_signals(void);
+bool (*catch_signals(void))(void);
+int stop_signal(void);
+int finish_signals(int r);
 
 /*
  * A test stop point: when VELACTL_TEST_STOP names @point, velactl stops
@@ -124,6 +138,8 @@ const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len);
 #define VELA_DM_SEPARATOR	'@'
 /* dm UUIDs: "VELA-POOL-<pool uuid>", "VELA-BR-<pool uuid>-<branch id>". */
 #define VELA_DM_UUID_PREFIX	"VELA-"
+/* Pool locks (POOL.lock) and suspension records (POOL.suspended): tmpfs. */
+#define RUN_DIR			"/run/vela"
 
 struct pool {
 	char name[VELA_MAX_POOL_NAME + 1];
@@ -174,6 +190,7 @@ struct pool_status {
 	uint64_t meta_used, meta_total, data_used, data_total;
 	uint64_t branches, pending_deletes;
 	char mode[32], needs_check[16], space_policy[32], discard[32], held_root[24];
+	char held_by[32];		/* the view's holder tag, "-" for none */
 };
 
 /* The name rules, as usage errors state them. */
@@ -236,6 +253,8 @@ int find_pool(const char *name, struct pool *p);
  */
 int lock_pool(struct pool *p);
 void unlock_pool(struct pool *p);
+/* Take @p's lock only if nobody holds it: 0, -EWOULDBLOCK or -errno.  Waits for nothing. */
+int try_lock_pool(struct pool *p);
 /*
  * Check the kernel, lock pool @name, then find it (so what is read is
  * current); it must be active unless @any_state.
@@ -255,6 +274,34 @@ int pool_status(const struct pool *p, struct pool_status *st);
  */
 __printf(4, 5) int pool_admin(const struct pool *p, char *reply, size_t len,
 			      const char *verb_args, ...);
+/*
+ * The pool's metadata view (reserve_metadata_snap), for check, dump, diff
+ * and merge's conflict list, held under the pool's lock and tagged
+ * "velactl:COMMAND:PID", so that the next velactl to take the lock knows a
+ * view with that tag is left over: 0 or -errno.
+ */
+int hold_view(const struct pool *p);
+int release_view(const struct pool *p);
+/*
+ * With @p's lock held: release a view left by a velactl that is gone (any
+ * velactl holding a view holds the lock), and say so.  Another tool's view
+ * is released only with @force; otherwise it is reported, or refused
+ * (EXIT_BUSY, printed) when @refuse_foreign.  0 or an EXIT_* code.
+ */
+int clear_stale_view(const struct pool *p, bool force, bool refuse_foreign);
+/*
+ * With @p's lock held: resume the pool's devices a gone velactl left
+ * suspended (a merge, a resize or an extend killed midway), and say so.
+ * Another tool's suspension is only reported, or with @force resumed.
+ * 0 or EXIT_FAILURE (printed).
+ */
+int resume_left_suspended(const struct pool *p, bool force);
+/*
+ * With @p's lock held: rename a branch device still under the name it had
+ * before a rename a gone velactl began (found by its dm UUID), and say so.
+ * 0 or EXIT_FAILURE (printed).  Then re-read the device state.
+ */
+int finish_renames(const struct pool *p, const struct branch_list *list);
 int list_branches(const struct pool *p, struct branch_list *list);
 void free_branch_list(struct branch_list *list);
 /* One branch by id (one message, with its device state); -ENOENT if none. */
@@ -319,7 +366,12 @@ struct pool_metadata {
 };
 
 /* @may_be_path: @arg may name a device or an image file rather than a pool. */
-int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, bool may_be_path);
+/*
+ * @force_view: release a metadata view another tool holds (check --force);
+ * one a gone velactl left is always released.
+ */
+int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, bool may_be_path,
+		       bool force_view);
 void close_pool_metadata(struct pool_metadata *m);
 
 /* --- velactl-branch.c: volumes and branches, and naming one ------------- */

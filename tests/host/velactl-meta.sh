@@ -14,7 +14,7 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 40
+ktap_plan 42
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
@@ -90,6 +90,28 @@ else
 	ktap_fail "the repaired metadata holds the same branches and mappings" \
 		"$(diff "$tmp/a.json" "$tmp/b.json" | head -n 20)"
 fi
+# Signals: a repair stopped once its target exists, then sent SIGINT, stops
+# at its next read, removes the target it made, and ends by the signal.
+VELACTL_TEST_STOP=repair-target-open "$velactl" repair "$m" "$tmp/int.img" 2>"$tmp/int.err" &
+pid=$!
+k=0
+while [ $k -lt 100 ] && [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != T ]; do
+	sleep 0.1
+	k=$((k + 1))
+done
+kill -INT $pid
+kill -CONT $pid
+wait $pid
+rc=$?
+if [ $rc = 130 ] && [ ! -e "$tmp/int.img" ] && grep -q "stopped by INT" "$tmp/int.err"; then
+	ktap_pass "repair interrupted (SIGINT) removes the target it made and exits 130"
+else
+	ktap_fail "repair interrupted (SIGINT) removes the target it made and exits 130" "exit $rc" \
+		"$(ls -l "$tmp/int.img" 2>&1)" "$(cat "$tmp/int.err")"
+fi
+# A reader that stops reading: dump ends by SIGPIPE (141) at once.
+rc=$( ("$velactl" dump --mappings "$m" 2>/dev/null; echo $? >"$tmp/rc") | head -c 100 >/dev/null; cat "$tmp/rc")
+ktap_expect_exit "dump into a pipe closed early ends by SIGPIPE (141)" 0 "" [ "$rc" = 141 ]
 # Hostile bytes behind valid checksums (tests/tools/vela-craft.c): a pool
 # name and a branch name with a quote, a backslash, terminal escapes and
 # bytes that are not UTF-8 reach neither the terminal nor the JSON raw.

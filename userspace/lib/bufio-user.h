@@ -75,6 +75,14 @@ void dm_bufio_user_set_cache_limit(struct dm_bufio_client *c, unsigned long max_
 unsigned long dm_bufio_user_nr_cached(struct dm_bufio_client *c, unsigned long *nr_dirty);
 
 /*
+ * Userspace only: once @stop returns true (a signal came), every read and
+ * write of a device or image file fails with -EINTR, so a long walk stops
+ * at its next block and its caller can clean up (release a held view,
+ * remove a half-written target).  NULL: never.  @stop must be cheap.
+ */
+void vela_bdev_set_interrupt(bool (*stop)(void));
+
+/*
  * Simulated block devices.  I/O is in whole, aligned 512-byte sectors;
  * anything else, or anything past the end, fails with -EIO.
  *

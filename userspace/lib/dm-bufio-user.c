@@ -195,12 +195,21 @@ void vela_bdev_get_stats(struct block_device *bdev, struct vela_bdev_stats *stat
 	mutex_unlock(&bdev->lock);
 }
 
-/* pread()/pwrite() the whole range, or -errno. */
+static bool (*interrupted)(void);
+
+void vela_bdev_set_interrupt(bool (*stop)(void))
+{
+	interrupted = stop;
+}
+
+/* pread()/pwrite() the whole range, or -errno (-EINTR once interrupted). */
 static int file_rw(int fd, bool write, u64 offset, u8 *buf, size_t len)
 {
 	ssize_t n;
 
 	while (len) {
+		if (interrupted && interrupted())
+			return -EINTR;
 		if (write)
 			n = pwrite(fd, buf, len, (off_t)offset);
 		else
