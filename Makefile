@@ -108,7 +108,8 @@ build/obj/velactl.o build/obj/velactl-util.o: build/obj/%.o: userspace/%.c $(VEL
 # The files that need the on-disk format and libdevmapper or libvela.
 VELACTL_LIB_OBJS := build/obj/velactl-dm.o build/obj/velactl-scan.o build/obj/velactl-meta.o \
 	build/obj/velactl-pool.o \
-	build/obj/velactl-branch.o build/obj/velactl-list.o build/obj/velactl-merge.o
+	build/obj/velactl-branch.o build/obj/velactl-list.o build/obj/velactl-merge.o \
+	build/obj/velactl-lifecycle.o
 
 $(VELACTL_LIB_OBJS): build/obj/%.o: userspace/%.c $(VELACTL_HDRS) kernel/vela-format.h dkms.conf
 	@mkdir -p $(dir $@)

@@ -403,6 +403,40 @@ int vela_md_commit(struct vela_md *md)
 	return r;
 }
 
+int vela_md_set_identity(struct vela_md *md, const char *name, const u8 *uuid)
+{
+	char old_name[VELA_POOL_NAME_LEN];
+	u8 old_uuid[16];
+	int r;
+
+	if (name && (strnlen(name, VELA_POOL_NAME_LEN) >= VELA_POOL_NAME_LEN ||
+		     !vela_md_valid_name(name)))
+		return -EINVAL;
+	down_write(&md->lock);
+	r = md->read_only ? -EROFS : 0;
+	if (r)
+		goto out;
+	memcpy(old_name, md->pool_name, sizeof(old_name));
+	memcpy(old_uuid, md->uuid, sizeof(old_uuid));
+	if (name) {
+		memset(md->pool_name, 0, sizeof(md->pool_name));
+		strscpy(md->pool_name, name, sizeof(md->pool_name));
+	}
+	if (uuid)
+		memcpy(md->uuid, uuid, sizeof(md->uuid));
+	/* The superblock written by this commit is the switch: before it, nothing changed. */
+	r = __commit(md);
+	if (r) {
+		memcpy(md->pool_name, old_name, sizeof(md->pool_name));
+		memcpy(md->uuid, old_uuid, sizeof(md->uuid));
+		if (r != -ENOMEM)
+			__abort(md);
+	}
+out:
+	up_write(&md->lock);
+	return r;
+}
+
 int vela_md_abort(struct vela_md *md)
 {
 	down_write(&md->lock);

@@ -101,6 +101,14 @@ int vela_md_rebuild(struct vela_md *src, struct block_device *dst,
 void vela_md_close(struct vela_md *md);
 
 int vela_md_commit(struct vela_md *md);
+/*
+ * Rename the pool (@name, a valid name shorter than VELA_POOL_NAME_LEN, or
+ * NULL to keep it) and/or give it a new UUID (@uuid, or NULL), committing
+ * the open transaction with it: after a crash the superblock holds either
+ * the old identity or the new one.  For velactl rename-pool and
+ * import-clone, on an inactive pool.  -EINVAL for a bad name.
+ */
+int vela_md_set_identity(struct vela_md *md, const char *name, const u8 *uuid);
 int vela_md_abort(struct vela_md *md);
 /* O(1): safe for the status path. */
 int vela_md_info(struct vela_md *md, struct vela_md_info *info);

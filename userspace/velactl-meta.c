@@ -30,6 +30,20 @@ struct block_device *open_dev(const char *path, bool read_only)
 	return bdev;
 }
 
+static int write_data_label(struct block_device *data, const u8 *uuid, u32 block_sectors);
+
+int write_data_label_at(const char *path, const u8 *uuid, u32 block_sectors)
+{
+	struct block_device *bdev = vela_bdev_open_file(path, false);
+	int r;
+
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	r = write_data_label(bdev, uuid, block_sectors);
+	vela_bdev_close(bdev);
+	return r;
+}
+
 static int write_data_label(struct block_device *data, const u8 *uuid, u32 block_sectors)
 {
 	struct vela_data_label label;

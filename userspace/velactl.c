@@ -233,6 +233,20 @@ static const struct command commands[] = {
 	  "themselves grew (lvextend, a larger partition, ...): one reload picks up\n"
 	  "both; the flags say which growth to report.",
 	  cmd_extend },
+	{ "rename-pool", NULL, "rename-pool POOL NEW-NAME",
+	  "Rename an inactive pool (its superblock, in one commit).",
+	  cmd_rename_pool },
+	{ "import-clone", NULL, "import-clone NEW-NAME --metadata DEV --data DEV [--force]",
+	  "Give a pool copied block for block (a cloned LUN, a dd image) a new name and\n"
+	  "a new UUID, so that it and the original can both be active.  Its devices\n"
+	  "must not be in use.  --force accepts a data label of another UUID, to finish\n"
+	  "an import-clone of these devices that a crash cut short.",
+	  cmd_import_clone },
+	{ "remove-pool", NULL, "remove-pool POOL [--force] [--yes]",
+	  "Erase an inactive pool's signatures from its metadata and data devices.\n"
+	  "Refused while it holds volumes or branches, unless --force (which destroys\n"
+	  "them).  Asks first on a terminal; without one it needs --yes.",
+	  cmd_remove_pool },
 	{ "format", NULL, "format --metadata DEV|FILE --data DEV|FILE [--block-size SIZE] [--name NAME] [--force]",
 	  "Format a pool on a metadata and a data device (or image files), from userspace,\n"
 	  "without activating it (init formats and activates).\n"

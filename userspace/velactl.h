@@ -5,7 +5,8 @@
  *
  * The files call downwards only:
  *   velactl.c main and the command table: every cmd_*
- *   velactl-pool.c, velactl-list.c, velactl-merge.c: the commands by family
+ *   velactl-pool.c, velactl-list.c, velactl-merge.c, velactl-lifecycle.c:
+ *     the commands by family
  *   velactl-branch.c: branch commands, and naming a branch for the others
  *   velactl-meta.c: offline metadata commands (libvela)
  *   velactl-scan.c: finding pools (trusting nothing on disk), their lock
@@ -351,6 +352,8 @@ int parse_block_size(const char *s, uint64_t *bytes);
 struct block_device;
 /* Open a metadata device or image file; the reason printed on failure. */
 struct block_device *open_dev(const char *path, bool read_only);
+/* Write (and flush) the data label naming pool @uuid on @path: 0 or -errno. */
+int write_data_label_at(const char *path, const uint8_t *uuid, uint32_t block_sectors);
 
 /*
  * check, dump, repair and diff name a metadata device, an image, or a pool.
@@ -416,6 +419,12 @@ int cmd_deactivate(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_extend(int argc, char **argv);
+
+/* --- velactl-lifecycle.c: a pool's identity and end ---------------------- */
+
+int cmd_rename_pool(int argc, char **argv);
+int cmd_import_clone(int argc, char **argv);
+int cmd_remove_pool(int argc, char **argv);
 
 /* --- velactl-list.c ------------------------------------------------------ */
 

@@ -102,7 +102,7 @@ expect_some() {
 
 commands='help version init create create-branch branch list ls delete remove
 	rename resize protect unprotect limit activate deactivate scan status
-	extend format check dump diff merge repair probe'
+	extend rename-pool import-clone remove-pool format check dump diff merge repair probe'
 
 ktap_plan 25
 

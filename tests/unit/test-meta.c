@@ -103,6 +103,46 @@ TEST(format_open_and_info)
 	pool_destroy(&p);
 }
 
+TEST(a_pool_is_renamed_and_given_a_new_uuid_in_one_commit)
+{
+	static const u8 uuid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	struct vela_md_info before, info;
+	u64 vol;
+	struct pool p;
+
+	pool_create(&p);
+	ASSERT_EQ(vela_md_create_volume(p.md, "v", 1 << 20, 0, 1, &vol), 0);
+	ASSERT_EQ(vela_md_info(p.md, &before), 0);
+	EXPECT_EQ(vela_md_set_identity(p.md, "bad/name", NULL), -EINVAL);
+	EXPECT_EQ(vela_md_set_identity(p.md, "0123456789012345678901234567890123456789012345678901234567890123",
+				       NULL), -EINVAL);
+	/* A failed write: the old identity stays, in memory and on disk. */
+	vela_bdev_inject_error(p.bdev, VELA_IO_WRITE, 0, -EIO);
+	EXPECT_EQ(vela_md_set_identity(p.md, "other", uuid), -EIO);
+	vela_bdev_inject_error(p.bdev, VELA_IO_WRITE, 0, 0);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_STREQ(info.pool_name, "test");
+	EXPECT_EQ(memcmp(info.uuid, before.uuid, 16), 0);
+	pool_cut(&p, VELA_CUT_DROP_ALL);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_STREQ(info.pool_name, "test");
+	ASSERT_EQ(vela_md_create_volume(p.md, "w", 1 << 20, 0, 1, &vol), 0);
+	/* The name alone, then the UUID alone: each one commit, kept across a cut. */
+	ASSERT_EQ(vela_md_set_identity(p.md, "other", NULL), 0);
+	pool_cut(&p, VELA_CUT_DROP_ALL);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_STREQ(info.pool_name, "other");
+	EXPECT_EQ(memcmp(info.uuid, before.uuid, 16), 0);
+	/* "v" went with the failed commit; "w" came with the rename's. */
+	EXPECT_EQ(info.nr_branches, 1);
+	ASSERT_EQ(vela_md_set_identity(p.md, NULL, uuid), 0);
+	pool_cut(&p, VELA_CUT_DROP_ALL);
+	ASSERT_EQ(vela_md_info(p.md, &info), 0);
+	EXPECT_STREQ(info.pool_name, "other");
+	EXPECT_EQ(memcmp(info.uuid, uuid, 16), 0);
+	pool_destroy(&p);
+}
+
 TEST(garbage_is_not_a_pool)
 {
 	struct block_device *bdev = vela_bdev_create_mem(64 * VELA_BLOCK_SIZE);
