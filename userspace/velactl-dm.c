@@ -766,7 +766,8 @@ static int parse_branch_row(const char *line, struct branch *b)
 		   &b->id, parent, &b->depth, &b->size_sectors, &b->ctime, &b->flags,
 		   &b->mapped, &b->exclusive, &b->shared, &b->limit, b->uuid, b->name,
 		   b->origin_id, &b->usage_generation);
-	if (n != 14)
+	/* A name the kernel would refuse is corrupt metadata: it never reaches a dm name. */
+	if (n != 14 || !vela_md_valid_name(b->name))
 		return -EPROTO;
 	b->parent = strcmp(parent, "-") ? strtoull(parent, NULL, 10) : VELA_NO_PARENT;
 	if (!strcmp(b->origin_id, "-"))
@@ -1067,6 +1068,24 @@ int origin_identity(const char *path, char *id, size_t len)
 	return 0;
 }
 
+/* Whether block device @kname has a holder that is not a dm-vela device. */
+static bool held_by_other_than_vela(const char *kname)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	bool other = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/holders", kname);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!other && (e = readdir(d)))
+		other = e->d_name[0] != '.' && !is_vela_dm(e->d_name);
+	closedir(d);
+	return other;
+}
+
 int find_origin(const char *id, char *path, size_t len)
 {
 	char candidate[PATH_MAX], identity[64];
@@ -1081,8 +1100,13 @@ int find_origin(const char *id, char *path, size_t len)
 	if (!d)
 		return -errno;
 	while ((e = readdir(d))) {
-		/* Held devices count: an active branch holds its origin. */
-		if (e->d_name[0] == '.' || is_vela_dm(e->d_name))
+		/*
+		 * A device another device holds (a multipath path, an md member,
+		 * an LV's PV) is not the one to use; one held only by dm-vela
+		 * branches is: an active branch holds its origin.
+		 */
+		if (e->d_name[0] == '.' || is_vela_dm(e->d_name) ||
+		    held_by_other_than_vela(e->d_name))
 			continue;
 		snprintf(candidate, sizeof(candidate), "/dev/%s", e->d_name);
 		if (origin_identity(candidate, identity, sizeof(identity)) ||

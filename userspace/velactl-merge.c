@@ -562,8 +562,14 @@ int cmd_merge(int argc, char **argv)
 			r = merge_report(&t, &a, &m, MERGE_DONE);
 		else if (a.json)
 			printf("\"merged\": false}\n");	/* close what the head opened */
-		if (!r && a.delete_child)
-			r = delete_merged_child(&t, a.json);
+		/*
+		 * The merge is done and said so: its exit status stands.  The
+		 * preflight refused what it could; a delete that still fails
+		 * is a warning with the command to finish it.
+		 */
+		if (!r && a.delete_child && delete_merged_child(&t, a.json))
+			fprintf(stderr, "velactl: merge %s/%s: merged, but the child was not deleted (above): 'velactl delete %s/%s' deletes it\n",
+				t.pool.name, t.name, t.pool.name, t.name);
 	}
 out:
 	close_target(&t);

@@ -177,10 +177,28 @@ int confirm_destruction(bool yes, const char *what)
 int next_option(int argc, char **argv, const char *shortopts,
 		const struct option *longopts, const char *command)
 {
-	int opt;
+	const char *token;
+	int opt, idx = -1;
+	size_t len;
 
 	opterr = 0;
-	opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	opt = getopt_long(argc, argv, shortopts, longopts, &idx);
+	if (opt != '?' && opt != -1 && idx >= 0) {
+		/*
+		 * glibc takes any unambiguous prefix ("--fo" for --force): a
+		 * destructive option must be written in full.  The option is
+		 * the last argument taken, or the one before its value.
+		 */
+		token = argv[optind - 1];
+		if (strncmp(token, "--", 2) && optind >= 2)
+			token = argv[optind - 2];
+		len = strcspn(token + 2, "=");
+		if (strlen(longopts[idx].name) != len) {
+			usage_error("%s: unknown option '%.*s': write '--%s' in full", command,
+				    (int)len + 2, token, longopts[idx].name);
+			return '?';
+		}
+	}
 	if (opt == '?') {
 		if (optopt)
 			usage_error("%s: unknown option '-%c' or missing argument", command, optopt);

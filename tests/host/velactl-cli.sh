@@ -14,7 +14,7 @@ truncate -s 16M "$tmp/ext4.img"
 mkfs.ext4 -q -F "$tmp/ext4.img"
 
 commands=$("$velactl" help | sed -n 's/^  \([a-z-]*\).*/\1/p')
-ktap_plan $((18 + 2 * $(echo "$commands" | wc -w)))
+ktap_plan $((20 + 2 * $(echo "$commands" | wc -w)))
 ktap_expect_exit "--version prints the package version" 0 "^velactl $version\$" "$velactl" --version
 ktap_expect_exit "help lists the commands" 0 "probe DEVICE" "$velactl" help
 ktap_expect_exit "--help is help" 0 "^usage: velactl" "$velactl" --help
@@ -33,6 +33,11 @@ ktap_expect_exit "--wait with a word is a usage error" 2 "--wait soon: want a wh
 ktap_expect_exit "--wait past a day is a usage error" 2 "from 0 to 86400" "$velactl" version --wait=86401
 ktap_expect_exit "--wait at the end wants its value" 2 "--wait wants a number of seconds" \
 	"$velactl" probe "$tmp/zero.img" --wait
+ktap_expect_exit "an abbreviated long option is refused, a destructive one included" 2 \
+	"format: unknown option '--meta': write '--metadata' in full" \
+	"$velactl" format --meta "$tmp/a" --dat "$tmp/b" --fo
+ktap_expect_exit "...and so is an abbreviation with =" 2 "unknown option '--blo': write '--block-size' in full" \
+	"$velactl" format --metadata "$tmp/a" --data "$tmp/b" --blo=64k
 ktap_expect_exit "--nowait and --wait after the command are taken out of its arguments" 0 \
 	"no signature found" "$velactl" probe --nowait "$tmp/zero.img" --wait 3
 # The man page names the target version velactl requires, and its example.
