@@ -302,14 +302,50 @@ void close_pool_metadata(struct pool_metadata *m)
 struct check_output {
 	const char *path;
 	bool quiet;
+	/* --json: one object on stdout; the problems stream into its array. */
+	bool json;
+	u64 nr_printed;
 };
+
+/* check --json: the object's head, up to the opening of "problems". */
+static void check_json_head(const struct check_output *out, const char *pool, const char *view)
+{
+	printf("{\"schema\": %d, \"path\": ", JSON_SCHEMA);
+	json_string(out->path);
+	printf(", \"pool\": ");
+	if (pool)
+		json_string(pool);
+	else
+		printf("null");
+	printf(", \"view\": \"%s\", \"problems\": [", view);
+}
+
+/*
+ * check --json: close the object with the result ("clean", "problems",
+ * "no_superblock", "unreadable") and, when @report, its figures.
+ */
+static void check_json_tail(const struct check_output *out, const char *result,
+			    const struct vela_check_report *report, bool cleared)
+{
+	printf("%s], \"result\": \"%s\"", out->nr_printed ? "\n  " : "", result);
+	if (report)
+		printf(", \"branches\": %llu, \"metadata_blocks_used\": %llu, \"data_blocks_used\": %llu, \"needs_check\": %s, \"needs_check_cleared\": %s",
+		       report->nr_branches, report->nr_metadata_blocks_used,
+		       report->nr_data_blocks_used,
+		       report->needs_check && !cleared ? "true" : "false", cleared ? "true" : "false");
+	printf("}\n");
+}
 
 static void print_problem(void *context, const char *msg)
 {
 	struct check_output *out = context;
 
-	if (!out->quiet)
+	if (out->json) {
+		printf("%s\n    ", out->nr_printed++ ? "," : "");
+		json_string(msg);
+	} else if (!out->quiet) {
 		printf("%s: %s\n", out->path, msg);
+	}
 }
 
 static int clear_needs_check(struct block_device *bdev, const char *path)
@@ -365,6 +401,17 @@ static int held_branch(void *context, u64 id, const struct vela_branch_info *inf
  * checksum and place are verified as it is read) and every mapping's range.
  * Reference counts belong to the live pool and are not compared.
  */
+/* check --held --json: the tail, with the view's figures. */
+static void held_json_tail(const struct check_output *out, const char *result,
+			   const struct held_check *hc)
+{
+	printf("%s], \"result\": \"%s\"", out->nr_printed ? "\n  " : "", result);
+	if (hc)
+		printf(", \"branches\": %llu, \"mappings\": %llu", hc->nr_branches,
+		       hc->nr_mappings);
+	printf("}\n");
+}
+
 static int check_held(struct block_device *bdev, const struct check_output *out)
 {
 	struct held_check hc = { 0 };
@@ -378,6 +425,8 @@ static int check_held(struct block_device *bdev, const struct check_output *out)
 			fprintf(stderr, "velactl: %s: %s\n", out->path, r == -ENOENT ?
 				"no held metadata view (reserve one with the pool's reserve_metadata_snap message)" :
 				strerror(-r));
+		if (out->json)
+			held_json_tail(out, r == -ENOENT ? "no_view" : "unreadable", NULL);
 		return r == -ENOENT ? EXIT_FAILURE : EXIT_UNREADABLE;
 	}
 	vela_md_info(hc.md, &info);
@@ -385,12 +434,16 @@ static int check_held(struct block_device *bdev, const struct check_output *out)
 	r = vela_md_walk_branches(hc.md, held_branch, &hc);
 	vela_md_close(hc.md);
 	if (r || hc.nr_bad) {
-		if (!out->quiet)
+		if (out->json)
+			held_json_tail(out, "problems", &hc);
+		else if (!out->quiet)
 			printf("%s: held view: %s\n", out->path, r ? strerror(-r) :
 			       "mappings out of order or out of the data device");
 		return EXIT_FAILURE;
 	}
-	if (!out->quiet)
+	if (out->json)
+		held_json_tail(out, "clean", &hc);
+	else if (!out->quiet)
 		printf("%s: held view consistent: %llu branch(es), %llu mapping(s); the live pool's reference counts are not checked\n",
 		       out->path, hc.nr_branches, hc.nr_mappings);
 	return EXIT_SUCCESS;
@@ -406,6 +459,7 @@ int cmd_check(int argc, char **argv)
 		{ "clear-needs-check", no_argument, NULL, 'c' },
 		{ "held", no_argument, NULL, 'h' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct check_output out = { 0 };
@@ -429,9 +483,16 @@ int cmd_check(int argc, char **argv)
 		case 'f':
 			force = true;
 			break;
+		case 'j':
+			out.json = true;
+			break;
 		default:
 			return EXIT_USAGE;
 		}
+	}
+	if (out.json && out.quiet) {
+		usage_error("check: --json and --quiet: pick one");
+		return EXIT_USAGE;
 	}
 	if (held && clear) {
 		usage_error("--held reads a live pool: it cannot --clear-needs-check");
@@ -444,6 +505,10 @@ int cmd_check(int argc, char **argv)
 	r = open_pool_metadata(argv[optind], &target, clear, true, force);
 	if (r)
 		return r;
+	out.path = target.path;
+	if (out.json)
+		check_json_head(&out, target.pool.name[0] ? target.pool.name : NULL,
+				held || target.held ? "held" : "committed");
 	r = check_metadata(target.path, &out, &report, clear, held || target.held);
 	close_pool_metadata(&target);
 	return r;
@@ -461,6 +526,8 @@ static int check_metadata(const char *path, struct check_output *out,
 		if (!out->quiet)
 			fprintf(stderr, "velactl: cannot open %s: %s\n", out->path,
 				strerror(-PTR_ERR(bdev)));
+		if (out->json)
+			check_json_tail(out, "unreadable", NULL, false);
 		return EXIT_UNREADABLE;
 	}
 	if (held) {
@@ -471,7 +538,9 @@ static int check_metadata(const char *path, struct check_output *out,
 	r = vela_check(bdev, report);
 	if (r == -EILSEQ || r == -EOPNOTSUPP) {
 		/* The superblock itself is bad: a problem, not an unreadable device. */
-		if (!out->quiet)
+		if (out->json)
+			check_json_tail(out, "no_superblock", NULL, false);
+		else if (!out->quiet)
 			printf("%s: no valid dm-vela superblock (%s)\n", out->path, strerror(-r));
 		vela_bdev_close(bdev);
 		return EXIT_FAILURE;
@@ -480,20 +549,28 @@ static int check_metadata(const char *path, struct check_output *out,
 		if (!out->quiet)
 			fprintf(stderr, "velactl: cannot read the metadata on %s: %s\n", out->path,
 				strerror(-r));
+		if (out->json)
+			check_json_tail(out, "unreadable", NULL, false);
 		vela_bdev_close(bdev);
 		return EXIT_UNREADABLE;
 	}
 	if (report->nr_problems) {
-		if (!out->quiet)
+		if (out->json)
+			check_json_tail(out, "problems", report, false);
+		else if (!out->quiet)
 			printf("%s: %llu problem(s) found\n", out->path, report->nr_problems);
 		vela_bdev_close(bdev);
 		return EXIT_FAILURE;
 	}
 	if (clear && clear_needs_check(bdev, out->path)) {
+		if (out->json)
+			check_json_tail(out, "clean", report, false);
 		vela_bdev_close(bdev);
 		return EXIT_FAILURE;
 	}
-	if (!out->quiet)
+	if (out->json)
+		check_json_tail(out, "clean", report, clear);
+	else if (!out->quiet)
 		printf("%s: clean: %llu branch(es), %llu metadata and %llu data blocks in use%s\n",
 		       out->path, report->nr_branches, report->nr_metadata_blocks_used,
 		       report->nr_data_blocks_used, clear ? "; needs_check cleared" :

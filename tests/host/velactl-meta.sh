@@ -14,7 +14,7 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 42
+ktap_plan 47
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
@@ -90,6 +90,24 @@ else
 	ktap_fail "the repaired metadata holds the same branches and mappings" \
 		"$(diff "$tmp/a.json" "$tmp/b.json" | head -n 20)"
 fi
+# check --json: one object on every path, the exit codes unchanged.
+# check_json WANT-EXIT JQ-FILTER IMAGE: the exit code, and the filter holds.
+check_json() {
+	"$velactl" check --json "$3" >"$tmp/check.json" 2>/dev/null
+	rc=$?
+	[ $rc = "$1" ] && jq -e "$2" "$tmp/check.json" >/dev/null
+}
+ktap_expect_exit "check --json of a clean pool: result clean, its figures as numbers" 0 "" \
+	check_json 0 '.schema == 1 and .result == "clean" and .problems == [] and .branches == 1 and .data_blocks_used == 16385' "$m"
+cp "$m" "$tmp/bad2.img"
+printf '\377' | dd of="$tmp/bad2.img" bs=1 seek=$((9 * 4096 + 100)) conv=notrunc 2>/dev/null
+ktap_expect_exit "check --json of a damaged tree: exit 1, result problems, each one a string" 0 "" \
+	check_json 1 '.result == "problems" and (.problems | length) > 0 and (.problems[0] | test("metadata block 9"))' "$tmp/bad2.img"
+ktap_expect_exit "check --json of a blank image: exit 1, result no_superblock" 0 "" \
+	check_json 1 '.result == "no_superblock"' "$tmp/zero.img"
+ktap_expect_exit "check --json of a missing file: exit 3, result unreadable" 0 "" \
+	check_json 3 '.result == "unreadable"' "$tmp/missing.img"
+ktap_expect_exit "check --json with -q is a usage error" 2 "pick one" "$velactl" check --json -q "$m"
 # Signals: a repair stopped once its target exists, then sent SIGINT, stops
 # at its next read, removes the target it made, and ends by the signal.
 VELACTL_TEST_STOP=repair-target-open "$velactl" repair "$m" "$tmp/int.img" 2>"$tmp/int.err" &
