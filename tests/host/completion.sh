@@ -129,8 +129,8 @@ expect_some "create -- offers its options and not delete's" \
 	"--size --origin --limit --no-autoactivate --json --help" \
 	"--recursive --all --new-fs-uuid" \
 	velactl create --
-expect_some "check - offers -q and --held" "-q --held --clear-needs-check --help" \
-	"--json" velactl check -
+expect_some "check - offers -q, --held and --json" "-q --held --clear-needs-check --json --help" \
+	"--recursive" velactl check -
 expect "list -o completes the last field of the list" "name,parent name,path" \
 	velactl list -o name,pa
 expect "list --output=FIELD (split at =) completes fields" name \
