@@ -101,7 +101,8 @@ build/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -o $@ $<
 
-build/obj/velactl.o build/obj/velactl-util.o: build/obj/%.o: userspace/%.c $(VELACTL_HDRS) dkms.conf
+build/obj/velactl.o build/obj/velactl-util.o build/obj/velactl-filter.o: build/obj/%.o: userspace/%.c \
+		$(VELACTL_HDRS) dkms.conf
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -116,7 +117,8 @@ $(VELACTL_LIB_OBJS): build/obj/%.o: userspace/%.c $(VELACTL_HDRS) kernel/vela-fo
 	$(CC) $(LIB_CFLAGS) -Iuserspace -DVELA_PACKAGE_VERSION='"$(VERSION)"' \
 		$(shell pkg-config --cflags devmapper blkid) $(CFLAGS) -c -o $@ $<
 
-userspace/velactl: build/obj/velactl.o build/obj/velactl-util.o $(VELACTL_LIB_OBJS) build/libvela.a
+userspace/velactl: build/obj/velactl.o build/obj/velactl-util.o build/obj/velactl-filter.o \
+		$(VELACTL_LIB_OBJS) build/libvela.a
 	$(CC) $(CFLAGS) -pthread -o $@ $^ $(USER_LIBS)
 
 libvela: build/libvela.a build/libvela-san.a

@@ -113,6 +113,8 @@ struct pool_set {
 	/* Signatures that do not make a pool, and why. */
 	struct scan_reject *rejects;
 	size_t n_rejects;
+	/* /etc/vela/vela.conf: the devices not to open. */
+	struct device_filter *filter;
 };
 
 static int reject(struct pool_set *set, const char *path, const char *fmt, ...)
@@ -250,6 +252,7 @@ static int scan_device(struct pool_set *set, const char *kname)
 	const struct vela_data_label *label;
 	uint8_t sector[512];
 	struct found_data *fd;
+	unsigned int maj, min;
 	struct pool *p;
 	bool held;
 
@@ -259,6 +262,9 @@ static int scan_device(struct pool_set *set, const char *kname)
 	/* A read of a suspended dm device waits for its resume: never start one. */
 	snprintf(path, sizeof(path), "/sys/class/block/%s/dm/suspended", kname);
 	if (!read_sysfs(path, why, sizeof(why)) && !strcmp(why, "1"))
+		return 0;
+	if (sscanf(majmin, "%u:%u", &maj, &min) != 2 ||
+	    !device_accepted(set->filter, kname, makedev(maj, min)))
 		return 0;
 	snprintf(path, sizeof(path), "/dev/%s", kname);
 	if (read_label(path, sector))
@@ -309,6 +315,9 @@ int scan_pools(struct pool **pools, size_t *n, struct scan_reject **rejects, siz
 	DIR *d;
 	int r;
 
+	r = load_device_filter(&set.filter);
+	if (r)
+		return r;
 	r = scan_active(&set);
 	d = opendir("/sys/class/block");
 	if (!r && !d)
@@ -332,6 +341,7 @@ int scan_pools(struct pool **pools, size_t *n, struct scan_reject **rejects, siz
 	}
 	free(set.data);
 	free(set.in_use);
+	free_device_filter(set.filter);
 	if (r || !rejects)
 		free(set.rejects);
 	if (r) {

@@ -10,6 +10,7 @@
  *   velactl-branch.c: branch commands, and naming a branch for the others
  *   velactl-meta.c: offline metadata commands (libvela)
  *   velactl-scan.c: finding pools (trusting nothing on disk), their lock
+ *   velactl-filter.c: /etc/vela/vela.conf, which devices a scan may open
  *   velactl-dm.c: device-mapper
  *   velactl-util.c: usage errors, options, sizes, JSON, libblkid, in use;
  *     it calls nothing else in velactl
@@ -228,6 +229,16 @@ struct loaded_target {
 
 /* The loaded dm-vela targets, in the kernel's order: how many (at most @max), or -errno. */
 int loaded_targets(struct loaded_target *t, size_t max);
+
+/* --- velactl-filter.c: which devices a scan may open --------------------- */
+
+/* /etc/vela/vela.conf's filter and devices list; NULL when there is no file. */
+struct device_filter;
+/* 0 (*@f NULL without a file), or -errno with the file, line and reason printed. */
+int load_device_filter(struct device_filter **f);
+/* May a scan open block device @kname (@dev)?  Always, for a NULL filter. */
+bool device_accepted(const struct device_filter *f, const char *kname, dev_t dev);
+void free_device_filter(struct device_filter *f);
 
 /* --- velactl-scan.c: finding pools, and their lock ---------------------- */
 

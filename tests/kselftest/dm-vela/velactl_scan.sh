@@ -12,7 +12,7 @@
 
 modprobe dm-vela
 modprobe loop
-ktap_plan 10
+ktap_plan 14
 
 dir=/mnt/scan
 mkdir -p $dir
@@ -88,6 +88,26 @@ else
 		"$(cat -v /tmp/act.out /tmp/scan.out)"
 fi
 velactl deactivate good >/dev/null 2>&1
+
+# /etc/vela/vela.conf: what a scan may open.  A rejected metadata device
+# hides the pool; accept-then-reject-all keeps only what is named; a
+# devices list scans nothing else; a file that does not parse stops the
+# scan with its line and reason.
+mkdir -p /etc/vela
+echo "filter = [ \"r|^$meta\$|\" ]" >/etc/vela/vela.conf
+ktap_expect_exit "a reject pattern on the metadata device: scan does not see the pool" 0 "" sh -c \
+	"velactl scan >/tmp/f.out 2>&1 && ! grep -q '^good ' /tmp/f.out && ! velactl activate good"
+printf '%s\n' "# only the pool's two devices" \
+	"filter = [ \"a|^$meta\$|\", \"a|^$data\$|\", \"r|.*|\" ]" >/etc/vela/vela.conf
+ktap_expect_exit "accept the pool's devices, reject the rest: the pool, and no crafted device" 0 "" sh -c \
+	"velactl scan --json >/tmp/f.json && jq -e '(.pools | map(select(.name == \"good\")) | length) == 1 and .not_pools == []' /tmp/f.json"
+echo "devices = [ \"$badsum\", \"$baddata\" ]" >/etc/vela/vela.conf
+ktap_expect_exit "a devices list: only the listed devices are opened" 0 "" sh -c \
+	"velactl scan --json >/tmp/f.json && jq -e '([.pools[] | select(.name == \"good\")] | length) == 0 and (.not_pools | length) == 2' /tmp/f.json"
+echo 'filter = [ "a|(unclosed|" ]' >/etc/vela/vela.conf
+ktap_expect_exit "a filter that does not parse stops the scan, naming the line" 1 \
+	"/etc/vela/vela.conf:1: .*not a regular expression; no device is scanned" velactl scan
+rm -f /etc/vela/vela.conf
 
 for l in "$meta" "$data" "$badsum" "$badname" "$baddata"; do
 	losetup -d "$l"
