@@ -34,7 +34,7 @@
  * - get_random_u32(), ktime_get_real_seconds()
  * - memcpy(), memmove(), memset(), memcmp(), strlen(), strcmp(), strncmp(),
  *   strnlen(), memchr(), vsnprintf() with va_list (libc and the kernel agree
- *   on these), strscpy(), le64_add_cpu()
+ *   on these), strscpy(), strscpy_pad(), le64_add_cpu()
  * - dm-bufio: client create/destroy, read, get, new, prefetch, release,
  *   mark_buffer_dirty, write_dirty_buffers, issue_flush, forget and the
  *   get_* accessors (as userspace/lib/bufio-user.h declares them), on a

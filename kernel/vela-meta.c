@@ -384,12 +384,13 @@ static void __abort(struct vela_md *md)
  * made a block its own) are refused until a commit succeeds, so that the
  * caller can stop those writes before they meet the older mappings.
  */
-int vela_md_commit(struct vela_md *md)
+/* Commit; on a failure that wrote something, abort; and mark the outcome. */
+static int __commit_or_abort(struct vela_md *md)
 {
 	int r;
 
-	down_write(&md->lock);
-	r = md->read_only ? 0 : __commit(md);
+	lockdep_assert_held_write(&md->lock);
+	r = __commit(md);
 	/*
 	 * -ENOMEM comes only from applying the space maps, before anything is
 	 * written, with the transaction intact (vela-sm.h): it stays open.
@@ -399,6 +400,15 @@ int vela_md_commit(struct vela_md *md)
 	/* Nor does it clear the mark of an earlier failure. */
 	if (r != -ENOMEM)
 		WRITE_ONCE(md->commit_failed, r != 0);
+	return r;
+}
+
+int vela_md_commit(struct vela_md *md)
+{
+	int r;
+
+	down_write(&md->lock);
+	r = md->read_only ? 0 : __commit_or_abort(md);
 	up_write(&md->lock);
 	return r;
 }
@@ -418,19 +428,15 @@ int vela_md_set_identity(struct vela_md *md, const char *name, const u8 *uuid)
 		goto out;
 	memcpy(old_name, md->pool_name, sizeof(old_name));
 	memcpy(old_uuid, md->uuid, sizeof(old_uuid));
-	if (name) {
-		memset(md->pool_name, 0, sizeof(md->pool_name));
-		strscpy(md->pool_name, name, sizeof(md->pool_name));
-	}
+	if (name)
+		strscpy_pad(md->pool_name, name, sizeof(md->pool_name));
 	if (uuid)
 		memcpy(md->uuid, uuid, sizeof(md->uuid));
 	/* The superblock written by this commit is the switch: before it, nothing changed. */
-	r = __commit(md);
+	r = __commit_or_abort(md);
 	if (r) {
 		memcpy(md->pool_name, old_name, sizeof(md->pool_name));
 		memcpy(md->uuid, old_uuid, sizeof(md->uuid));
-		if (r != -ENOMEM)
-			__abort(md);
 	}
 out:
 	up_write(&md->lock);
@@ -1097,9 +1103,7 @@ int vela_md_hold(struct vela_md *md, const char *holder, u64 *held_root)
 		r = vela_btree_clone(&md->branch_info, md->cur.branch_table_root);
 	if (!r) {
 		md->cur.held_root = md->cur.branch_table_root;
-		memset(md->cur.held_by, 0, sizeof(md->cur.held_by));
-		if (holder)
-			strscpy(md->cur.held_by, holder, sizeof(md->cur.held_by));
+		strscpy_pad(md->cur.held_by, holder ? holder : "", sizeof(md->cur.held_by));
 		*held_root = md->cur.held_root;
 	}
 	up_write(&md->lock);

@@ -108,10 +108,12 @@ static int load_state(struct vela_md *md, const struct vela_superblock *sb)
 	/* A tag that is not one (another tool's bytes) is no tag: "?". */
 	memset(md->cur.held_by, 0, sizeof(md->cur.held_by));
 	if (md->cur.held_root && sb->held_by[0]) {
-		memcpy(md->cur.held_by, sb->held_by, sizeof(md->cur.held_by));
-		md->cur.held_by[VELA_HOLDER_LEN - 1] = '\0';
-		if (!vela_md_valid_holder(md->cur.held_by))
-			strscpy(md->cur.held_by, "?", sizeof(md->cur.held_by));
+		char tag[VELA_HOLDER_LEN] = { 0 };
+
+		/* Up to its NUL only: what follows is not ours to write back. */
+		memcpy(tag, sb->held_by, sizeof(tag) - 1);
+		strscpy_pad(md->cur.held_by, vela_md_valid_holder(tag) ? tag : "?",
+			    sizeof(md->cur.held_by));
 	}
 	md->cur.data_dev_size_sectors = le64_to_cpu(sb->data_dev_size_sectors);
 	if (md->held_view) {

@@ -265,7 +265,8 @@ static int suspend_device(const struct pool *p, const char *name, bool suspend)
 		test_stop_point("suspend-recorded");
 	}
 	r = dm_simple(suspend ? DM_DEVICE_SUSPEND : DM_DEVICE_RESUME, name, NULL, !suspend);
-	if (!r && !suspend)
+	/* Not suspended (the suspend failed), or resumed: the record goes. */
+	if (suspend == !!r)
 		clear_suspend_record(p);
 	return r;
 }
@@ -639,6 +640,8 @@ int deactivate_pool(struct pool *p)
 	if (!r) {
 		ensure_node(p->dm_name, false);
 		p->active = false;
+		/* Its devices are gone: no line may outlive them to meet a namesake. */
+		clear_suspend_record(p);
 	}
 	return r;
 }
@@ -723,6 +726,20 @@ static const char *describe_holder(const char *tag, char *buf, size_t len)
 	return buf;
 }
 
+/* Is the velactl named by tag "velactl:COMMAND:PID" still running? */
+static bool holder_alive(const char *tag)
+{
+	const char *colon = strrchr(tag, ':');
+	char path[64], comm[32];
+	long pid;
+
+	pid = colon ? strtol(colon + 1, NULL, 10) : 0;
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	return !read_sysfs(path, comm, sizeof(comm)) && !strcmp(comm, "velactl");
+}
+
 int clear_stale_view(const struct pool *p, bool force, bool refuse_foreign)
 {
 	struct pool_status st;
@@ -735,6 +752,15 @@ int clear_stale_view(const struct pool *p, bool force, bool refuse_foreign)
 		return 0;
 	ours = !strncmp(st.held_by, HOLDER_PREFIX, strlen(HOLDER_PREFIX));
 	describe_holder(st.held_by, who, sizeof(who));
+	/*
+	 * Our lock says no velactl here holds it.  One that runs all the same
+	 * shares no /run with us (a container): its view is not ours to drop.
+	 */
+	if (ours && holder_alive(st.held_by)) {
+		fprintf(stderr, "velactl: pool '%s': the metadata view is held by %s, which runs without this machine's pool lock (another /run?): left alone\n",
+			p->name, who);
+		return refuse_foreign ? EXIT_BUSY : 0;
+	}
 	if (!ours && !force) {
 		if (refuse_foreign)
 			return fail(EXIT_BUSY, "pool '%s': a metadata view is held by %s, not by velactl: release it with that tool, or with 'velactl check %s --force'",
@@ -744,6 +770,12 @@ int clear_stale_view(const struct pool *p, bool force, bool refuse_foreign)
 		return 0;
 	}
 	r = release_view(p);
+	if (r == -EROFS) {
+		/* A read-only pool takes no message: the view stays until it is writable. */
+		fprintf(stderr, "velactl: pool '%s' is read-only (mode %s): the metadata view %s left stays held until it is writable again\n",
+			p->name, st.mode, who);
+		return 0;
+	}
 	if (r && r != -ENOENT)
 		return fail(EXIT_FAILURE, "pool '%s': releasing the metadata view left by %s failed: %s",
 			    p->name, who, strerror(-r));

@@ -19,25 +19,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vela-format.h"
 #include "vela-meta.h"
 #include "bufio-user.h"
 #include "velactl.h"
 
-/* An inactive pool's devices: nothing may have them open. */
-static int refuse_claimed(const char *what, const char *path)
+/*
+ * An inactive pool's devices: nothing may have them open, and nothing may
+ * claim them while we write (an activation in between would have its
+ * superblock changed underneath).  An exclusive open of a block device,
+ * kept until velactl exits, is both the test and the claim.
+ */
+static int claim_device(const char *what, const char *path)
 {
-	int r = device_claimed(path);
+	struct stat st;
+	int fd;
 
-	if (r == -EBUSY)
+	if (stat(path, &st))
+		return fail(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_FAILURE, "%s device %s: %s",
+			    what, path, strerror(errno));
+	if (!S_ISBLK(st.st_mode))
+		return 0;	/* an image file: nothing activates it behind our back */
+	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd < 0 && errno == EBUSY)
 		return fail(EXIT_BUSY, "%s device %s is in use (mounted, or held by another device): release it first",
 			    what, path);
-	if (r)
-		return fail(r == -ENOENT ? EXIT_NOT_FOUND : EXIT_FAILURE, "%s device %s: %s",
-			    what, path, strerror(-r));
-	return 0;
+	if (fd < 0)
+		return fail(EXIT_FAILURE, "%s device %s: %s", what, path, strerror(errno));
+	return 0;	/* the descriptor stays open: the claim lasts until exit */
+}
+
+/* Do @a and @b name the same device or file? */
+static bool same_device(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) || stat(b, &sb))
+		return false;
+	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
+		return sa.st_rdev == sb.st_rdev;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* Set the name and/or UUID in the superblock on @meta_path: 0 or EXIT_* (printed). */
@@ -55,47 +81,67 @@ static int set_identity(const char *meta_path, const char *name, const u8 *uuid)
 		vela_md_close(md);
 	vela_bdev_close(bdev);
 	if (r)
-		return fail(EXIT_FAILURE, "%s: cannot write the new identity: %s; nothing changed",
+		return fail(EXIT_FAILURE, "%s: cannot write the new identity: %s; the superblock holds the old one or the new ('velactl scan' shows which)",
 			    meta_path, strerror(-r));
 	return 0;
 }
 
-/* Take @name's lock and make sure no pool has it: 0 or EXIT_* (printed). */
-static int claim_new_name(const char *command, const char *name)
+/* Take pool name @name's lock: 0 or EXIT_* (printed). */
+static int lock_name(const char *command, const char *name)
 {
 	struct pool other = { .lock_fd = -1 };
-	int r;
 
 	if (!valid_pool_name(name)) {
 		usage_error("%s: invalid pool name '%s'\n%s", command, name, name_rules_help);
 		return EXIT_USAGE;
 	}
 	snprintf(other.name, sizeof(other.name), "%s", name);
-	r = lock_pool(&other);
-	if (r)
-		return r;
-	r = lookup_pool(name, &other);
-	if (!r)
-		return fail(EXIT_EXISTS, "%s: a pool named '%s' exists (metadata on %s): pick another name",
-			    command, name, other.meta_path);
-	return r == -ENOENT ? 0 : EXIT_FAILURE;
+	return lock_pool(&other);
 }
 
-/* The pool @name, locked, inactive, with its devices free: 0 or EXIT_* (printed). */
-static int open_inactive_pool(const char *command, const char *name, struct pool *p)
+/*
+ * With @name's lock held, make sure no pool has it but the one on
+ * @own_meta (an import-clone a crash cut short, taken only with @force):
+ * 0 or EXIT_* (printed).
+ */
+static int name_is_free(const char *command, const char *name, const char *own_meta, bool force)
 {
-	int r = open_pool(name, p, true);
+	struct pool other;
+	int r = lookup_pool(name, &other);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return EXIT_FAILURE;
+	if (own_meta && same_device(other.meta_path, own_meta)) {
+		if (force)
+			return 0;
+		return fail(EXIT_EXISTS, "%s: %s already carries the name '%s': an import-clone cut short? add --force to finish it",
+			    command, own_meta, name);
+	}
+	return fail(EXIT_EXISTS, "%s: a pool named '%s' exists (metadata on %s): pick another name",
+		    command, name, other.meta_path);
+}
+
+/* Pool @name (its lock held), inactive, its devices claimed: 0 or EXIT_* (printed). */
+static int find_inactive_pool(const char *command, const char *name, struct pool *p)
+{
+	int r = find_pool(name, p);
 
 	if (r)
 		return r;
 	if (p->active)
 		return fail(EXIT_BUSY, "%s %s: the pool is active: run 'velactl deactivate %s' first",
 			    command, name, name);
-	return refuse_claimed("metadata", p->meta_path);
+	r = claim_device("metadata", p->meta_path);
+	if (!r && p->data_path[0])
+		r = claim_device("data", p->data_path);
+	return r;
 }
 
 int cmd_rename_pool(int argc, char **argv)
 {
+	const char *from, *to;
 	struct pool p;
 	int r;
 
@@ -105,13 +151,22 @@ int cmd_rename_pool(int argc, char **argv)
 		usage_error("rename-pool: want POOL NEW-NAME");
 		return EXIT_USAGE;
 	}
-	r = open_inactive_pool("rename-pool", argv[optind], &p);
+	from = argv[optind];
+	to = argv[optind + 1];
+	/* Both locks, in name order: "rename-pool a b" beside "rename-pool b a" cannot deadlock. */
+	r = check_kernel();
 	if (!r)
-		r = claim_new_name("rename-pool", argv[optind + 1]);
+		r = lock_name("rename-pool", strcmp(from, to) < 0 ? from : to);
+	if (!r && strcmp(from, to))
+		r = lock_name("rename-pool", strcmp(from, to) < 0 ? to : from);
 	if (!r)
-		r = set_identity(p.meta_path, argv[optind + 1], NULL);
+		r = find_inactive_pool("rename-pool", from, &p);
 	if (!r)
-		printf("pool %s renamed to %s\n", argv[optind], argv[optind + 1]);
+		r = name_is_free("rename-pool", to, NULL, false);
+	if (!r)
+		r = set_identity(p.meta_path, to, NULL);
+	if (!r)
+		printf("pool %s renamed to %s\n", from, to);
 	return r;
 }
 
@@ -167,13 +222,19 @@ int cmd_import_clone(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	name = argv[optind];
+	if (same_device(meta, data)) {
+		usage_error("import-clone: --metadata and --data name the same device");
+		return EXIT_USAGE;
+	}
 	r = check_kernel();
 	if (!r)
-		r = claim_new_name("import-clone", name);
+		r = lock_name("import-clone", name);
 	if (!r)
-		r = refuse_claimed("metadata", meta);
+		r = name_is_free("import-clone", name, meta, force);
 	if (!r)
-		r = refuse_claimed("data", data);
+		r = claim_device("metadata", meta);
+	if (!r)
+		r = claim_device("data", data);
 	if (r)
 		return r;
 	bdev = open_dev(meta, true);
@@ -254,9 +315,11 @@ int cmd_remove_pool(int argc, char **argv)
 		usage_error("remove-pool: want POOL");
 		return EXIT_USAGE;
 	}
-	r = open_inactive_pool("remove-pool", argv[optind], &p);
-	if (!r && p.data_path[0])
-		r = refuse_claimed("data", p.data_path);
+	r = check_kernel();
+	if (!r)
+		r = lock_name("remove-pool", argv[optind]);
+	if (!r)
+		r = find_inactive_pool("remove-pool", argv[optind], &p);
 	if (r)
 		return r;
 	bdev = open_dev(p.meta_path, true);

@@ -150,20 +150,20 @@ static int activate_one_pool(struct pool *p, const char *only)
 	size_t i, made = 0;
 
 	r = activate_pool(p);
-	/* Whatever a killed velactl left half done on this pool, finish it. */
-	if (!r)
-		r = resume_left_suspended(p, false);
-	if (!r)
-		r = clear_stale_view(p, false, false);
-	if (!r)
-		r = load_branches(p, &list);
 	if (r)
 		return r;
-	r = finish_renames(p, &list);
-	if (r) {
-		free_branch_list(&list);
+	/*
+	 * Whatever a killed velactl left half done on this pool, finish it.
+	 * A step that fails is reported and does not stop the activation:
+	 * a degraded pool's volumes are what a rescue needs.
+	 */
+	if (resume_left_suspended(p, false) | clear_stale_view(p, false, false))
+		failed++;
+	r = load_branches(p, &list);
+	if (r)
 		return r;
-	}
+	if (finish_renames(p, &list))
+		failed++;
 	branch_device_state(p, &list);
 	if (only) {
 		r = find_branch(p, &list, only, &b);
@@ -534,13 +534,11 @@ int cmd_status(int argc, char **argv)
 	if (r)
 		return r;
 	/* status waits for nobody: a view is left over only if the lock is free. */
+	/* Repairs are reported on their own; the status is printed whatever they did. */
 	if (p.active && !try_lock_pool(&p)) {
-		r = resume_left_suspended(&p, false);
-		if (!r)
-			r = clear_stale_view(&p, false, false);
+		resume_left_suspended(&p, false);
+		clear_stale_view(&p, false, false);
 		unlock_pool(&p);
-		if (r)
-			return r;
 	}
 	return print_status(&p, json);
 }

@@ -152,6 +152,30 @@ static int check_superblock(const struct vela_superblock *sb, uint64_t size_sect
 	return 0;
 }
 
+/* Is @kname a suspended dm device, or stacked (slaves/) on one? */
+static bool over_suspended(const char *kname, int depth)
+{
+	char path[PATH_MAX], val[8];
+	struct dirent *e;
+	bool found;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/dm/suspended", kname);
+	if (!read_sysfs(path, val, sizeof(val)) && !strcmp(val, "1"))
+		return true;
+	if (depth == 8)
+		return true;	/* deeper than any real stack: do not open it */
+	snprintf(path, sizeof(path), "/sys/class/block/%s/slaves", kname);
+	d = opendir(path);
+	if (!d)
+		return false;
+	found = false;
+	while (!found && (e = readdir(d)))
+		found = e->d_name[0] != '.' && over_suspended(e->d_name, depth + 1);
+	closedir(d);
+	return found;
+}
+
 static struct pool *add_pool(struct pool_set *set)
 {
 	struct pool *v = realloc(set->v, (set->n + 1) * sizeof(*v));
@@ -259,9 +283,8 @@ static int scan_device(struct pool_set *set, const char *kname)
 	snprintf(path, sizeof(path), "/sys/class/block/%s/dev", kname);
 	if (read_sysfs(path, majmin, sizeof(majmin)) || in_use(set, majmin) || is_vela_dm(kname))
 		return 0;
-	/* A read of a suspended dm device waits for its resume: never start one. */
-	snprintf(path, sizeof(path), "/sys/class/block/%s/dm/suspended", kname);
-	if (!read_sysfs(path, why, sizeof(why)) && !strcmp(why, "1"))
+	/* A read of a suspended dm device, or of one over it, waits: never start one. */
+	if (over_suspended(kname, 0))
 		return 0;
 	if (sscanf(majmin, "%u:%u", &maj, &min) != 2 ||
 	    !device_accepted(set->filter, kname, makedev(maj, min)))
@@ -282,11 +305,18 @@ static int scan_device(struct pool_set *set, const char *kname)
 		p = pool_by_uuid(set, uuid);
 		if (p && (p->active || held))
 			return 0;	/* a device stacked on the one we have */
-		if (!p) {
+		/*
+		 * Two unheld devices with one UUID are a block-for-block copy,
+		 * not two paths: keep both, so that the name is refused as
+		 * ambiguous rather than one picked (import-clone tells them
+		 * apart).  A held one we met first was a path: the top wins.
+		 */
+		if (!p || !p->meta_held) {
 			p = add_pool(set);
 			if (!p)
 				return -ENOMEM;
 		}
+		p->meta_held = held;
 		snprintf(p->name, sizeof(p->name), "%.*s", VELA_POOL_NAME_LEN - 1, sb->pool_name);
 		snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
 		snprintf(p->meta_path, sizeof(p->meta_path), "%s", path);
@@ -307,11 +337,45 @@ static int scan_device(struct pool_set *set, const char *kname)
 	return 0;
 }
 
+/*
+ * The data device of inactive pool @p: the one unheld device with its label
+ * (a held one is a path under multipath, taken only when no unheld one is
+ * there).  Two unheld ones are a copy of the device: pairing either could
+ * run one pool's metadata over the other's data, so neither is taken, and
+ * both are reported.
+ */
+static int pair_data(struct pool_set *set, struct pool *p)
+{
+	size_t j, unheld = 0;
+	int r = 0;
+
+	for (j = 0; j < set->n_data; j++) {
+		if (strcmp(set->data[j].uuid, p->uuid))
+			continue;
+		unheld += !set->data[j].held;
+		if (!p->data_path[0] || !set->data[j].held)
+			snprintf(p->data_path, sizeof(p->data_path), "%s", set->data[j].path);
+	}
+	if (unheld < 2)
+		return 0;
+	p->data_path[0] = '\0';
+	for (j = 0; !r && j < set->n_data; j++)
+		if (!strcmp(set->data[j].uuid, p->uuid) && !set->data[j].held)
+			r = reject(set, set->data[j].path,
+				   "one of %zu data devices of pool '%s' (a block-for-block copy?): 'velactl import-clone' one of them",
+				   unheld, p->name);
+	/* Every copy of the pool's metadata meets the same labels: say it once. */
+	for (j = 0; j < set->n_data; j++)
+		if (!strcmp(set->data[j].uuid, p->uuid))
+			set->data[j].uuid[0] = '\0';
+	return r;
+}
+
 int scan_pools(struct pool **pools, size_t *n, struct scan_reject **rejects, size_t *n_rejects)
 {
 	struct pool_set set = { 0 };
 	struct dirent *e;
-	size_t i, j;
+	size_t i;
 	DIR *d;
 	int r;
 
@@ -328,17 +392,9 @@ int scan_pools(struct pool **pools, size_t *n, struct scan_reject **rejects, siz
 	if (d)
 		closedir(d);
 	/* Pair each inactive pool with its data device, the unstacked one first. */
-	for (i = 0; !r && i < set.n; i++) {
-		if (set.v[i].active)
-			continue;
-		for (j = 0; j < set.n_data; j++) {
-			if (strcmp(set.data[j].uuid, set.v[i].uuid))
-				continue;
-			if (!set.v[i].data_path[0] || !set.data[j].held)
-				snprintf(set.v[i].data_path, sizeof(set.v[i].data_path), "%s",
-					 set.data[j].path);
-		}
-	}
+	for (i = 0; !r && i < set.n; i++)
+		if (!set.v[i].active)
+			r = pair_data(&set, &set.v[i]);
 	free(set.data);
 	free(set.in_use);
 	free_device_filter(set.filter);
@@ -370,7 +426,7 @@ int lookup_pool(const char *name, struct pool *p)
 			continue;
 		if (found++) {
 			fail(EXIT_FAILURE,
-			     "two pools are named '%s' (metadata on %s and %s): detach the devices of one before using either",
+			     "two pools are named '%s' (metadata on %s and %s): a block-for-block copy? 'velactl import-clone' one of them, or detach its devices",
 			     name, p->meta_path, pools[i].meta_path);
 			r = -EEXIST;
 			break;
@@ -466,12 +522,17 @@ static int flock_timed(int fd, unsigned int seconds)
 	struct itimerval old_timer, off = { { 0, 0 }, { 0, 0 } };
 	struct sigaction sa = { .sa_handler = lock_wait_tick }, old_sa;
 	struct timespec now, deadline;
+	sigset_t alarm_only, old_mask;
 	int r = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += seconds;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old_sa);
+	/* A SIGALRM blocked by whoever started us would make the wait endless. */
+	sigemptyset(&alarm_only);
+	sigaddset(&alarm_only, SIGALRM);
+	sigprocmask(SIG_UNBLOCK, &alarm_only, &old_mask);
 	setitimer(ITIMER_REAL, &tick, &old_timer);
 	while (flock(fd, LOCK_EX)) {
 		if (errno != EINTR) {
@@ -491,6 +552,7 @@ static int flock_timed(int fd, unsigned int seconds)
 	}
 	setitimer(ITIMER_REAL, &off, NULL);
 	sigaction(SIGALRM, &old_sa, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	setitimer(ITIMER_REAL, &old_timer, NULL);
 	return r;
 }

@@ -58,6 +58,13 @@ void defer_signals(void)
 {
 	sigset_t set;
 
+	/*
+	 * An ignored signal is never pending, so it could not be deferred:
+	 * a shell ignores SIGINT for its background jobs, and a kill -INT
+	 * sent to one still means stop once done.  nohup's SIGHUP stays ignored.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	stop_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
@@ -74,13 +81,20 @@ static bool signal_caught(void)
 
 bool (*catch_signals(void))(void)
 {
-	struct sigaction sa = { .sa_handler = note_signal };
+	struct sigaction sa = { .sa_handler = note_signal }, was;
 	sigset_t set;
 	size_t i;
 
 	sigemptyset(&sa.sa_mask);
+	/*
+	 * A SIGHUP that nohup ignores stays ignored.  SIGINT stays caught: a
+	 * shell ignores it for every background job, and a kill -INT sent to
+	 * one still means stop.
+	 */
 	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
-		sigaction(stop_signals[i], &sa, NULL);
+		if (stop_signals[i] != SIGHUP ||
+		    (!sigaction(SIGHUP, NULL, &was) && was.sa_handler != SIG_IGN))
+			sigaction(stop_signals[i], &sa, NULL);
 	stop_signal_set(&set);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	return signal_caught;
@@ -154,9 +168,13 @@ int fail(int code, const char *fmt, ...)
 	return code;
 }
 
+static void stop_signal_set(sigset_t *set);
+
 int confirm_destruction(bool yes, const char *what)
 {
 	char answer[16];
+	sigset_t stop, old;
+	bool confirmed;
 
 	if (yes)
 		return 0;
@@ -167,10 +185,13 @@ int confirm_destruction(bool yes, const char *what)
 	}
 	fprintf(stderr, "velactl: %s? [y/N] ", what);
 	fflush(stderr);
-	if (fgets(answer, sizeof(answer), stdin) &&
-	    (!strcmp(answer, "y\n") || !strcmp(answer, "yes\n") || !strcmp(answer, "Y\n")))
-		return 0;
-	return fail(EXIT_FAILURE, "not confirmed; nothing changed");
+	/* Nothing has changed yet: Ctrl-C at the prompt may end velactl at once. */
+	stop_signal_set(&stop);
+	sigprocmask(SIG_UNBLOCK, &stop, &old);
+	confirmed = fgets(answer, sizeof(answer), stdin) &&
+		    (!strcmp(answer, "y\n") || !strcmp(answer, "yes\n") || !strcmp(answer, "Y\n"));
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return confirmed ? 0 : fail(EXIT_FAILURE, "not confirmed; nothing changed");
 }
 
 /* getopt_long over a command's options: '?' (reported) for a bad one. */

@@ -150,6 +150,7 @@ struct pool {
 	char data_path[PATH_MAX];
 	uint32_t block_sectors;
 	bool active;			/* its pool device exists */
+	bool meta_held;			/* scan: its metadata device is held (a path under multipath) */
 	char dm_name[VELA_DM_NAME_LEN];
 	unsigned int major, minor;	/* of the pool device, when active */
 	int lock_fd;

@@ -117,6 +117,16 @@ void kvfree(const void *p)
 
 /* Strings */
 
+ssize_t strscpy_pad(char *dest, const char *src, size_t count)
+{
+	ssize_t r = strscpy(dest, src, count);
+	size_t len = r < 0 ? count : (size_t)r + 1;
+
+	if (len < count)
+		memset(dest + len, 0, count - len);
+	return r;
+}
+
 ssize_t strscpy(char *dest, const char *src, size_t count)
 {
 	size_t len;

@@ -97,6 +97,8 @@ static inline void le64_add_cpu(__le64 *var, u64 val)
  * the value is the length copied, or -E2BIG when @src was truncated.
  */
 ssize_t strscpy(char *dest, const char *src, size_t count);
+/* strscpy(), the rest of @dest zeroed (for on-disk fields). */
+ssize_t strscpy_pad(char *dest, const char *src, size_t count);
 
 /*
  * Memory.  The flags are accepted for the kernel's signatures; only
