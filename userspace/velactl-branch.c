@@ -510,7 +510,11 @@ int cmd_delete(int argc, char **argv)
 		if (r)
 			goto out;
 	}
+	if (n > 1)
+		progress_begin("deleting", "branches", n);
 	for (i = 0; i < n && !r; i++) {
+		if (i)
+			progress_add(1);
 		if (i && stop_signal()) {
 			r = fail(EXIT_FAILURE, "delete %s/%s: interrupted after %zu of %zu; the rest of the tree is intact: run the same delete again to finish",
 				 t.pool.name, t.name, i, n);
@@ -531,6 +535,7 @@ int cmd_delete(int argc, char **argv)
 				i, n);
 		}
 	}
+	progress_end();
 out:
 	free(victims);
 	close_target(&t);

@@ -190,8 +190,12 @@ int cmd_diff(int argc, char **argv)
 	}
 	if (!r)
 		r = open_pool_metadata(pool_a, &m, false, false, false);	/* POOL/ is never a file */
+	/* Ranges print as they are found: progress only when they go elsewhere. */
+	if (!r && !o.json && !isatty(STDOUT_FILENO))
+		metadata_progress_begin("comparing", m.path, 1);
 	if (!r)
 		r = diff_pool(&m, a, b, &o);
+	metadata_progress_end();
 	close_pool_metadata(&m);
 	return r;
 }

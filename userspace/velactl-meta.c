@@ -244,6 +244,50 @@ int cmd_format(int argc, char **argv)
 	return format_pool(meta_path, data_path, name, block_bytes, force);
 }
 
+/* --- progress: metadata blocks read and written ------------------------- */
+
+static void count_io(size_t bytes)
+{
+	progress_add(bytes / VELA_BLOCK_SIZE);
+}
+
+/* The metadata blocks in use on @path (0 when it cannot tell), for a progress total. */
+static u64 metadata_in_use(const char *path)
+{
+	struct block_device *bdev = vela_bdev_open_file(path, true);
+	struct vela_md_info info;
+	struct vela_md *md;
+	u64 used = 0;
+
+	if (IS_ERR(bdev))
+		return 0;
+	md = vela_md_open(bdev, true);
+	if (!IS_ERR(md)) {
+		if (!vela_md_info(md, &info))
+			used = info.metadata_nr_blocks - info.metadata_nr_free;
+		vela_md_close(md);
+	}
+	vela_bdev_close(bdev);
+	return used;
+}
+
+void metadata_progress_begin(const char *what, const char *path, unsigned int passes)
+{
+	u64 total;
+
+	if (progress_quiet || !isatty(STDERR_FILENO))
+		return;
+	total = metadata_in_use(path) * passes;
+	progress_begin(what, "metadata blocks", total);
+	vela_bdev_set_progress(count_io);
+}
+
+void metadata_progress_end(void)
+{
+	vela_bdev_set_progress(NULL);
+	progress_end();
+}
+
 /* --- a metadata device, an image file, or a pool by name ------------------ */
 
 int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, bool may_be_path,
@@ -509,7 +553,10 @@ int cmd_check(int argc, char **argv)
 	if (out.json)
 		check_json_head(&out, target.pool.name[0] ? target.pool.name : NULL,
 				held || target.held ? "held" : "committed");
+	else if (!out.quiet)
+		metadata_progress_begin("checking", target.path, 1);
 	r = check_metadata(target.path, &out, &report, clear, held || target.held);
+	metadata_progress_end();
 	close_pool_metadata(&target);
 	return r;
 }
@@ -532,10 +579,12 @@ static int check_metadata(const char *path, struct check_output *out,
 	}
 	if (held) {
 		r = check_held(bdev, out);
+		metadata_progress_end();
 		vela_bdev_close(bdev);
 		return r;
 	}
 	r = vela_check(bdev, report);
+	metadata_progress_end();	/* before the verdict is printed */
 	if (r == -EILSEQ || r == -EOPNOTSUPP) {
 		/* The superblock itself is bad: a problem, not an unreadable device. */
 		if (out->json)
@@ -779,7 +828,10 @@ static int repair_into(const char *source, const char *target, bool force)
 	src = open_dev(source, true);
 	dst = IS_ERR(src) ? src : open_dev(target, false);
 	test_stop_point("repair-target-open");
+	/* A walk of the source, then the rebuild's writes: two passes. */
+	metadata_progress_begin("repairing", source, 2);
 	r = IS_ERR(dst) ? PTR_ERR(dst) : vela_repair(src, dst, &report);
+	metadata_progress_end();	/* before anything more is printed */
 	if (!IS_ERR(dst))
 		vela_bdev_close(dst);
 	if (!IS_ERR(src))

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "velactl.h"
@@ -133,6 +134,61 @@ int finish_signals(int r)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);	/* a deferred one ends us here */
 	raise(sig);				/* a caught one, here */
 	return 128 + sig;
+}
+
+/*
+ * Progress, for the commands that run long on a big pool: one line on
+ * stderr, rewritten at most five times a second, only on a terminal and
+ * never with --quiet; a JSON caller sees none of it (it is on stderr, and
+ * --json turns it off too).
+ */
+bool progress_quiet;
+static struct {
+	const char *what, *unit;
+	uint64_t total, done;
+	struct timespec start, shown;
+	bool on;
+} progress;
+
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+void progress_begin(const char *what, const char *unit, uint64_t total)
+{
+	progress.what = what;
+	progress.unit = unit;
+	progress.total = total;
+	progress.done = 0;
+	progress.on = !progress_quiet && isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &progress.start);
+	progress.shown = progress.start;
+}
+
+void progress_add(uint64_t n)
+{
+	double elapsed, pct;
+
+	progress.done += n;
+	if (!progress.on || seconds_since(&progress.shown) < 0.2)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &progress.shown);
+	elapsed = seconds_since(&progress.start);
+	pct = progress.total ? 100.0 * progress.done / progress.total : 0;
+	fprintf(stderr, "\r%s: %.0f%% (%" PRIu64 " of %" PRIu64 " %s, %.0f/s)\033[K",
+		progress.what, pct > 99 ? 99 : pct, progress.done, progress.total, progress.unit,
+		elapsed > 0 ? progress.done / elapsed : 0);
+}
+
+void progress_end(void)
+{
+	if (progress.on && seconds_since(&progress.start) >= 0.2)
+		fputs("\r\033[K", stderr);
+	progress.on = false;
 }
 
 void test_stop_point(const char *point)

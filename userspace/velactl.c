@@ -342,7 +342,7 @@ static int cmd_help(int argc, char **argv)
 		}
 		return show_command_help(cmd->name);
 	}
-	printf("usage: velactl [-v] [--wait SECONDS | --nowait] COMMAND [ARGS]\n"
+	printf("usage: velactl [-v] [-q] [--wait SECONDS | --nowait] COMMAND [ARGS]\n"
 	       "       velactl --version\n\nCommands:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		printf("  %s\n", commands[i].synopsis);
@@ -422,13 +422,14 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "nowait", no_argument, NULL, 'W' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct command *cmd;
 	int opt;
 
 	/* Global options stop at the command name. */
-	while ((opt = getopt_long(argc, argv, "+hvV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+hqvV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			return cmd_help(1, argv);
@@ -444,6 +445,9 @@ int main(int argc, char **argv)
 			break;
 		case 'W':
 			lock_wait_seconds = 0;
+			break;
+		case 'q':
+			progress_quiet = true;
 			break;
 		default:
 			fputs("Try 'velactl help' for the list of commands.\n", stderr);

@@ -63,6 +63,16 @@ int stop_signal(void);
 int finish_signals(int r);
 
 /*
+ * Progress on a terminal (stderr, never with --quiet): "WHAT: 45% (N of
+ * TOTAL UNIT, RATE/s)".  progress_add() counts units done; progress_end()
+ * clears the line.
+ */
+extern bool progress_quiet;
+void progress_begin(const char *what, const char *unit, uint64_t total);
+void progress_add(uint64_t n);
+void progress_end(void);
+
+/*
  * A test stop point: when VELACTL_TEST_STOP names @point, velactl stops
  * itself (SIGSTOP) there, so a test can kill it, or hold its lock, at an
  * exact step.  Nothing happens otherwise.
@@ -388,6 +398,13 @@ struct pool_metadata {
 int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, bool may_be_path,
 		       bool force_view);
 void close_pool_metadata(struct pool_metadata *m);
+/*
+ * Progress of a walk of the metadata on @path (check, repair, diff): its
+ * blocks in use, times @passes, is the total; every block read or written
+ * counts.  Nothing without a terminal, or with --quiet.
+ */
+void metadata_progress_begin(const char *what, const char *path, unsigned int passes);
+void metadata_progress_end(void);
 
 /* --- velactl-branch.c: volumes and branches, and naming one ------------- */
 

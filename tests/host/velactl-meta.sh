@@ -14,7 +14,7 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 47
+ktap_plan 50
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
@@ -108,6 +108,21 @@ ktap_expect_exit "check --json of a blank image: exit 1, result no_superblock" 0
 ktap_expect_exit "check --json of a missing file: exit 3, result unreadable" 0 "" \
 	check_json 3 '.result == "unreadable"' "$tmp/missing.img"
 ktap_expect_exit "check --json with -q is a usage error" 2 "pick one" "$velactl" check --json -q "$m"
+# Progress: a check of a pool with 2 M mappings (8,500 metadata blocks)
+# runs long enough to show it on a terminal (script(1)); never without one,
+# never with -q.
+truncate -s 128M "$tmp/big.m"
+truncate -s 9G "$tmp/big.d"
+"$velactl" format --metadata "$tmp/big.m" --data "$tmp/big.d" --name big --block-size 4k >/dev/null
+"$top/build/bench/populate" "$tmp/big.m" vol 8192 >/dev/null
+ktap_expect_exit "check on a terminal shows progress on stderr: a percentage with a rate" 0 \
+	"checking: [0-9]+% \([0-9]+ of [0-9]+ metadata blocks, [0-9]+/s\)" \
+	script -qec "$velactl check $tmp/big.m" /dev/null
+ktap_expect_exit "...without a terminal, none" 0 "" sh -c \
+	"! $velactl check $tmp/big.m 2>&1 | grep -q checking:"
+ktap_expect_exit "...and none with -q on a terminal" 0 "" sh -c \
+	"! script -qec '$velactl -q check $tmp/big.m' /dev/null | grep -q checking:"
+rm -f "$tmp/big.m" "$tmp/big.d"
 # Signals: a repair stopped once its target exists, then sent SIGINT, stops
 # at its next read, removes the target it made, and ends by the signal.
 VELACTL_TEST_STOP=repair-target-open "$velactl" repair "$m" "$tmp/int.img" 2>"$tmp/int.err" &

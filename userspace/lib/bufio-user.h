@@ -81,6 +81,8 @@ unsigned long dm_bufio_user_nr_cached(struct dm_bufio_client *c, unsigned long *
  * remove a half-written target).  NULL: never.  @stop must be cheap.
  */
 void vela_bdev_set_interrupt(bool (*stop)(void));
+/* Userspace only: @done hears of every read or write of a device or image file, in bytes. */
+void vela_bdev_set_progress(void (*done)(size_t bytes));
 
 /*
  * Simulated block devices.  I/O is in whole, aligned 512-byte sectors;

@@ -196,10 +196,16 @@ void vela_bdev_get_stats(struct block_device *bdev, struct vela_bdev_stats *stat
 }
 
 static bool (*interrupted)(void);
+static void (*io_done)(size_t bytes);
 
 void vela_bdev_set_interrupt(bool (*stop)(void))
 {
 	interrupted = stop;
+}
+
+void vela_bdev_set_progress(void (*done)(size_t bytes))
+{
+	io_done = done;
 }
 
 /* pread()/pwrite() the whole range, or -errno (-EINTR once interrupted). */
@@ -223,6 +229,8 @@ static int file_rw(int fd, bool write, u64 offset, u8 *buf, size_t len)
 		buf += n;
 		offset += (u64)n;
 		len -= (size_t)n;
+		if (io_done)
+			io_done((size_t)n);
 	}
 	return 0;
 }
