@@ -438,10 +438,14 @@ static int merge_preflight(const struct target *t, const struct merge_args *a,
 			    t->pool.name, t->name, t->pool.name, m->parent->name, t->pool.name,
 			    m->parent->name);
 	/* The kernel cannot see open counts: refuse a parent in use here. */
+	if (!a->json)
+		progress_step("checking that nothing uses %s/%s", t->pool.name, m->parent->name);
 	parent_in_use(&t->pool, m->parent, busy, sizeof(busy));
 	if (busy[0] && !a->dry_run)
 		return fail(EXIT_BUSY, "merge %s/%s: the parent %s/%s is %s, and a merge changes its blocks under it: unmount or close it first",
 			    t->pool.name, t->name, t->pool.name, m->parent->name, busy);
+	if (!a->json)
+		progress_step("asking the kernel what a %s merge would do (a dry run)", a->label);
 	r = pool_admin(&t->pool, reply, sizeof(reply), "merge %" PRIu64 " %s dry_run", t->b->id,
 		       a->strategy);
 	if (r || sscanf(reply, "%llu %llu %d", &m->taken, &m->conflicts, &ffi) != 3)
@@ -460,9 +464,14 @@ static int merge_run(const struct target *t, const struct merge_args *a,
 	char reply[64];
 	int r;
 
+	if (m->parent->active && !a->json)
+		progress_step("suspending %s/%s's device (its writes wait)", t->pool.name,
+			      m->parent->name);
 	if (m->parent->active && suspend_branch(&t->pool, m->parent, true))
 		return fail(EXIT_FAILURE, "merge %s/%s: cannot suspend the parent's device",
 			    t->pool.name, t->name);
+	if (!a->json)
+		progress_step("merging, in one metadata transaction");
 	test_stop_point("parent-suspended");
 	r = pool_admin(&t->pool, reply, sizeof(reply), "merge %" PRIu64 " %s", t->b->id,
 		       a->strategy);

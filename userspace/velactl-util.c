@@ -184,6 +184,19 @@ void progress_add(uint64_t n)
 		elapsed > 0 ? progress.done / elapsed : 0);
 }
 
+void progress_step(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (progress_quiet || !isatty(STDERR_FILENO))
+		return;
+	fputs("velactl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("...\n", stderr);
+}
+
 void progress_end(void)
 {
 	if (progress.on && seconds_since(&progress.start) >= 0.2)

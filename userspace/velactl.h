@@ -71,6 +71,8 @@ extern bool progress_quiet;
 void progress_begin(const char *what, const char *unit, uint64_t total);
 void progress_add(uint64_t n);
 void progress_end(void);
+/* One step of a command that is one atomic change (merge), on a terminal: "velactl: STEP...". */
+__printf(1, 2) void progress_step(const char *fmt, ...);
 
 /*
  * A test stop point: when VELACTL_TEST_STOP names @point, velactl stops

@@ -38,7 +38,7 @@ same() {	# same NAME...: each device reads its oracle
 
 modprobe dm-vela
 modprobe ext4
-ktap_plan 25
+ktap_plan 26
 velactl init "$P" --metadata "$meta" --data "$data" --force >/dev/null
 velactl create "$P/vol" --size $((NBLOCKS * BLOCK)) >/dev/null
 dd if=/dev/urandom of=/tmp/vol.img bs=$BLOCK count=$NBLOCKS 2>/dev/null
@@ -54,6 +54,8 @@ wr child 3
 wr child 4
 ktap_expect_exit "merge --dry-run reports and changes nothing" 0 "would merge .* 2 block.*fast-forward" \
 	velactl merge "$P/child" --dry-run
+ktap_expect_exit "...on a terminal it shows its preflight steps" 0 "asking the kernel what a three-way merge would do" \
+	script -qec "velactl merge $P/child --dry-run" /dev/null
 ktap_expect_exit "...the parent still reads as before" 0 "" same vol
 ktap_expect_exit "merge, parent unchanged: a fast-forward" 0 "2 block.* taken.*fast-forward" \
 	velactl merge "$P/child" --into vol
