@@ -479,8 +479,8 @@ static const char *errno_reason(int r)
 }
 
 /*
- * list_branches <from id> [<rows>]: the branch table, read-only, in pages that always
- * fit the reply buffer (libdevmapper re-issues a message whose reply
+ * list_branches <from id> [<rows>] [no_usage]: the branch table, read-only, in
+ * pages that always fit the reply buffer (libdevmapper re-issues a message whose reply
  * overflowed).  The first line is "<change id> <next id>|-": ask again from
  * <next id> while it is not "-", and start over if the change id moved.
  * Then one line per branch, id order:
@@ -492,7 +492,9 @@ static const char *errno_reason(int r)
  * The exclusive and shared counts are as of the last commit, which the
  * usage generation names (vela_md_committed_usage()); the rest is current.
  *
- * At most <rows> rows when given.  It changes nothing, so it works in every
+ * At most <rows> rows when given.  With no_usage, the three usage fields
+ * are "-" and no usage walk runs (a branch whose tree is all its own has
+ * one as large as the tree).  It changes nothing, so it works in every
  * pool mode and takes no change id.
  */
 #define LIST_HEADER_BYTES	48
@@ -503,16 +505,23 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 {
 	struct vela_branch_info rec;
 	u64 from, id, parent, rows = U64_MAX;
-	struct vela_md_usage usage;
+	struct vela_md_usage usage = { 0 };
 	struct vela_md_info info;
 	unsigned int sz = LIST_HEADER_BYTES, len, noio;
-	char header[LIST_HEADER_BYTES], parent_id[24];
+	char header[LIST_HEADER_BYTES], parent_id[24], excl[24], shared[24], gen[24];
+	bool with_usage = true;
 	char *row;
 	int r;
 
+	/* no_usage: the rows without the usage walk, for callers that print none. */
+	if (argc >= 3 && !strcmp(argv[argc - 1], "no_usage")) {
+		with_usage = false;
+		argc--;
+	}
 	if (argc < 2 || argc > 3 || parse_id(argv[1], &from) ||
 	    (argc == 3 && (parse_id(argv[2], &rows) || !rows))) {
-		DMERR("%s: message list_branches takes the id to list from and a number of rows", dev);
+		DMERR("%s: message list_branches takes the id to list from, a number of rows and no_usage",
+		      dev);
 		return -EINVAL;
 	}
 	if (maxlen < LIST_HEADER_BYTES + 2 * LIST_ROW_BYTES) {
@@ -530,20 +539,27 @@ static int msg_list_branches(struct vela_pool *pool, const char *dev, unsigned i
 		r = vela_md_next_branch(pool->md, from, &id, &rec);
 		if (r)
 			break;
-		r = vela_md_committed_usage(pool->md, id, &usage);
-		if (r)
-			break;
+		strscpy(excl, "-", sizeof(excl));
+		strscpy(shared, "-", sizeof(shared));
+		strscpy(gen, "-", sizeof(gen));
+		if (with_usage) {
+			r = vela_md_committed_usage(pool->md, id, &usage);
+			if (r)
+				break;
+			snprintf(excl, sizeof(excl), "%llu", usage.exclusive);
+			snprintf(shared, sizeof(shared), "%llu", usage.shared);
+			snprintf(gen, sizeof(gen), "%llu", usage.generation);
+		}
 		parent = rec.parent_id;
 		if (parent == VELA_NO_PARENT)
 			strscpy(parent_id, "-", sizeof(parent_id));
 		else
 			snprintf(parent_id, sizeof(parent_id), "%llu", parent);
 		len = scnprintf(row, LIST_ROW_BYTES,
-				"%llu %s %u %llu %llu %u %llu %llu %llu %llu %16phN %s %s %llu\n",
+				"%llu %s %u %llu %llu %u %llu %s %s %llu %16phN %s %s %s\n",
 				id, parent_id, rec.depth, rec.size_sectors, rec.ctime, rec.flags,
-				rec.mapped_blocks, usage.exclusive, usage.shared,
-				rec.alloc_limit_blocks, rec.uuid, rec.name,
-				rec.origin_id[0] ? rec.origin_id : "-", usage.generation);
+				rec.mapped_blocks, excl, shared, rec.alloc_limit_blocks, rec.uuid,
+				rec.name, rec.origin_id[0] ? rec.origin_id : "-", gen);
 		if (sz + len >= maxlen)
 			break;
 		memcpy(result + sz, row, len);

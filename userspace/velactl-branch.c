@@ -79,6 +79,17 @@ int load_branches(const struct pool *p, struct branch_list *list)
 	return 0;
 }
 
+int load_branch_table(const struct pool *p, struct branch_list *list)
+{
+	int r = list_branches_without_usage(p, list);
+
+	if (r)
+		return fail(EXIT_FAILURE, "pool '%s': cannot read its branch table: %s",
+			    p->name, strerror(-r));
+	branch_device_state(p, list);
+	return 0;
+}
+
 int find_branch(const struct pool *p, const struct branch_list *list, const char *name,
 		       const struct branch **b)
 {
@@ -98,7 +109,7 @@ int open_target(const char *arg, struct target *t)
 	if (!r)
 		r = open_pool(t->pool_name, &t->pool, false);
 	if (!r)
-		r = load_branches(&t->pool, &t->list);
+		r = load_branch_table(&t->pool, &t->list);
 	if (!r)
 		r = find_branch(&t->pool, &t->list, t->name, &t->b);
 	return r;

@@ -789,18 +789,22 @@ int clear_stale_view(const struct pool *p, bool force, bool refuse_foreign)
 
 static int parse_branch_row(const char *line, struct branch *b)
 {
-	char parent[24];
+	char parent[24], excl[24], shared[24], gen[24];
 	int n;
 
 	memset(b, 0, sizeof(*b));
 	n = sscanf(line, "%" SCNu64 " %23s %" SCNu32 " %" SCNu64 " %" SCNu64 " %" SCNu32
-		   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %32s %127s %63s %" SCNu64,
+		   " %" SCNu64 " %23s %23s %" SCNu64 " %32s %127s %63s %23s",
 		   &b->id, parent, &b->depth, &b->size_sectors, &b->ctime, &b->flags,
-		   &b->mapped, &b->exclusive, &b->shared, &b->limit, b->uuid, b->name,
-		   b->origin_id, &b->usage_generation);
+		   &b->mapped, excl, shared, &b->limit, b->uuid, b->name,
+		   b->origin_id, gen);
 	/* A name the kernel would refuse is corrupt metadata: it never reaches a dm name. */
 	if (n != 14 || !vela_md_valid_name(b->name))
 		return -EPROTO;
+	/* "-": listed with no_usage. */
+	b->exclusive = strtoull(excl, NULL, 10);
+	b->shared = strtoull(shared, NULL, 10);
+	b->usage_generation = strtoull(gen, NULL, 10);
 	b->parent = strcmp(parent, "-") ? strtoull(parent, NULL, 10) : VELA_NO_PARENT;
 	if (!strcmp(b->origin_id, "-"))
 		b->origin_id[0] = '\0';
@@ -809,14 +813,15 @@ static int parse_branch_row(const char *line, struct branch *b)
 
 /* One list_branches page: rows appended to @list, the next id in @next. */
 static int list_page(const struct pool *p, struct branch_list *list, uint64_t from,
-		     uint64_t rows, uint64_t *next, bool *more, uint64_t *change_id)
+		     uint64_t rows, bool usage, uint64_t *next, bool *more, uint64_t *change_id)
 {
 	static char reply[1 << 20];
-	char message[64], next_field[24], *line, *save;
+	char message[80], next_field[24], *line, *save;
 	struct branch *v;
 	int r;
 
-	snprintf(message, sizeof(message), "list_branches %" PRIu64 " %" PRIu64, from, rows);
+	snprintf(message, sizeof(message), "list_branches %" PRIu64 " %" PRIu64 "%s", from, rows,
+		 usage ? "" : " no_usage");
 	r = dm_message(p->dm_name, message, reply, sizeof(reply));
 	if (r)
 		return r;
@@ -826,11 +831,14 @@ static int list_page(const struct pool *p, struct branch_list *list, uint64_t fr
 	*more = strcmp(next_field, "-");
 	*next = *more ? strtoull(next_field, NULL, 10) : 0;
 	while ((line = strtok_r(NULL, "\n", &save))) {
-		v = realloc(list->v, (list->n + 1) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		list->v = v;
-		r = parse_branch_row(line, &v[list->n]);
+		/* Room doubles at each power of two: 10,000 rows, 14 reallocs. */
+		if (!(list->n & (list->n - 1))) {
+			v = realloc(list->v, (list->n ? 2 * list->n : 1) * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			list->v = v;
+		}
+		r = parse_branch_row(line, &list->v[list->n]);
 		if (r)
 			return r;
 		list->n++;
@@ -838,7 +846,7 @@ static int list_page(const struct pool *p, struct branch_list *list, uint64_t fr
 	return 0;
 }
 
-int list_branches(const struct pool *p, struct branch_list *list)
+static int list_branches_with(const struct pool *p, struct branch_list *list, bool usage)
 {
 	uint64_t from, next, change_id, first_change = 0;
 	int r, tries;
@@ -848,7 +856,7 @@ int list_branches(const struct pool *p, struct branch_list *list)
 		memset(list, 0, sizeof(*list));
 		from = 0;
 		do {
-			r = list_page(p, list, from, UINT32_MAX, &next, &more, &change_id);
+			r = list_page(p, list, from, UINT32_MAX, usage, &next, &more, &change_id);
 			if (r)
 				break;
 			if (from == 0)
@@ -864,12 +872,22 @@ int list_branches(const struct pool *p, struct branch_list *list)
 	return -EAGAIN;
 }
 
+int list_branches(const struct pool *p, struct branch_list *list)
+{
+	return list_branches_with(p, list, true);
+}
+
+int list_branches_without_usage(const struct pool *p, struct branch_list *list)
+{
+	return list_branches_with(p, list, false);
+}
+
 int get_branch(const struct pool *p, uint64_t id, struct branch *b)
 {
 	struct branch_list list = { 0 };
 	uint64_t next, change_id;
 	bool more;
-	int r = list_page(p, &list, id, 1, &next, &more, &change_id);
+	int r = list_page(p, &list, id, 1, false, &next, &more, &change_id);
 
 	if (!r && (!list.n || list.v[0].id != id))
 		r = -ENOENT;

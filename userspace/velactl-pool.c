@@ -159,7 +159,7 @@ static int activate_one_pool(struct pool *p, const char *only)
 	 */
 	if (resume_left_suspended(p, false) | clear_stale_view(p, false, false))
 		failed++;
-	r = load_branches(p, &list);
+	r = load_branch_table(p, &list);
 	if (r)
 		return r;
 	if (finish_renames(p, &list))
@@ -201,7 +201,7 @@ static int deactivate_one_pool(struct pool *p, const char *only)
 
 	if (!p->active)
 		return only ? fail(EXIT_FAILURE, "pool '%s' is not active", p->name) : 0;
-	r = load_branches(p, &list);
+	r = load_branch_table(p, &list);
 	if (r)
 		return r;
 	if (only) {

@@ -328,6 +328,12 @@ int resume_left_suspended(const struct pool *p, bool force);
  */
 int finish_renames(const struct pool *p, const struct branch_list *list);
 int list_branches(const struct pool *p, struct branch_list *list);
+/*
+ * The same without usage (exclusive, shared, usage_generation read 0): no
+ * usage walk, which on a branch whose tree is all its own reads the whole
+ * tree.  For every command that prints no usage.
+ */
+int list_branches_without_usage(const struct pool *p, struct branch_list *list);
 void free_branch_list(struct branch_list *list);
 /* One branch by id (one message, with its device state); -ENOENT if none. */
 int get_branch(const struct pool *p, uint64_t id, struct branch *b);
@@ -423,6 +429,8 @@ int cmd_limit(int argc, char **argv);
 int admin_error(const struct pool *p, const char *what, const char *name, int r);
 /* The pool's branch table with device state; EXIT_* on failure (printed). */
 int load_branches(const struct pool *p, struct branch_list *list);
+/* The same without usage, for commands that print none (see list_branches_without_usage). */
+int load_branch_table(const struct pool *p, struct branch_list *list);
 /* Branch @name of @list; EXIT_NOT_FOUND (printed) when there is none. */
 int find_branch(const struct pool *p, const struct branch_list *list, const char *name,
 		const struct branch **b);

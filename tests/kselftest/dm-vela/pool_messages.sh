@@ -40,7 +40,7 @@ status_field() {
 }
 
 modprobe dm-vela
-ktap_plan 50
+ktap_plan 51
 ktap_check "velactl format on the NVMe namespaces" \
 	velactl format --metadata "$meta" --data "$data" --block-size 64k --name kself
 ktap_check "dmsetup create pool" dmsetup create pool --table "$table"
@@ -179,6 +179,9 @@ if [ "$(echo "$page" | head -n 1)" = "13 2" ] && [ "$(echo "$page" | wc -l)" = 2
 else
 	ktap_fail "list_branches FROM 1: one row and the next id" "$page"
 fi
+ktap_expect_exit "list_branches ... no_usage: the usage fields are -, the rest as with them" 0 \
+	"^1 - 0 4194304 [0-9]+ 0 0 - - 0 [0-9a-f]{32} prod - -\$" \
+	dmsetup message pool 0 list_branches 0 1 no_usage
 ktap_expect_exit "find_branch replies a name's id" 0 "^2\$" \
 	dmsetup message pool 0 find_branch golden-v2
 ktap_expect_exit "find_branch of a missing name fails" 1 "" \
