@@ -54,16 +54,21 @@ static int claim_device(const char *what, const char *path)
 	return 0;	/* the descriptor stays open: the claim lasts until exit */
 }
 
-/* Do @a and @b name the same device or file? */
-static bool same_device(const char *a, const char *b)
+/* The pool on @path, opened read-only, as vela_md_info() sees it: 0 or -errno. */
+static int read_pool_info(const char *path, struct vela_md_info *info)
 {
-	struct stat sa, sb;
+	struct block_device *bdev = open_dev(path, true);
+	struct vela_md *md;
+	int r;
 
-	if (stat(a, &sa) || stat(b, &sb))
-		return false;
-	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
-		return sa.st_rdev == sb.st_rdev;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	md = vela_md_open(bdev, true);
+	r = IS_ERR(md) ? PTR_ERR(md) : vela_md_info(md, info);
+	if (!IS_ERR(md))
+		vela_md_close(md);
+	vela_bdev_close(bdev);
+	return r;
 }
 
 /* Set the name and/or UUID in the superblock on @meta_path: 0 or EXIT_* (printed). */
@@ -113,7 +118,7 @@ static int name_is_free(const char *command, const char *name, const char *own_m
 		return 0;
 	if (r)
 		return EXIT_FAILURE;
-	if (own_meta && same_device(other.meta_path, own_meta)) {
+	if (own_meta && same_file(other.meta_path, own_meta)) {
 		if (force)
 			return 0;
 		return fail(EXIT_EXISTS, "%s: %s already carries the name '%s': an import-clone cut short? add --force to finish it",
@@ -199,9 +204,7 @@ int cmd_import_clone(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *meta = NULL, *data = NULL, *name;
-	struct block_device *bdev;
 	struct vela_md_info info;
-	struct vela_md *md;
 	u8 uuid[16], label_uuid[16];
 	bool force = false;
 	int opt, r;
@@ -222,7 +225,7 @@ int cmd_import_clone(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	name = argv[optind];
-	if (same_device(meta, data)) {
+	if (same_file(meta, data)) {
 		usage_error("import-clone: --metadata and --data name the same device");
 		return EXIT_USAGE;
 	}
@@ -237,14 +240,7 @@ int cmd_import_clone(int argc, char **argv)
 		r = claim_device("data", data);
 	if (r)
 		return r;
-	bdev = open_dev(meta, true);
-	if (IS_ERR(bdev))
-		return EXIT_FAILURE;
-	md = vela_md_open(bdev, true);
-	r = IS_ERR(md) ? PTR_ERR(md) : vela_md_info(md, &info);
-	if (!IS_ERR(md))
-		vela_md_close(md);
-	vela_bdev_close(bdev);
+	r = read_pool_info(meta, &info);
 	if (r)
 		return fail(EXIT_FAILURE, "import-clone: %s holds no pool metadata velactl can open: %s",
 			    meta, strerror(-r));
@@ -296,9 +292,7 @@ int cmd_remove_pool(int argc, char **argv)
 	};
 	char what[2 * PATH_MAX + 160];
 	bool force = false, yes = false;
-	struct block_device *bdev;
 	struct vela_md_info info;
-	struct vela_md *md;
 	struct pool p;
 	int opt, r;
 
@@ -322,14 +316,7 @@ int cmd_remove_pool(int argc, char **argv)
 		r = find_inactive_pool("remove-pool", argv[optind], &p);
 	if (r)
 		return r;
-	bdev = open_dev(p.meta_path, true);
-	if (IS_ERR(bdev))
-		return EXIT_FAILURE;
-	md = vela_md_open(bdev, true);
-	r = IS_ERR(md) ? PTR_ERR(md) : vela_md_info(md, &info);
-	if (!IS_ERR(md))
-		vela_md_close(md);
-	vela_bdev_close(bdev);
+	r = read_pool_info(p.meta_path, &info);
 	if (r)
 		return fail(EXIT_FAILURE, "remove-pool %s: cannot read its metadata: %s", p.name,
 			    strerror(-r));

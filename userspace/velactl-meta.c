@@ -770,17 +770,6 @@ static int dump_metadata(const char *path, struct dump_state *ds, bool held)
 	return r ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* Two paths that name one file or one device. */
-static bool same_target(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (stat(a, &sa) || stat(b, &sb))
-		return false;
-	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
-		return sa.st_rdev == sb.st_rdev;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
 
 /* A new image file as large as @source; -EEXIST when @path exists. */
 static int create_image(const char *path, const char *source)
@@ -813,7 +802,7 @@ static int repair_into(const char *source, const char *target, bool force)
 	bool created;
 	int r;
 
-	if (same_target(source, target)) {
+	if (same_file(source, target)) {
 		usage_error("repair never writes in place: name a new device or image as TARGET");
 		return EXIT_USAGE;
 	}

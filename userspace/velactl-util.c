@@ -470,6 +470,17 @@ bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len)
 	return found;
 }
 
+bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) || stat(b, &sb))
+		return false;
+	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
+		return sa.st_rdev == sb.st_rdev;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int device_claimed(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);

@@ -131,6 +131,8 @@ void print_probe_value(struct blkid_struct_probe *pr, const char *name);
  * O_EXCL; else -errno.
  */
 int device_claimed(const char *path);
+/* Do @a and @b name one block device (by number) or one file (by inode)? */
+bool same_file(const char *a, const char *b);
 /* Where block device @major:@minor is mounted, in @where; false if nowhere. */
 bool mounted_at(unsigned int major, unsigned int minor, char *where, size_t len);
 /*

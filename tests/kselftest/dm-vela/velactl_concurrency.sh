@@ -16,6 +16,7 @@
 # pool is not active.  --nowait and --wait SECONDS give up with exit 6 and
 # name the holder.  Devices: $VELA_DISK_meta, $VELA_DISK_data.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/stop.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
@@ -130,33 +131,11 @@ fi
 ktap_expect_exit "...no ci- branch or device is left" 0 "" sh -c \
 	"! velactl list $P -H -o name | grep -q '^ci-' && ! dmsetup ls | grep -q '^$P@ci-'"
 # --- the lock ---------------------------------------------------------------
-# Wait until process $1 is in state $2 (T: stopped), for at most 10 s.
-wait_state() {
-	k=0
-	while [ $k -lt 200 ]; do
-		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.05
-		k=$((k + 1))
-	done
-	return 1
-}
-
-# Wait until process $1 is queued on a flock (a "->" line of /proc/locks).
-wait_queued() {
-	k=0
-	while [ $k -lt 200 ]; do
-		grep -q -- "-> FLOCK .* $1 " /proc/locks && return 0
-		sleep 0.05
-		k=$((k + 1))
-	done
-	return 1
-}
-
 # Run "velactl $*" in the background, stopped just after it took the lock.
 start_holder() {
 	VELACTL_TEST_STOP=locked:$P velactl "$@" >/tmp/holder.out 2>&1 &
 	holder=$!
-	wait_state $holder T || ktap_diag "the holder did not stop: $(cat /tmp/holder.out)"
+	wait_stopped $holder || ktap_diag "the holder did not stop: $(cat /tmp/holder.out)"
 }
 
 # Run "velactl $*" in the background, queued behind the holder.

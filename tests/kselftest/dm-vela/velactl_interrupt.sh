@@ -12,6 +12,7 @@
 # at random times, over commands that leave the data as it was.
 # Devices: $VELA_DISK_meta, $VELA_DISK_data.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/stop.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
@@ -27,17 +28,6 @@ velactl create-branch "$P/vol" keep >/dev/null
 
 sum() {
 	md5sum <"$M/$P@$1" | cut -d' ' -f1
-}
-
-# Wait until process $1 stopped itself (state T), for at most 20 s.
-wait_stopped() {
-	k=0
-	while [ $k -lt 200 ]; do
-		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
-		sleep 0.1
-		k=$((k + 1))
-	done
-	return 1
 }
 
 # interrupt SIGNAL POINT ARGS...: "velactl ARGS" stopped at POINT, then sent

@@ -9,6 +9,7 @@
 # writes (stop points), import-clone --force and remove-pool, run again,
 # finish.  Pools on loop devices over files in /tmp; nothing else is used.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/stop.sh"
 
 M=/dev/mapper
 modprobe dm-vela
@@ -21,16 +22,6 @@ attach() {
 	losetup "$l" "$1"
 	loops="$loops $l"
 	echo "$l"
-}
-
-wait_stopped() {
-	k=0
-	while [ $k -lt 200 ]; do
-		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
-		sleep 0.1
-		k=$((k + 1))
-	done
-	return 1
 }
 
 # kill_at POINT ARGS...: "velactl ARGS" stopped at POINT, then killed.
