@@ -46,8 +46,8 @@ ktap_check "velactl format on the NVMe namespaces" \
 ktap_check "dmsetup create pool" dmsetup create pool --table "$table"
 
 st=$(dmsetup status pool)
-if echo "$st" | grep -q -E "^0 $len vela-pool 1 0 [0-9]+/[0-9]+ 1/[0-9]+ 0 0 rw - queue_if_no_space discard_passdown -\$"; then
-	ktap_pass "status: generation 1, change id 0, data block 0 used, no branches, rw"
+if echo "$st" | grep -q -E "^0 $len vela-pool 1 0 [0-9]+/[0-9]+ 1/[0-9]+ 0 0 rw - queue_if_no_space discard_passdown - -\$"; then
+	ktap_pass "status: generation 1, change id 0, data block 0 used, no branches, rw, no view held (- -)"
 else
 	ktap_fail "status: generation 1, change id 0, data block 0 used, no branches, rw" "$st"
 fi
