@@ -413,12 +413,38 @@ int scan_pools(struct pool **pools, size_t *n, struct scan_reject **rejects, siz
 	return 0;
 }
 
+/*
+ * Active pool @name, from device-mapper alone: its dm name is unique, so
+ * no block device needs opening (a scan of every disk costs more than the
+ * command; item 7 of issue 13).  0, or -ENOENT when it is not active.
+ */
+static int lookup_active(const char *name, struct pool *p)
+{
+	struct pool_set set = { 0 };
+	size_t i;
+	int r = scan_active(&set);
+
+	for (i = 0; !r && i < set.n; i++)
+		if (!strcmp(set.v[i].name, name))
+			break;
+	if (!r)
+		r = i < set.n ? 0 : -ENOENT;
+	if (!r)
+		*p = set.v[i];
+	free(set.v);
+	free(set.in_use);
+	return r;
+}
+
 int lookup_pool(const char *name, struct pool *p)
 {
 	struct pool *pools;
 	size_t n, i, found = 0;
-	int r = scan_pools(&pools, &n, NULL, NULL);
+	int r = lookup_active(name, p);
 
+	if (r != -ENOENT)
+		return r;
+	r = scan_pools(&pools, &n, NULL, NULL);
 	if (r)
 		return r;
 	for (i = 0; i < n; i++) {
