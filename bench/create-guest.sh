@@ -52,6 +52,33 @@ while [ $i -le $SAMPLES ]; do vela_branch vol-16g "d$i"; i=$((i + 1)); done
 stats "vela 1001st-1005th,16GiB_mapped"
 echo "# dm-vela: $(velactl list bench -H -o name | wc -l) volumes and branches"
 
+# The floor for making any dm device, measured here: a bare dmsetup create
+# of a dm-linear device with its node ready.  velactl create-branch aims at
+# no more than twice that (issue 13, item 7).
+i=1
+while [ $i -le $SAMPLES ]; do
+	vela-io time sh -c "dmsetup create lin$i --table '0 2097152 linear $VELA_DISK_tdata 0' &&
+		dmsetup mknodes lin$i" >>/tmp/samples
+	i=$((i + 1))
+done
+stats "floor dmsetup_create_linear"
+i=1
+while [ $i -le $SAMPLES ]; do dmsetup remove "lin$i"; i=$((i + 1)); done
+
+# velactl list of 10,000 branches: wall time (list_branches included) and
+# peak memory, printed as "LIST <what> <ms> <KiB>".
+n=$(velactl list bench -H -o name | wc -l)
+change=$(dmsetup status @bench | awk '{ print $5 }')
+while [ $n -lt 10000 ]; do
+	dmsetup message @bench 0 create_branch "$change" "$id" "many-$n" >/dev/null
+	change=$((change + 1))
+	n=$((n + 1))
+done
+for what in "list bench" "list bench --json" "list bench -O -exclusive -S name=~many-9"; do
+	# shellcheck disable=SC2086 # the words of $what are the arguments
+	echo "LIST $(echo "$what" | tr ' ' _) $(vela-io rss velactl $what)"
+done
+
 tmeta=$VELA_DISK_tmeta
 tdata=$VELA_DISK_tdata
 dmsetup create tpool --table "0 $(blockdev --getsz "$tdata") thin-pool $tmeta $tdata 128 0 1 skip_block_zeroing"

@@ -39,9 +39,14 @@ thin_restore -q -i "$dir/thin.xml" -o "$dir/tmeta.img"
 
 "$top/tests/vm/run-vm" --disk-dir "$dir" --disk meta:256M --disk data:20G \
 	--disk tmeta:64M --disk tdata:20G --timeout 1800 -- sh bench/create-guest.sh 2>&1 |
-	tee "$log" | grep -E '^(P4|#)' || true
+	tee "$log" | grep -E '^(P4|LIST|#)' || true
 echo
 printf '%-6s %-30s %10s %10s %10s\n' impl case median_ms min_ms max_ms
 grep '^P4 ' "$log" | while read -r _ impl what median min max; do
 	printf '%-6s %-30s %10s %10s %10s\n' "$impl" "$what" "$median" "$min" "$max"
+done
+echo
+printf '%-45s %10s %10s\n' "velactl, 10,000 branches" wall_ms max_rss_KiB
+grep '^LIST ' "$log" | while read -r _ what ms kib; do
+	printf '%-45s %10s %10s\n' "$what" "$ms" "$kib"
 done

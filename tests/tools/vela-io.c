@@ -34,6 +34,8 @@
  *	run COMMAND (its stdout to /dev/null) and print its wall-clock time in
  *	milliseconds with microsecond precision on stdout (busybox has no
  *	clock finer than 10 ms); exit with its status.
+ *   vela-io rss COMMAND [ARGS]...
+ *	the same, then its peak resident memory in KiB on the same line.
  *   vela-io either DEV OLD NEW
  *	every 512-byte sector of DEV equals OLD's or NEW's (a batch cut short
  *	before its flush); prints how many sectors hold the new data.
@@ -46,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -394,10 +398,11 @@ static int do_seqcheck(char **argv)
 	return r;
 }
 
-static int do_time(char **argv)
+static int do_time(char **argv, bool rss)
 {
 	struct timespec t0, t1;
 	int status, devnull;
+	struct rusage ru;
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -411,17 +416,22 @@ static int do_time(char **argv)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0)
+	if (wait4(pid, &status, 0, &ru) < 0)
 		die("cannot wait for", argv[0]);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("%.3f\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	printf("%.3f", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	if (rss)
+		printf(" %ld", ru.ru_maxrss);
+	printf("\n");
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "time"))
-		return do_time(argv + 2);
+		return do_time(argv + 2, false);
+	if (argc >= 3 && !strcmp(argv[1], "rss"))
+		return do_time(argv + 2, true);
 	if (argc == 7 && !strcmp(argv[1], "write"))
 		return do_write(argv + 2);
 	if (argc >= 4 && argc % 2 == 0 && !strcmp(argv[1], "verify"))
@@ -452,6 +462,7 @@ int main(int argc, char **argv)
 			"       vela-io load STATE OFFSET FILE\n"
 			"       vela-io save STATE OFFSET BYTES FILE\n"
 			"       vela-io either DEV OLD NEW\n"
-			"       vela-io time COMMAND [ARGS]...\n");
+			"       vela-io time COMMAND [ARGS]...\n"
+			"       vela-io rss COMMAND [ARGS]...\n");
 	return 2;
 }
