@@ -13,6 +13,7 @@
 
 M=/dev/mapper
 modprobe dm-vela
+modprobe loop
 ktap_plan 26
 
 loops=""
