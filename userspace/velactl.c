@@ -13,14 +13,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libdevmapper.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,29 +34,6 @@ struct command {
 static const struct command *find_command(const char *name);
 
 
-/*
- * libdevmapper prints its own diagnostics by default (levels are syslog
- * priorities, with flag bits above them).  Keep them for -v and
- * let each command print one message that names the device, the reason and
- * the next step instead.
- */
-__printf(5, 0)
-static void dm_log_quiet(int level, const char *file, int line, int dm_errno,
-			 const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)file;
-	(void)line;
-	(void)dm_errno;
-	if (!verbose || LOG_PRI(level) > LOG_WARNING)
-		return;
-	va_start(ap, fmt);
-	fputs("libdevmapper: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* velactl version: this tool's version and the kernel targets' versions. */
 static int cmd_version(int argc, char **argv)
@@ -437,7 +411,7 @@ int main(int argc, char **argv)
 			printf("velactl %s\n", VELA_PACKAGE_VERSION);
 			return EXIT_SUCCESS;
 		case 'v':
-			verbose = 1;
+			verbose = true;
 			break;
 		case 'w':
 			if (set_lock_wait(optarg))
@@ -469,7 +443,7 @@ int main(int argc, char **argv)
 	for (opt = optind + 1; opt < argc && strcmp(argv[opt], "--"); opt++)
 		if (!strcmp(argv[opt], "--help") || !strcmp(argv[opt], "-h"))
 			return show_command_help(cmd->name);
-	dm_log_with_errno_init(dm_log_quiet);
+	dm_log_setup(verbose);
 	velactl_command = cmd->name;
 	/* Only what changes nothing may die anywhere: the rest finish first. */
 	if (!changes_nothing(cmd))

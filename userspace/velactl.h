@@ -94,6 +94,15 @@ __printf(2, 3) int fail(int code, const char *fmt, ...);
  */
 int confirm_destruction(bool yes, const char *what);
 
+/*
+ * libdevmapper's own messages: on stderr with -v only.  While a sink is set
+ * (velactl-report.c), every message goes to it instead, with its level (a
+ * syslog priority and libdevmapper's flag bits).
+ */
+void dm_log_setup(bool show);
+typedef void (*dm_log_sink)(int level, const char *msg, void *arg);
+void dm_log_redirect(dm_log_sink sink, void *arg);
+
 struct option;
 /* getopt_long over a command's options: '?' (reported) for a bad one. */
 int next_option(int argc, char **argv, const char *shortopts,
