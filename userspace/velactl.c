@@ -149,16 +149,22 @@ static const struct command commands[] = {
 	  "be mounted beside its parent; if that fails, the branch is not created.",
 	  cmd_create_branch },
 	{ "list", "ls",
-	  "list [POOL] [--tree] [-o FIELD,...] [--json] [-H] [--bytes]",
-	  "List volumes and branches of every active pool, or of POOL.\n"
+	  "list [POOL | POOL/NAME] [--tree] [-o [+]FIELD,...] [-O [-]FIELD,...] [-S SELECTION] [--json] [-H] [--noheadings] [--separator STRING] [--nameprefixes] [--units UNIT] [--bytes]",
+	  "List the volumes and branches of every active pool (pools by name), of\n"
+	  "POOL, or the one branch POOL/NAME (with --tree, its subtree).\n"
 	  "Fields: pool name id parent depth size path active mapped exclusive shared\n"
 	  "usage_gen limit ctime open fstype origin protected autoactivate.\n"
-	  "Default: pool,name,parent,size,exclusive,shared,open,path.  mapped is\n"
-	  "current; exclusive and shared are exact as of the pool's last commit\n"
-	  "(generation usage_gen; the pool commits every second): exclusive is\n"
-	  "what deleting the branch frees.  --tree shows lineage; -H prints no\n"
-	  "header and separates fields\n"
-	  "with tabs; --bytes prints exact byte counts; --json is always exact.",
+	  "Default: pool,name,parent,size,exclusive,shared,open,path; -o +FIELD adds\n"
+	  "to it; -o help describes each field.  mapped is current; exclusive and\n"
+	  "shared are exact as of the pool's last commit (generation usage_gen; the\n"
+	  "pool commits every second): exclusive is what deleting the branch frees.\n"
+	  "-O sorts (-FIELD: descending); -S selects rows as lvs does, for example\n"
+	  "-S 'exclusive>1g && name=~ci-' (a size without a unit is in MiB; -S help\n"
+	  "lists the operators).  --tree shows lineage.  -H prints no header and\n"
+	  "separates fields with tabs; --noheadings, --separator, --nameprefixes\n"
+	  "(VELA_FIELD='value') and --units (h b s k m g t p e r; upper case: powers\n"
+	  "of 1000) are lvs's; --bytes prints exact byte counts.  --json is always\n"
+	  "exact, and -S and -O apply to it too.",
 	  cmd_list },
 	{ "delete", "remove",
 	  "delete POOL/NAME [--recursive [--yes]]",
