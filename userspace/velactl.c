@@ -203,7 +203,7 @@ static const struct command commands[] = {
 	  "Refused, with nothing removed, while any device of it is open.",
 	  cmd_deactivate },
 	{ "scan", NULL, "scan [--json]",
-	  "List the pools found on this machine's block devices, active or not.",
+	  "List the pools found on this machine's block devices, active or not, by name.",
 	  cmd_scan },
 	{ "status", NULL, "status POOL [--json]",
 	  "Show a pool's mode, data and metadata use, needs_check and transaction id.",
