@@ -433,9 +433,9 @@ static void print_scan_json(const struct pool *pools, size_t n, const struct sca
 	for (i = 0; i < n; i++) {
 		printf("%s\n  {\"name\": ", i ? "," : "");
 		json_string(pools[i].name);
-		printf(", \"uuid\": \"%s\", \"active\": %s, \"metadata\": ",
-		       dashed_uuid(pools[i].uuid, uuid, sizeof(uuid)),
-		       pools[i].active ? "true" : "false");
+		printf(", \"uuid\": ");
+		json_string(dashed_uuid(pools[i].uuid, uuid, sizeof(uuid)));
+		printf(", \"active\": %s, \"metadata\": ", pools[i].active ? "true" : "false");
 		json_string(pools[i].meta_path);
 		printf(", \"data\": ");
 		if (pools[i].data_path[0])
@@ -612,10 +612,22 @@ static int print_status_record(const struct pool *p, const struct pool_status *s
 	return r;
 }
 
+/* The root block of the held view, when the status line names one. */
+static bool held_root(const struct pool_status *st, uint64_t *root)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)st->held_root[0]))
+		return false;
+	errno = 0;
+	*root = strtoull(st->held_root, &end, 10);
+	return !errno && !*end;
+}
+
 static int print_status(const struct pool *p, bool json)
 {
 	struct pool_status st = { 0 };
-	uint64_t block = (uint64_t)p->block_sectors << 9;
+	uint64_t block = (uint64_t)p->block_sectors << 9, root;
 	char uuid[40];
 	int r = 0;
 
@@ -629,8 +641,9 @@ static int print_status(const struct pool *p, bool json)
 		return print_status_record(p, &st);
 	printf("{\"schema\": %d, \"name\": ", JSON_SCHEMA);
 	json_string(p->name);
-	printf(", \"uuid\": \"%s\", \"active\": %s, \"metadata_device\": ",
-	       dashed_uuid(p->uuid, uuid, sizeof(uuid)), p->active ? "true" : "false");
+	printf(", \"uuid\": ");
+	json_string(dashed_uuid(p->uuid, uuid, sizeof(uuid)));
+	printf(", \"active\": %s, \"metadata_device\": ", p->active ? "true" : "false");
 	json_string(p->meta_path);
 	printf(", \"data_device\": ");
 	if (p->data_path[0])
@@ -639,8 +652,9 @@ static int print_status(const struct pool *p, bool json)
 		printf("null");
 	printf(", \"block_size\": %" PRIu64, block);
 	if (p->active) {
-		printf(", \"mode\": \"%s\", \"needs_check\": %s", st.mode,
-		       strcmp(st.needs_check, "-") ? "true" : "false");
+		printf(", \"mode\": ");
+		json_string(st.mode);
+		printf(", \"needs_check\": %s", strcmp(st.needs_check, "-") ? "true" : "false");
 		printf(", \"transaction_id\": %" PRIu64 ", \"generation\": %" PRIu64,
 		       st.change_id, st.generation);
 		printf(", \"metadata_used\": %" PRIu64 ", \"metadata_total\": %" PRIu64,
@@ -652,8 +666,11 @@ static int print_status(const struct pool *p, bool json)
 		printf(", \"error_if_no_space\": %s, \"discard_passdown\": %s",
 		       strcmp(st.space_policy, "error_if_no_space") ? "false" : "true",
 		       strcmp(st.discard, "discard_passdown") ? "false" : "true");
-		printf(", \"held_metadata_root\": %s, \"held_by\": ",
-		       strcmp(st.held_root, "-") ? st.held_root : "null");
+		/* a number, or null: nothing else from the status line is copied */
+		if (held_root(&st, &root))
+			printf(", \"held_metadata_root\": %" PRIu64 ", \"held_by\": ", root);
+		else
+			printf(", \"held_metadata_root\": null, \"held_by\": ");
 		if (strcmp(st.held_root, "-"))
 			json_string(st.held_by);
 		else
