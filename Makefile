@@ -41,8 +41,9 @@ USER_LIBS = $(shell pkg-config --libs devmapper blkid)
 # velactl: velactl.c is main and the command-line helpers (libblkid);
 # velactl-dm.c speaks to the kernel (libdevmapper); velactl-pool.c,
 # velactl-branch.c, velactl-list.c and velactl-merge.c are the commands by
-# family; velactl-meta.c (format, check, dump, repair) and velactl-merge.c's
-# diff run the shared metadata code (libvela).
+# family; velactl-report.c prints list's, scan's and status's text through
+# libdevmapper's report engine; velactl-meta.c (format, check, dump, repair)
+# and velactl-merge.c's diff run the shared metadata code (libvela).
 VELACTL_HDRS := userspace/compat.h userspace/velactl.h
 
 # libvela: the shared metadata code (kernel/vela-*.c files that also build in
@@ -110,7 +111,8 @@ build/obj/velactl.o build/obj/velactl-util.o build/obj/velactl-filter.o: build/o
 VELACTL_LIB_OBJS := build/obj/velactl-dm.o build/obj/velactl-scan.o build/obj/velactl-meta.o \
 	build/obj/velactl-pool.o \
 	build/obj/velactl-branch.o build/obj/velactl-list.o build/obj/velactl-merge.o \
-	build/obj/velactl-lifecycle.o
+	build/obj/velactl-lifecycle.o \
+	build/obj/velactl-report.o
 
 $(VELACTL_LIB_OBJS): build/obj/%.o: userspace/%.c $(VELACTL_HDRS) kernel/vela-format.h dkms.conf
 	@mkdir -p $(dir $@)

@@ -370,12 +370,96 @@ static bool json_flag(int argc, char **argv, const char *command, int *r)
 	return json;
 }
 
+/* scan's table: one row a pool, through the report engine. */
+enum { S_POOL, S_STATE, S_METADATA, S_DATA, S_UUID, NR_SCAN_FIELDS };
+
+static const struct report_field scan_fields[] = {
+	[S_POOL] = { "pool", "POOL", RT_STRING, "the pool's name" },
+	[S_STATE] = { "state", "STATE", RT_STRING, "active or inactive" },
+	[S_METADATA] = { "metadata", "METADATA", RT_STRING, "its metadata device" },
+	[S_DATA] = { "data", "DATA", RT_STRING, "its data device" },
+	[S_UUID] = { "uuid", "UUID", RT_STRING, "its UUID" },
+};
+
+static void get_scan_field(const void *obj, unsigned int field, struct report_value *v,
+			   char *buf, size_t len, void *arg)
+{
+	const struct pool *p = obj;
+
+	(void)arg;
+	switch (field) {
+	case S_POOL:
+		v->s = p->name;
+		break;
+	case S_STATE:
+		v->s = p->active ? "active" : "inactive";
+		break;
+	case S_METADATA:
+		v->s = p->meta_path;
+		break;
+	case S_DATA:
+		v->s = p->data_path[0] ? p->data_path : "(missing)";
+		break;
+	case S_UUID:
+		v->s = dashed_uuid(p->uuid, buf, len);
+		break;
+	}
+}
+
+static int print_scan_table(const struct pool *pools, size_t n)
+{
+	struct report_opts ro = { 0 };
+	struct report *rep;
+	size_t i;
+	int r;
+
+	r = report_open(&rep, "scan", scan_fields, NR_SCAN_FIELDS, "pool,state,metadata,data,uuid",
+			&ro, get_scan_field, NULL);
+	for (i = 0; !r && i < n; i++)
+		r = report_add(rep, &pools[i]);
+	if (!r)
+		r = report_print(rep);
+	report_close(rep);
+	return r;
+}
+
+static void print_scan_json(const struct pool *pools, size_t n, const struct scan_reject *rejects,
+			    size_t n_rejects)
+{
+	char uuid[40];
+	size_t i;
+
+	printf("{\"schema\": %d, \"pools\": [", JSON_SCHEMA);
+	for (i = 0; i < n; i++) {
+		printf("%s\n  {\"name\": ", i ? "," : "");
+		json_string(pools[i].name);
+		printf(", \"uuid\": ");
+		json_string(dashed_uuid(pools[i].uuid, uuid, sizeof(uuid)));
+		printf(", \"active\": %s, \"metadata\": ", pools[i].active ? "true" : "false");
+		json_string(pools[i].meta_path);
+		printf(", \"data\": ");
+		if (pools[i].data_path[0])
+			json_string(pools[i].data_path);
+		else
+			printf("null");
+		printf(", \"block_size\": %u}", pools[i].block_sectors << 9);
+	}
+	printf("%s], \"not_pools\": [", n ? "\n" : "");
+	for (i = 0; i < n_rejects; i++) {
+		printf("%s\n  {\"device\": ", i ? "," : "");
+		json_string(rejects[i].path);
+		printf(", \"why\": ");
+		json_string(rejects[i].why);
+		printf("}");
+	}
+	printf("%s]}\n", n_rejects ? "\n" : "");
+}
+
 int cmd_scan(int argc, char **argv)
 {
 	struct scan_reject *rejects;
 	struct pool *pools;
 	size_t n, n_rejects, i;
-	char uuid[40];
 	bool json;
 	int r;
 
@@ -388,42 +472,11 @@ int cmd_scan(int argc, char **argv)
 	}
 	if (scan_pools(&pools, &n, &rejects, &n_rejects))
 		return fail(EXIT_FAILURE, "cannot scan block devices for pools");
-	if (json)
-		printf("{\"schema\": %d, \"pools\": [", JSON_SCHEMA);
-	else
-		printf("%-20s %-8s %-20s %-20s %s\n", "POOL", "STATE", "METADATA", "DATA", "UUID");
-	for (i = 0; i < n; i++) {
-		if (json) {
-			printf("%s\n  {\"name\": ", i ? "," : "");
-			json_string(pools[i].name);
-			printf(", \"uuid\": \"%s\", \"active\": %s, \"metadata\": ",
-			       dashed_uuid(pools[i].uuid, uuid, sizeof(uuid)),
-			       pools[i].active ? "true" : "false");
-			json_string(pools[i].meta_path);
-			printf(", \"data\": ");
-			if (pools[i].data_path[0])
-				json_string(pools[i].data_path);
-			else
-				printf("null");
-			printf(", \"block_size\": %u}", pools[i].block_sectors << 9);
-		} else {
-			printf("%-20s %-8s %-20s %-20s %s\n", pools[i].name,
-			       pools[i].active ? "active" : "inactive", pools[i].meta_path,
-			       pools[i].data_path[0] ? pools[i].data_path : "(missing)",
-			       dashed_uuid(pools[i].uuid, uuid, sizeof(uuid)));
-		}
-	}
+	report_sort_pools(pools, n);
 	if (json) {
-		printf("%s], \"not_pools\": [", n ? "\n" : "");
-		for (i = 0; i < n_rejects; i++) {
-			printf("%s\n  {\"device\": ", i ? "," : "");
-			json_string(rejects[i].path);
-			printf(", \"why\": ");
-			json_string(rejects[i].why);
-			printf("}");
-		}
-		printf("%s]}\n", n_rejects ? "\n" : "");
+		print_scan_json(pools, n, rejects, n_rejects);
 	} else {
+		r = print_scan_table(pools, n);
 		/* On stderr: the table stays one pool a row for scripts. */
 		for (i = 0; i < n_rejects; i++)
 			fprintf(stderr, "velactl: %s: not a pool: %s\n", rejects[i].path,
@@ -431,14 +484,151 @@ int cmd_scan(int argc, char **argv)
 	}
 	free(rejects);
 	free(pools);
-	return 0;
+	return r;
+}
+
+/*
+ * status: a record, a line a field, through the report engine.  Its values
+ * are sentences ("1.0GiB of 2.0GiB (50.0%)"), so they are strings.
+ */
+enum {
+	T_POOL, T_UUID, T_METADATA, T_DATA, T_BLOCK, T_MODE, T_NEEDS_CHECK, T_TRANSACTION,
+	T_DATA_USED, T_META_USED, T_BRANCHES, T_WHEN_FULL, T_DISCARDS, T_HELD, NR_STATUS_FIELDS
+};
+
+static const struct report_field status_fields[] = {
+	[T_POOL] = { "pool", "pool:", RT_STRING, "" },
+	[T_UUID] = { "uuid", "uuid:", RT_STRING, "" },
+	[T_METADATA] = { "metadata", "metadata device:", RT_STRING, "" },
+	[T_DATA] = { "data", "data device:", RT_STRING, "" },
+	[T_BLOCK] = { "block_size", "block size:", RT_STRING, "" },
+	[T_MODE] = { "mode", "mode:", RT_STRING, "" },
+	[T_NEEDS_CHECK] = { "needs_check", "needs_check:", RT_STRING, "" },
+	[T_TRANSACTION] = { "transaction_id", "transaction id:", RT_STRING, "" },
+	[T_DATA_USED] = { "data_used", "data used:", RT_STRING, "" },
+	[T_META_USED] = { "metadata_used", "metadata used:", RT_STRING, "" },
+	[T_BRANCHES] = { "branches", "branches:", RT_STRING, "" },
+	[T_WHEN_FULL] = { "when_full", "when full:", RT_STRING, "" },
+	[T_DISCARDS] = { "discards", "discards:", RT_STRING, "" },
+	[T_HELD] = { "held_view", "held view:", RT_STRING, "" },
+};
+
+struct status_row {
+	const struct pool *p;
+	const struct pool_status *st;
+};
+
+/* "1.0GiB of 2.0GiB (50.0%)" */
+static const char *used_of(char *buf, size_t len, uint64_t used, uint64_t total, uint64_t unit)
+{
+	char a[32], b[32];
+
+	snprintf(buf, len, "%s of %s (%.1f%%)", format_size(used * unit, false, a, sizeof(a)),
+		 format_size(total * unit, false, b, sizeof(b)),
+		 total ? 100.0 * used / total : 0.0);
+	return buf;
+}
+
+static void get_status_field(const void *obj, unsigned int field, struct report_value *v,
+			     char *buf, size_t len, void *arg)
+{
+	const struct status_row *row = obj;
+	const struct pool_status *st = row->st;
+	const struct pool *p = row->p;
+	uint64_t block = (uint64_t)p->block_sectors << 9;
+
+	(void)arg;
+	v->s = buf;
+	switch (field) {
+	case T_POOL:
+		v->s = p->name;
+		break;
+	case T_UUID:
+		dashed_uuid(p->uuid, buf, len);
+		break;
+	case T_METADATA:
+		v->s = p->meta_path;
+		break;
+	case T_DATA:
+		v->s = p->data_path[0] ? p->data_path : "(missing)";
+		break;
+	case T_BLOCK:
+		format_size(block, false, buf, len);
+		break;
+	case T_MODE:
+		if (p->active)
+			v->s = st->mode;
+		else
+			snprintf(buf, len, "inactive ('velactl activate %s')", p->name);
+		break;
+	case T_NEEDS_CHECK:
+		v->s = strcmp(st->needs_check, "-") ?
+		       "yes: deactivate and run 'velactl check --clear-needs-check'" : "no";
+		break;
+	case T_TRANSACTION:
+		snprintf(buf, len, "%" PRIu64 " (commit generation %" PRIu64 ")", st->change_id,
+			 st->generation);
+		break;
+	case T_DATA_USED:
+		used_of(buf, len, st->data_used, st->data_total, block);
+		break;
+	case T_META_USED:
+		used_of(buf, len, st->meta_used, st->meta_total, 4096);
+		break;
+	case T_BRANCHES:
+		snprintf(buf, len, "%" PRIu64 " (%" PRIu64 " deletes pending reclaim)", st->branches,
+			 st->pending_deletes);
+		break;
+	case T_WHEN_FULL:
+		v->s = strcmp(st->space_policy, "error_if_no_space") ? "queue writes" : "fail writes";
+		break;
+	case T_DISCARDS:
+		v->s = strcmp(st->discard, "discard_passdown") ? "not passed down" : "passed down";
+		break;
+	case T_HELD:
+		if (strcmp(st->held_root, "-"))
+			snprintf(buf, len, "%s (held by %s)", st->held_root, st->held_by);
+		else
+			v->s = "none";
+		break;
+	}
+}
+
+static int print_status_record(const struct pool *p, const struct pool_status *st)
+{
+	struct report_opts ro = { .record = true };
+	struct status_row row = { p, st };
+	struct report *rep;
+	int r;
+
+	r = report_open(&rep, "status", status_fields, NR_STATUS_FIELDS,
+			p->active ? "pool,uuid,metadata,data,block_size,mode,needs_check,transaction_id,data_used,metadata_used,branches,when_full,discards,held_view" :
+			"pool,uuid,metadata,data,block_size,mode", &ro, get_status_field, NULL);
+	if (!r)
+		r = report_add(rep, &row);
+	if (!r)
+		r = report_print(rep);
+	report_close(rep);
+	return r;
+}
+
+/* The root block of the held view, when the status line names one. */
+static bool held_root(const struct pool_status *st, uint64_t *root)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)st->held_root[0]))
+		return false;
+	errno = 0;
+	*root = strtoull(st->held_root, &end, 10);
+	return !errno && !*end;
 }
 
 static int print_status(const struct pool *p, bool json)
 {
 	struct pool_status st = { 0 };
-	uint64_t block = (uint64_t)p->block_sectors << 9;
-	char a[32], b[32], uuid[40];
+	uint64_t block = (uint64_t)p->block_sectors << 9, root;
+	char uuid[40];
 	int r = 0;
 
 	if (p->active) {
@@ -447,71 +637,46 @@ static int print_status(const struct pool *p, bool json)
 			return fail(EXIT_FAILURE, "pool '%s': cannot read its status: %s", p->name,
 				    strerror(-r));
 	}
-	if (json) {
-		printf("{\"schema\": %d, \"name\": ", JSON_SCHEMA);
-		json_string(p->name);
-		printf(", \"uuid\": \"%s\", \"active\": %s, \"metadata_device\": ",
-		       dashed_uuid(p->uuid, uuid, sizeof(uuid)), p->active ? "true" : "false");
-		json_string(p->meta_path);
-		printf(", \"data_device\": ");
-		if (p->data_path[0])
-			json_string(p->data_path);
+	if (!json)
+		return print_status_record(p, &st);
+	printf("{\"schema\": %d, \"name\": ", JSON_SCHEMA);
+	json_string(p->name);
+	printf(", \"uuid\": ");
+	json_string(dashed_uuid(p->uuid, uuid, sizeof(uuid)));
+	printf(", \"active\": %s, \"metadata_device\": ", p->active ? "true" : "false");
+	json_string(p->meta_path);
+	printf(", \"data_device\": ");
+	if (p->data_path[0])
+		json_string(p->data_path);
+	else
+		printf("null");
+	printf(", \"block_size\": %" PRIu64, block);
+	if (p->active) {
+		printf(", \"mode\": ");
+		json_string(st.mode);
+		printf(", \"needs_check\": %s", strcmp(st.needs_check, "-") ? "true" : "false");
+		printf(", \"transaction_id\": %" PRIu64 ", \"generation\": %" PRIu64,
+		       st.change_id, st.generation);
+		printf(", \"metadata_used\": %" PRIu64 ", \"metadata_total\": %" PRIu64,
+		       st.meta_used * 4096, st.meta_total * 4096);
+		printf(", \"data_used\": %" PRIu64 ", \"data_total\": %" PRIu64,
+		       st.data_used * block, st.data_total * block);
+		printf(", \"branches\": %" PRIu64 ", \"pending_deletes\": %" PRIu64,
+		       st.branches, st.pending_deletes);
+		printf(", \"error_if_no_space\": %s, \"discard_passdown\": %s",
+		       strcmp(st.space_policy, "error_if_no_space") ? "false" : "true",
+		       strcmp(st.discard, "discard_passdown") ? "false" : "true");
+		/* a number, or null: nothing else from the status line is copied */
+		if (held_root(&st, &root))
+			printf(", \"held_metadata_root\": %" PRIu64 ", \"held_by\": ", root);
+		else
+			printf(", \"held_metadata_root\": null, \"held_by\": ");
+		if (strcmp(st.held_root, "-"))
+			json_string(st.held_by);
 		else
 			printf("null");
-		printf(", \"block_size\": %" PRIu64, block);
-		if (p->active) {
-			printf(", \"mode\": \"%s\", \"needs_check\": %s", st.mode,
-			       strcmp(st.needs_check, "-") ? "true" : "false");
-			printf(", \"transaction_id\": %" PRIu64 ", \"generation\": %" PRIu64,
-			       st.change_id, st.generation);
-			printf(", \"metadata_used\": %" PRIu64 ", \"metadata_total\": %" PRIu64,
-			       st.meta_used * 4096, st.meta_total * 4096);
-			printf(", \"data_used\": %" PRIu64 ", \"data_total\": %" PRIu64,
-			       st.data_used * block, st.data_total * block);
-			printf(", \"branches\": %" PRIu64 ", \"pending_deletes\": %" PRIu64,
-			       st.branches, st.pending_deletes);
-			printf(", \"error_if_no_space\": %s, \"discard_passdown\": %s",
-			       strcmp(st.space_policy, "error_if_no_space") ? "false" : "true",
-			       strcmp(st.discard, "discard_passdown") ? "false" : "true");
-			printf(", \"held_metadata_root\": %s, \"held_by\": ",
-			       strcmp(st.held_root, "-") ? st.held_root : "null");
-			if (strcmp(st.held_root, "-"))
-				json_string(st.held_by);
-			else
-				printf("null");
-		}
-		printf("}\n");
-		return 0;
 	}
-	printf("pool:            %s\nuuid:            %s\nmetadata device: %s\ndata device:     %s\n"
-	       "block size:      %s\n", p->name, dashed_uuid(p->uuid, uuid, sizeof(uuid)),
-	       p->meta_path, p->data_path[0] ? p->data_path : "(missing)",
-	       format_size(block, false, a, sizeof(a)));
-	if (!p->active) {
-		printf("mode:            inactive ('velactl activate %s')\n", p->name);
-		return 0;
-	}
-	printf("mode:            %s\nneeds_check:     %s\ntransaction id:  %" PRIu64
-	       " (commit generation %" PRIu64 ")\n", st.mode,
-	       strcmp(st.needs_check, "-") ? "yes: deactivate and run 'velactl check --clear-needs-check'" : "no",
-	       st.change_id, st.generation);
-	printf("data used:       %s of %s (%.1f%%)\n",
-	       format_size(st.data_used * block, false, a, sizeof(a)),
-	       format_size(st.data_total * block, false, b, sizeof(b)),
-	       st.data_total ? 100.0 * st.data_used / st.data_total : 0.0);
-	printf("metadata used:   %s of %s (%.1f%%)\n",
-	       format_size(st.meta_used * 4096, false, a, sizeof(a)),
-	       format_size(st.meta_total * 4096, false, b, sizeof(b)),
-	       st.meta_total ? 100.0 * st.meta_used / st.meta_total : 0.0);
-	printf("branches:        %" PRIu64 " (%" PRIu64 " deletes pending reclaim)\n", st.branches,
-	       st.pending_deletes);
-	printf("when full:       %s\ndiscards:        %s\n",
-	       strcmp(st.space_policy, "error_if_no_space") ? "queue writes" : "fail writes",
-	       strcmp(st.discard, "discard_passdown") ? "not passed down" : "passed down");
-	if (strcmp(st.held_root, "-"))
-		printf("held view:       %s (held by %s)\n", st.held_root, st.held_by);
-	else
-		printf("held view:       none\n");
+	printf("}\n");
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * velactl's bottom layer: messages and exit codes, option and size
- * parsing, JSON strings, whether a block device is in use, and libblkid.
+ * velactl's bottom layer: messages (libdevmapper's too) and exit codes,
+ * option and size parsing, JSON strings, whether a block device is in use,
+ * and libblkid.
  * It calls nothing else in velactl, so every other file may call it.
  */
 
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <libdevmapper.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,6 +264,56 @@ int confirm_destruction(bool yes, const char *what)
 		    (!strcmp(answer, "y\n") || !strcmp(answer, "yes\n") || !strcmp(answer, "Y\n"));
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return confirmed ? 0 : fail(EXIT_FAILURE, "not confirmed; nothing changed");
+}
+
+/* --- libdevmapper's messages -------------------------------------------- */
+
+/*
+ * libdevmapper prints its own diagnostics by default (levels are syslog
+ * priorities, with flag bits above them).  Keep them for -v and let each
+ * command print one message that names the device, the reason and the next
+ * step instead.  The report engine prints its lines through the same
+ * function, so while velactl-report.c has set a sink, every message goes
+ * there.
+ */
+static bool log_verbose;
+static dm_log_sink log_sink;
+static void *log_sink_arg;
+
+__printf(5, 0)
+static void dm_log(int level, const char *file, int line, int dm_errno, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	int r;
+
+	(void)file;
+	(void)line;
+	(void)dm_errno;
+	if (!log_sink && (!log_verbose || LOG_PRI(level) > LOG_WARNING))
+		return;
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	if (log_sink)
+		log_sink(level, msg, log_sink_arg);
+	else
+		fprintf(stderr, "libdevmapper: %s\n", msg);
+	free(msg);
+}
+
+void dm_log_setup(bool show)
+{
+	log_verbose = show;
+	dm_log_with_errno_init(dm_log);
+}
+
+void dm_log_redirect(dm_log_sink sink, void *arg)
+{
+	log_sink = sink;
+	log_sink_arg = arg;
 }
 
 /* getopt_long over a command's options: '?' (reported) for a bad one. */

@@ -13,14 +13,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libdevmapper.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,29 +34,6 @@ struct command {
 static const struct command *find_command(const char *name);
 
 
-/*
- * libdevmapper prints its own diagnostics by default (levels are syslog
- * priorities, with flag bits above them).  Keep them for -v and
- * let each command print one message that names the device, the reason and
- * the next step instead.
- */
-__printf(5, 0)
-static void dm_log_quiet(int level, const char *file, int line, int dm_errno,
-			 const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)file;
-	(void)line;
-	(void)dm_errno;
-	if (!verbose || LOG_PRI(level) > LOG_WARNING)
-		return;
-	va_start(ap, fmt);
-	fputs("libdevmapper: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* velactl version: this tool's version and the kernel targets' versions. */
 static int cmd_version(int argc, char **argv)
@@ -175,16 +149,22 @@ static const struct command commands[] = {
 	  "be mounted beside its parent; if that fails, the branch is not created.",
 	  cmd_create_branch },
 	{ "list", "ls",
-	  "list [POOL] [--tree] [-o FIELD,...] [--json] [-H] [--bytes]",
-	  "List volumes and branches of every active pool, or of POOL.\n"
+	  "list [POOL | POOL/NAME] [--tree] [-o [+]FIELD,...] [-O [-]FIELD,...] [-S SELECTION] [--json] [-H] [--noheadings] [--separator STRING] [--nameprefixes] [--units UNIT] [--bytes]",
+	  "List the volumes and branches of every active pool (pools by name), of\n"
+	  "POOL, or the one branch POOL/NAME (with --tree, its subtree).\n"
 	  "Fields: pool name id parent depth size path active mapped exclusive shared\n"
 	  "usage_gen limit ctime open fstype origin protected autoactivate.\n"
-	  "Default: pool,name,parent,size,exclusive,shared,open,path.  mapped is\n"
-	  "current; exclusive and shared are exact as of the pool's last commit\n"
-	  "(generation usage_gen; the pool commits every second): exclusive is\n"
-	  "what deleting the branch frees.  --tree shows lineage; -H prints no\n"
-	  "header and separates fields\n"
-	  "with tabs; --bytes prints exact byte counts; --json is always exact.",
+	  "Default: pool,name,parent,size,exclusive,shared,open,path; -o +FIELD adds\n"
+	  "to it; -o help describes each field.  mapped is current; exclusive and\n"
+	  "shared are exact as of the pool's last commit (generation usage_gen; the\n"
+	  "pool commits every second): exclusive is what deleting the branch frees.\n"
+	  "-O sorts (-FIELD: descending); -S selects rows as lvs does, for example\n"
+	  "-S 'exclusive>1g && name=~ci-' (a size without a unit is in MiB; -S help\n"
+	  "lists the operators).  --tree shows lineage.  -H prints no header and\n"
+	  "separates fields with tabs; --noheadings, --separator, --nameprefixes\n"
+	  "(VELA_FIELD='value') and --units (h b s k m g t p e r; upper case: powers\n"
+	  "of 1000) are lvs's; --bytes prints exact byte counts.  --json is always\n"
+	  "exact, and -S and -O apply to it too.",
 	  cmd_list },
 	{ "delete", "remove",
 	  "delete POOL/NAME [--recursive [--yes]]",
@@ -223,7 +203,7 @@ static const struct command commands[] = {
 	  "Refused, with nothing removed, while any device of it is open.",
 	  cmd_deactivate },
 	{ "scan", NULL, "scan [--json]",
-	  "List the pools found on this machine's block devices, active or not.",
+	  "List the pools found on this machine's block devices, active or not, by name.",
 	  cmd_scan },
 	{ "status", NULL, "status POOL [--json]",
 	  "Show a pool's mode, data and metadata use, needs_check and transaction id.",
@@ -437,7 +417,7 @@ int main(int argc, char **argv)
 			printf("velactl %s\n", VELA_PACKAGE_VERSION);
 			return EXIT_SUCCESS;
 		case 'v':
-			verbose = 1;
+			verbose = true;
 			break;
 		case 'w':
 			if (set_lock_wait(optarg))
@@ -469,7 +449,7 @@ int main(int argc, char **argv)
 	for (opt = optind + 1; opt < argc && strcmp(argv[opt], "--"); opt++)
 		if (!strcmp(argv[opt], "--help") || !strcmp(argv[opt], "-h"))
 			return show_command_help(cmd->name);
-	dm_log_with_errno_init(dm_log_quiet);
+	dm_log_setup(verbose);
 	velactl_command = cmd->name;
 	/* Only what changes nothing may die anywhere: the rest finish first. */
 	if (!changes_nothing(cmd))

@@ -7,6 +7,8 @@
  *   velactl.c main and the command table: every cmd_*
  *   velactl-pool.c, velactl-list.c, velactl-merge.c, velactl-lifecycle.c:
  *     the commands by family
+ *   velactl-report.c: text reports through libdevmapper's report engine,
+ *     and list's JSON rows in the order and selection the engine gives
  *   velactl-branch.c: branch commands, and naming a branch for the others
  *   velactl-meta.c: offline metadata commands (libvela)
  *   velactl-scan.c: finding pools (trusting nothing on disk), their lock
@@ -93,6 +95,15 @@ __printf(2, 3) int fail(int code, const char *fmt, ...);
  * EXIT_FAILURE; both printed, and the caller changes nothing.
  */
 int confirm_destruction(bool yes, const char *what);
+
+/*
+ * libdevmapper's own messages: on stderr with -v only.  While a sink is set
+ * (velactl-report.c), every message goes to it instead, with its level (a
+ * syslog priority and libdevmapper's flag bits).
+ */
+void dm_log_setup(bool show);
+typedef void (*dm_log_sink)(int level, const char *msg, void *arg);
+void dm_log_redirect(dm_log_sink sink, void *arg);
 
 struct option;
 /* getopt_long over a command's options: '?' (reported) for a bad one. */
@@ -451,6 +462,76 @@ struct target {
 
 int open_target(const char *arg, struct target *t);
 void close_target(struct target *t);
+
+/* --- velactl-report.c: reports through libdevmapper's report engine ----- */
+
+/*
+ * A report's field: @id names it in -o, -O and -S, @heading heads its
+ * column (or, in a record, its line).  Text shows an absent value as "-".
+ * Sizes are bytes (-S 'size>1g'; a bare number there means MiB, as in
+ * lvs), times seconds since the epoch, shown in UTC; booleans show, sort
+ * and select as yes or no.
+ */
+enum report_type { RT_STRING, RT_NUMBER, RT_SIZE, RT_BOOL, RT_TIME };
+
+struct report_field {
+	const char *id;
+	const char *heading;
+	enum report_type type;
+	const char *desc;
+};
+
+/*
+ * One value.  @s is a string field's text (or a number's, when set);
+ * @key, when set, is what -S and -O see instead (list --tree indents
+ * names).  @n is the number, size, time or boolean.  @null: no value.
+ */
+struct report_value {
+	const char *s;
+	const char *key;
+	uint64_t n;
+	bool null;
+};
+
+/* Field @field of @obj into @v; @buf (@len bytes) may hold its text. */
+typedef void (*report_get_fn)(const void *obj, unsigned int field, struct report_value *v,
+			      char *buf, size_t len, void *arg);
+
+/* What the command line asked for. */
+struct report_opts {
+	const char *fields;	/* -o: "a,b", or "+c,d" to add to the default */
+	const char *sort;	/* -O: "a,-b" */
+	const char *select;	/* -S */
+	const char *units;	/* --units: one of hHbBsSkKmMgGtTpPeErR */
+	const char *separator;	/* --separator: unaligned, with this between fields */
+	bool noheadings;	/* --noheadings */
+	bool nameprefixes;	/* --nameprefixes: VELA_FIELD='value' */
+	bool tabs;		/* -H: no headings, tab-separated */
+	bool exact;		/* --bytes: sizes as exact byte counts */
+	bool json;		/* rows for report_json() instead of text */
+	bool record;		/* one object: a line a field, "heading  value" */
+};
+
+struct report;
+
+/*
+ * A report over @fields (@n of them), @default_fields unless -o says
+ * otherwise, each value from @get.  Every option is checked here, before
+ * the command touches the kernel: 0, or EXIT_USAGE (printed).  -o help and
+ * -S help print their help and leave *@r NULL: the command is done.
+ */
+int report_open(struct report **r, const char *command, const struct report_field *fields,
+		size_t n, const char *default_fields, const struct report_opts *o,
+		report_get_fn get, void *arg);
+/* Add a row: @obj must live until report_json() when the report is JSON. */
+int report_add(struct report *r, const void *obj);
+/* Print the text report; 0 or EXIT_FAILURE (printed). */
+int report_print(struct report *r);
+/* The JSON array of the selected rows, in the report's order. */
+int report_json(struct report *r);
+void report_close(struct report *r);
+/* Pools in a report are in name order (then metadata device). */
+void report_sort_pools(struct pool *pools, size_t n);
 
 /* --- velactl-pool.c: whole pools ---------------------------------------- */
 

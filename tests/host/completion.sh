@@ -104,7 +104,7 @@ commands='help version init create create-branch branch list ls delete remove
 	rename resize protect unprotect limit activate deactivate scan status
 	extend rename-pool import-clone remove-pool format check dump diff merge repair probe'
 
-ktap_plan 25
+ktap_plan 29
 
 if command -v shellcheck >/dev/null; then
 	ktap_check "shellcheck -s bash passes" shellcheck -s bash "$completion"
@@ -135,6 +135,9 @@ expect "list -o completes the last field of the list" "name,parent name,path" \
 	velactl list -o name,pa
 expect "list --output=FIELD (split at =) completes fields" name \
 	velactl ls --output = na
+expect "list -o +FIELD completes after the +" "+name" velactl list -o +na
+expect "list -O completes a descending sort key" "name,-exclusive" velactl list -O name,-ex
+expect_some "list --units offers lvs's units" "h b s m g H G" "x" velactl list --units ''
 expect "--block-size offers block sizes" 64k velactl init p --block-size 6
 expect "--metadata offers files" "$tmp/image.img $tmp/image.meta" \
 	velactl init p --metadata "$tmp/ima"
@@ -144,6 +147,7 @@ expect "delete offers POOL/NAME from velactl list" "p1/vol p1/ci-1" velactl dele
 expect "an option's value is not a positional argument" "p1/ci-1" \
 	velactl create-branch --limit 1G p1/c
 expect "status offers the pools from velactl scan" "p1 p2" velactl status ''
+expect "list offers the pools and POOL/NAME" "p1 p2 p1/vol p1/ci-1" velactl list ''
 expect "create offers POOL/ from velactl scan" "p1/ p2/" velactl create ''
 expect "limit's second argument offers none" none velactl limit p1/vol ''
 expect "help offers command names" "create create-branch" velactl help cre

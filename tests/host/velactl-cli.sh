@@ -14,7 +14,7 @@ truncate -s 16M "$tmp/ext4.img"
 mkfs.ext4 -q -F "$tmp/ext4.img"
 
 commands=$("$velactl" help | sed -n 's/^  \([a-z-]*\).*/\1/p')
-ktap_plan $((20 + 2 * $(echo "$commands" | wc -w)))
+ktap_plan $((33 + 2 * $(echo "$commands" | wc -w)))
 ktap_expect_exit "--version prints the package version" 0 "^velactl $version\$" "$velactl" --version
 ktap_expect_exit "help lists the commands" 0 "probe DEVICE" "$velactl" help
 ktap_expect_exit "--help is help" 0 "^usage: velactl" "$velactl" --help
@@ -40,6 +40,32 @@ ktap_expect_exit "...and so is an abbreviation with =" 2 "unknown option '--blo'
 	"$velactl" format --metadata "$tmp/a" --data "$tmp/b" --blo=64k
 ktap_expect_exit "--nowait and --wait after the command are taken out of its arguments" 0 \
 	"no signature found" "$velactl" probe --nowait "$tmp/zero.img" --wait 3
+# list's report options are checked before anything touches the kernel.
+ktap_expect_exit "list -o with an unknown field is a usage error" 2 "unknown field 'bogus'" \
+	"$velactl" list -o name,bogus
+ktap_expect_exit "list -o help describes the fields, sizes as sizes" 0 "^  exclusive +size " \
+	"$velactl" list -o help
+ktap_expect_exit "list -O with an unknown field is a usage error" 2 "-O: unknown field 'nosuch'" \
+	"$velactl" list -O name,-nosuch
+ktap_expect_exit "list -S with an unknown field is a usage error that names it" 2 \
+	"-S 'bogus>1g': Unrecognised selection field: bogus" "$velactl" list -S 'bogus>1g'
+ktap_expect_exit "list -S with a bad size is a usage error that says where" 2 \
+	"Selection syntax error at 'x'" "$velactl" list -S 'exclusive>1x'
+ktap_expect_exit "list -S with a regex on a size is a usage error" 2 "incompatible comparison" \
+	"$velactl" list -S 'size=~1'
+ktap_expect_exit "list -S help lists the operators" 0 "Comparison operators" "$velactl" list -S help
+ktap_expect_exit "list --units with an unknown unit is a usage error" 2 "--units x: want one of" \
+	"$velactl" list --units x
+ktap_expect_exit "list --units with --json is a usage error" 2 "--json is always exact" \
+	"$velactl" list --json --units m
+ktap_expect_exit "list --bytes with --units is a usage error" 2 "exclude each other" \
+	"$velactl" list --bytes --units m
+ktap_expect_exit "list --tree with -O is a usage error" 2 "-O does not apply" \
+	"$velactl" list --tree -O name
+ktap_expect_exit "list POOL/NAME with a bad name is a usage error" 2 "invalid name 'a b'" \
+	"$velactl" list "p/a b"
+ktap_expect_exit "list with two pools is a usage error" 2 "at most one POOL" \
+	"$velactl" list p1 p2
 # The man page names the target version velactl requires, and its example.
 want=$(sed -n 's/^#define TARGET_MIN_MINOR[[:space:]]*\([0-9]*\).*/\1/p' "$top/userspace/velactl-dm.c")
 if [ -n "$want" ] && grep -q "version 0.x with x at least $want " "$top/docs/velactl.8" &&
