@@ -36,7 +36,7 @@ refusals() {	# refusals COMMAND [ARGS after POOL/NAME]
 }
 
 modprobe dm-vela
-ktap_plan 114
+ktap_plan 113
 
 # --- init ---------------------------------------------------------------
 dd if=/dev/zero of="$meta" bs=1M count=4 2>/dev/null
