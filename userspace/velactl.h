@@ -141,6 +141,13 @@ bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len);
 
 /* Sizes: "64k", "10G", "512" (bytes); suffixes k m g t p, base 1024. */
 int parse_size(const char *s, uint64_t *bytes);
+/*
+ * A volume's size or a branch's limit stops at 2^64 - 1 MiB, so rounding
+ * it up to sectors or data blocks (at most 1 MiB) cannot wrap to 0.
+ */
+#define VELA_MAX_SIZE		(UINT64_MAX - (1ULL << 20) + 1)
+/* A size @s (parsed to @bytes) beyond VELA_MAX_SIZE: true, the usage error printed. */
+bool size_too_large(const char *command, const char *s, uint64_t bytes);
 /* "1.5GiB" (or the exact byte count when @exact). */
 const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len);
 

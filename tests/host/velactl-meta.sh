@@ -14,7 +14,7 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 50
+ktap_plan 58
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
@@ -41,6 +41,27 @@ ktap_expect_exit "format: a bad pool name" 2 "--name" \
 	"$velactl" format --name 'a/b' --metadata "$m" --data "$d"
 ktap_expect_exit "format: no data device" 2 "needs --metadata DEV and --data DEV" \
 	"$velactl" format --metadata "$m"
+# Sizes and limits near 2^64 are refused, never rounded up past it to 0
+# (2^64 - 1, 2^64 - 512, and just past the 2^64 - 1 MiB cap).
+for v in 18446744073709551615 18446744073709551104 18446744073708503041; do
+	ktap_expect_exit "create --size $v is too large (2)" 2 "too large" \
+		"$velactl" create ci/v --size $v
+done
+ktap_expect_exit "create --limit 2^64 - 1 is too large (2)" 2 "too large" \
+	"$velactl" create ci/v --size 1g --limit 18446744073709551615
+ktap_expect_exit "create-branch --limit 2^64 - 1 is too large (2)" 2 "too large" \
+	"$velactl" create-branch ci/v b --limit 18446744073709551615
+ktap_expect_exit "resize --size 2^64 - 1 is too large (2)" 2 "too large" \
+	"$velactl" resize ci/v --size 18446744073709551615
+ktap_expect_exit "limit 2^64 - 1 is too large (2)" 2 "too large" \
+	"$velactl" limit ci/v 18446744073709551615
+out=$("$velactl" create ci/v --size 18446744073708503040 2>&1)
+rc=$?
+if [ $rc -ne 2 ] && ! printf '%s' "$out" | grep -q "too large"; then
+	ktap_pass "create --size 2^64 - 1 MiB, the cap, passes the size check"
+else
+	ktap_fail "create --size 2^64 - 1 MiB, the cap, passes the size check" "exit $rc" "$out"
+fi
 
 if "$velactl" dump "$m" >"$tmp/dump.json" 2>&1 &&
    python3 -c 'import json, sys
