@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "velactl.h"
@@ -381,10 +382,39 @@ static bool before(const struct claim *a, const struct claim *b)
 }
 
 /*
- * A block device is locked through a file of its number in LOCK_DIR, so
- * that a velactl waiting for it does not hold the device open meanwhile
- * (init refuses a device another process has open); an image file through
- * itself.  '@' is in no pool name, so no pool's lock is taken.
+ * flock() @fd, waiting as for a pool's lock: at most lock_wait_seconds
+ * (--wait, --nowait), polling.  0, -EWOULDBLOCK when the wait ran out, or
+ * -errno.
+ */
+static int flock_waiting(const struct claim *c, int fd)
+{
+	const struct timespec poll = { 0, 100 * 1000 * 1000 };
+	int op = (c->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB;
+	unsigned long tries = lock_wait_seconds * 10UL;
+
+	if (!flock(fd, op))
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return -errno;
+	if (tries && (verbose || isatty(STDERR_FILENO)))
+		fprintf(stderr, "velactl: %s device %s is locked by another velactl (init, format or repair): waiting up to %u s\n",
+			c->what, c->path, lock_wait_seconds);
+	while (tries--) {
+		nanosleep(&poll, NULL);
+		if (!flock(fd, op))
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+	}
+	return -EWOULDBLOCK;
+}
+
+/*
+ * A block device is locked through a file of its number in VELA_LOCK_DIR,
+ * so that a velactl waiting for it does not hold the device open
+ * meanwhile (init refuses a device another process has open); an image
+ * file through itself.  '@' is in no pool name, so no pool's lock is
+ * taken.  Held until exit, like a pool's lock.
  */
 static int lock_device(struct claim *c)
 {
@@ -392,7 +422,7 @@ static int lock_device(struct claim *c)
 	int fd;
 
 	if (!c->blk)
-		return flock(c->fd, c->read_only ? LOCK_SH : LOCK_EX) ? -errno : 0;
+		return flock_waiting(c, c->fd);
 	if (mkdir(VELA_LOCK_DIR, 0700) && errno != EEXIST)
 		return -errno;
 	snprintf(path, sizeof(path), VELA_LOCK_DIR "/@dev-%u:%u.lock", major(c->st.st_rdev),
@@ -400,8 +430,7 @@ static int lock_device(struct claim *c)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	/* Held until exit, like a pool's lock. */
-	return flock(fd, c->read_only ? LOCK_SH : LOCK_EX) ? -errno : 0;
+	return flock_waiting(c, fd);
 }
 
 static int hold(struct claim *c, bool no_openers)
@@ -418,6 +447,12 @@ static int hold(struct claim *c, bool no_openers)
 				    strerror(errno));
 	}
 	r = lock_device(c);
+	if (r == -EWOULDBLOCK && !lock_wait_seconds)
+		return fail(EXIT_BUSY, "%s device %s is locked by another velactl (init, format or repair): try again later, or wait with --wait SECONDS",
+			    c->what, c->path);
+	if (r == -EWOULDBLOCK)
+		return fail(EXIT_BUSY, "%s device %s is still locked by another velactl (init, format or repair) after %u s: nothing was done; try again, or wait longer with --wait SECONDS",
+			    c->what, c->path, lock_wait_seconds);
 	if (r)
 		return fail(EXIT_FAILURE, "%s device %s: cannot lock it: %s", c->what, c->path,
 			    strerror(-r));

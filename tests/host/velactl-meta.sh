@@ -14,7 +14,7 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 70
+ktap_plan 71
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
@@ -99,6 +99,15 @@ if [ $ok -eq 8 ]; then
 else
 	ktap_fail "two formats of one pair at once: exactly one formats, 8 times of 8" "$ok of 8"
 fi
+# A format waits for the devices' locks as for a pool's: --nowait gives up
+# at once (6), naming the device.
+flock "$tmp/race.m" sleep 2 &
+holder=$!
+sleep 0.5
+ktap_expect_exit "format --nowait on a locked image: exit 6, nothing done" 6 \
+	"metadata device .*race.m is locked by another velactl" \
+	"$velactl" --nowait format --force --metadata "$tmp/race.m" --data "$tmp/race.d"
+wait $holder
 # Sizes and limits near 2^64 are refused, never rounded up past it to 0
 # (2^64 - 1, 2^64 - 512, and just past the 2^64 - 1 MiB cap).
 for v in 18446744073709551615 18446744073709551104 18446744073708503041; do
