@@ -11,9 +11,11 @@
  *   by its number.  Partitions (sysfs start), loop devices (their backing
  *   file and offset) and dm devices are followed down: linear, flakey,
  *   crypt and striped tables by their byte ranges, multipath to its paths,
- *   thin to its pool and device id; error and zero hold no bytes.  Any
- *   other dm target is taken to use the devices its table names whole,
- *   which can refuse a pair that does not overlap; the refusal says so.
+ *   thin to its pool and device id; error and zero hold no bytes.  A dm
+ *   device of any other target is a leaf of its own, and is also taken to
+ *   use the devices its table names whole: two devices on it are judged
+ *   by their ranges of it, but anything reaching its devices another way
+ *   overlaps, which can refuse a pair that is apart; the refusal says so.
  * - each is locked (flock, in one order, so two velactl runs on the same
  *   devices queue rather than interleave), and each block device is held
  *   open O_EXCL, so nothing mounts, assembles or claims it until the
@@ -45,15 +47,17 @@
 #define MAX_DEPTH	16
 
 struct extent {
-	char leaf[96];		/* "file D I", "wwid W", "disk M:m", "thin M:m ID" */
+	char leaf[96];		/* "file D I", "wwid W", "disk M:m", "dm M:m", "thin M:m ID" */
 	char what[PATH_MAX];	/* the leaf, for a message */
 	uint64_t start, len;	/* bytes */
+	/* Beneath a dm table of unknown layout, taken whole: its number and type. */
+	char via[24], via_type[32];
 };
 
 struct extents {
 	struct extent *v;
 	size_t n;
-	char guessed[32];	/* a dm target taken whole: its type */
+	char via[24], via_type[32];	/* where the walk is: beneath which unknown table */
 };
 
 static int add_extent(struct extents *e, const char *leaf, const char *what, uint64_t start,
@@ -67,6 +71,8 @@ static int add_extent(struct extents *e, const char *leaf, const char *what, uin
 	v += e->n++;
 	snprintf(v->leaf, sizeof(v->leaf), "%s", leaf);
 	snprintf(v->what, sizeof(v->what), "%s", what);
+	snprintf(v->via, sizeof(v->via), "%s", e->via);
+	snprintf(v->via_type, sizeof(v->via_type), "%s", e->via_type);
 	v->start = start;
 	v->len = len;
 	return 0;
@@ -111,17 +117,34 @@ static int parse_devt(const char *s, unsigned int *maj, unsigned int *min)
 static int walk_blk(struct extents *e, unsigned int maj, unsigned int min, uint64_t start,
 		    uint64_t len, int depth);
 
-/* Every device a dm table line names, whole: the layout is not known. */
-static int walk_all_named(struct extents *e, const char *type, char *params, int depth)
+/*
+ * A dm table of unknown layout: its own bytes [@a, @b), a leaf of their own
+ * (two ranges of one block device never share a byte), and every device
+ * its table names, whole.  Those are compared with anything that does not
+ * come through the same table, so whatever bypasses it to reach its
+ * devices overlaps, at the price of refusing some pairs that are apart.
+ */
+static int walk_unknown(struct extents *e, unsigned int maj, unsigned int min, const char *type,
+			char *params, uint64_t a, uint64_t b, int depth)
 {
-	unsigned int maj, min;
+	char leaf[96], what[PATH_MAX], sys[64], via[24], via_type[32];
+	unsigned int dmaj, dmin;
 	char *tok, *save = NULL;
-	int r = 0;
+	int r;
 
-	snprintf(e->guessed, sizeof(e->guessed), "%s", type);
+	snprintf(leaf, sizeof(leaf), "dm %u:%u", maj, min);
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
+	dev_name(sys, what, sizeof(what));
+	r = add_extent(e, leaf, what, a, b - a);
+	memcpy(via, e->via, sizeof(via));
+	memcpy(via_type, e->via_type, sizeof(via_type));
+	snprintf(e->via, sizeof(e->via), "%u:%u", maj, min);
+	snprintf(e->via_type, sizeof(e->via_type), "%s", type);
 	for (tok = strtok_r(params, " ", &save); tok && !r; tok = strtok_r(NULL, " ", &save))
-		if (!parse_devt(tok, &maj, &min))
-			r = walk_blk(e, maj, min, 0, UINT64_MAX, depth + 1);
+		if (!parse_devt(tok, &dmaj, &dmin))
+			r = walk_blk(e, dmaj, dmin, 0, UINT64_MAX, depth + 1);
+	memcpy(e->via, via, sizeof(via));
+	memcpy(e->via_type, via_type, sizeof(via_type));
 	return r;
 }
 
@@ -162,9 +185,13 @@ static int walk_striped(struct extents *e, char *params, uint64_t tlen, uint64_t
 	return r;
 }
 
-/* Bytes [@a, @b) of one target of a dm table, relative to the target's start. */
-static int walk_target(struct extents *e, const char *type, char *params, uint64_t tlen,
-		       uint64_t a, uint64_t b, int depth)
+/*
+ * Bytes [@a, @b) of one target of dm device @dmaj:@dmin's table, relative
+ * to the target's start @tstart (bytes); @tlen in sectors.
+ */
+static int walk_target(struct extents *e, unsigned int dmaj, unsigned int dmin, const char *type,
+		       char *params, uint64_t tstart, uint64_t tlen, uint64_t a, uint64_t b,
+		       int depth)
 {
 	char dev[32], id[32], leaf[96], *tok, *save = NULL;
 	unsigned int maj, min;
@@ -197,7 +224,8 @@ static int walk_target(struct extents *e, const char *type, char *params, uint64
 			return -EINVAL;
 		return walk_blk(e, maj, min, (off << 9) + a, b - a, depth + 1);
 	}
-	return walk_all_named(e, type, params, depth);
+	/* The bytes above it are the table's, from the target's start. */
+	return walk_unknown(e, dmaj, dmin, type, params, tstart + a, tstart + b, depth);
 }
 
 /* Bytes [@start, @start + @len) of dm device @maj:@min, through its table. */
@@ -230,7 +258,7 @@ static int walk_dm(struct extents *e, unsigned int maj, unsigned int min, uint64
 			r = -ENOMEM;
 			break;
 		}
-		r = walk_target(e, type, copy, tlen >> 9, a, b, depth);
+		r = walk_target(e, maj, min, type, copy, tstart, tlen >> 9, a, b, depth);
 		free(copy);
 	} while (next && !r);
 out:
@@ -334,13 +362,16 @@ int refuse_overlap(const struct claim *a, const struct claim *b, const char *why
 			if (strcmp(x->leaf, y->leaf) || x->start >= y->start + y->len ||
 			    y->start >= x->start + x->len)
 				continue;
+			/* Both through one unknown table: its own ranges decide. */
+			if (x->via[0] && !strcmp(x->via, y->via))
+				continue;
 			r = fail(EXIT_USAGE, "%s %s %s and %s %s %s overlap: both hold bytes of %s (from byte %" PRIu64 ")%s%s%s; %s",
 				 a->what, a->blk ? "device" : "file", a->path, b->what,
 				 b->blk ? "device" : "file", b->path, x->what,
 				 x->start > y->start ? x->start : y->start,
-				 ea.guessed[0] || eb.guessed[0] ? "; a dm '" : "",
-				 ea.guessed[0] ? ea.guessed : eb.guessed,
-				 ea.guessed[0] || eb.guessed[0] ?
+				 x->via[0] || y->via[0] ? "; a dm '" : "",
+				 x->via[0] ? x->via_type : y->via_type,
+				 x->via[0] || y->via[0] ?
 				 "' table was taken to use its devices whole, its layout being unknown" :
 				 "", why);
 			goto out;
