@@ -59,15 +59,18 @@ done
 apart "two partitions of one disk are apart: formatted" "${disk}p1" "${disk}p2"
 overlap "a partition and its disk overlap: refused (2)" "${disk}p1" "$disk"
 overlap "a disk and its partition overlap: refused (2)" "$disk" "${disk}p2"
-# A dm-linear slice of p1, 2 MiB in (the disk's 3rd MiB), against the
-# disk's 3rd MiB and against p2.
+# A dm-linear slice of p1, 2 MiB in (the disk file's 3rd MiB), against
+# loop devices into the disk's file at 3 MiB and at 5 MiB (the kernel
+# itself refuses a dm table on the disk while one holds its partition).
 onp1=$(dm onp1 "0 2048 linear ${disk}p1 4096")
-ondisk=$(dm ondisk "0 2048 linear $disk 6144")
-overlap "dm-linear on a partition and on its disk, at one byte range: refused" "$onp1" "$ondisk" \
-	"both hold bytes of $dir/disk"
-apart "dm-linear on p1 and p2 itself are apart: formatted" "$onp1" "${disk}p2"
+at3=$(attach -o 3145728 $dir/disk)
+at5=$(attach -o 5242880 $dir/disk)
+overlap "dm-linear on a partition, and a loop device at the same bytes of the disk's file: refused" \
+	"$onp1" "$at3" "both hold bytes of $dir/disk"
+apart "...and a loop device past them is apart: formatted" "$onp1" "$at5"
 dmsetup remove onp1
-dmsetup remove ondisk
+losetup -d "$at3"
+losetup -d "$at5"
 
 # --- loop devices over one file ------------------------------------------
 la=$(attach $dir/a)
@@ -151,10 +154,9 @@ ktap_expect_exit "format --force refuses a device in use (6)" 6 "metadata device
 for d in lo hi mid two at41 st onc inc; do
 	dmsetup remove $d
 done
-dd if=/dev/zero of="${disk}p1" bs=1M count=1 2>/dev/null
-dd if=/dev/zero of="${disk}p2" bs=1M count=1 2>/dev/null
-velactl init fmta --metadata "${disk}p1" --data "${disk}p2" >/tmp/init-a.out 2>&1 &
-velactl init fmtb --metadata "${disk}p2" --data "${disk}p1" >/tmp/init-b.out 2>&1
+# --force: the formats above left bytes libblkid may take for a signature.
+velactl init fmta --force --metadata "${disk}p1" --data "${disk}p2" >/tmp/init-a.out 2>&1 &
+velactl init fmtb --force --metadata "${disk}p2" --data "${disk}p1" >/tmp/init-b.out 2>&1
 rc_b=$?
 wait $!
 rc_a=$?
