@@ -109,6 +109,7 @@ build/obj/velactl.o build/obj/velactl-util.o build/obj/velactl-filter.o: build/o
 
 # The files that need the on-disk format and libdevmapper or libvela.
 VELACTL_LIB_OBJS := build/obj/velactl-dm.o build/obj/velactl-scan.o build/obj/velactl-meta.o \
+	build/obj/velactl-devices.o \
 	build/obj/velactl-pool.o \
 	build/obj/velactl-branch.o build/obj/velactl-list.o build/obj/velactl-merge.o \
 	build/obj/velactl-lifecycle.o \

@@ -286,6 +286,8 @@ static int parse_create_args(int argc, char **argv, const char *command, bool br
 			} else if (parse_size(optarg, &a->size) || !a->size) {
 				usage_error("%s: --size %s: want a size such as 10G", command, optarg);
 				return EXIT_USAGE;
+			} else if (size_too_large(command, optarg, a->size)) {
+				return EXIT_USAGE;
 			}
 			break;
 		case 'l':
@@ -293,6 +295,8 @@ static int parse_create_args(int argc, char **argv, const char *command, bool br
 				usage_error("%s: --limit %s: want a size such as 2G", command, optarg);
 				return EXIT_USAGE;
 			}
+			if (size_too_large(command, optarg, a->limit))
+				return EXIT_USAGE;
 			break;
 		case 'n':
 			a->no_autoactivate = true;
@@ -620,6 +624,8 @@ int cmd_resize(int argc, char **argv)
 			usage_error("resize: want --size SIZE, such as 20G");
 			return EXIT_USAGE;
 		}
+		if (size_too_large("resize", optarg, size))
+			return EXIT_USAGE;
 	}
 	if (optind != argc - 1 || !size) {
 		usage_error("resize: want POOL/NAME --size SIZE");
@@ -671,6 +677,8 @@ static int branch_message(int argc, char **argv, const char *command, const char
 		usage_error("%s: '%s': want a size such as 2G, or none", command, argv[optind + 1]);
 		return EXIT_USAGE;
 	}
+	if (takes_size && size_too_large(command, argv[optind + 1], limit))
+		return EXIT_USAGE;
 	r = open_target(argv[optind], &t);
 	if (r)
 		goto out;

@@ -4,7 +4,9 @@
  * repair.  They run the kernel's own metadata code (libvela) on a device,
  * an image file, or a pool named on the command line (an active one read
  * through a view it holds).  init formats through format_pool() here; diff
- * and merge's conflict list read the metadata in velactl-merge.c.
+ * and merge's conflict list read the metadata in velactl-merge.c.  The
+ * devices format and repair write are checked, locked and held through
+ * velactl-devices.c before a byte is written.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -96,14 +98,14 @@ static int vela_signature(const char *path, char *desc, size_t len)
 	return 0;
 }
 
-/* Refuse a device with any signature, unless forced. */
-static int refuse_signature(const char *what, const char *path, bool force)
+/* Refuse a device with any signature, unless forced; @probe is the file to read. */
+static int refuse_signature(const char *what, const char *path, const char *probe, bool force)
 {
 	char desc[160];
-	int r = vela_signature(path, desc, sizeof(desc));
+	int r = vela_signature(probe, desc, sizeof(desc));
 
 	if (!r)
-		r = find_signature(path, desc, sizeof(desc));
+		r = find_signature(probe, desc, sizeof(desc));
 
 	if (r < 0) {
 		fprintf(stderr, "velactl: cannot probe %s device %s: %s\n", what, path,
@@ -119,69 +121,105 @@ static int refuse_signature(const char *what, const char *path, bool force)
 	return 0;
 }
 
-int format_pool(const char *meta_path, const char *data_path, const char *name,
-		uint64_t block_bytes, bool force)
+/* Undo a superblock written by a format whose data label then failed. */
+static void erase_superblock(struct block_device *meta)
+{
+	u8 zero[VELA_BLOCK_SIZE] = { 0 };
+
+	if (vela_bdev_write(meta, 0, zero, sizeof(zero)) || vela_bdev_flush(meta))
+		fprintf(stderr, "velactl: and erasing its superblock failed too: rerun format with --force\n");
+}
+
+/*
+ * Everything that can refuse comes before the first write: the devices
+ * overlap, are in use, are too small, would fail the kernel's own format
+ * (run first on a memory device of the same size), or carry a signature
+ * without @force.  The data label is written last: it is what makes the
+ * pair a pool for scan, so a failed format leaves no pool behind, and a
+ * label that cannot be written erases the new superblock again.
+ */
+static int format_claimed(struct claim *mc, struct claim *dc, const char *name,
+			  uint64_t block_bytes, bool force)
 {
 	struct vela_md_format_params p = { .pool_name = name };
-	struct block_device *meta = NULL, *data = NULL;
-	int r = EXIT_FAILURE;
-
-	if (refuse_signature("metadata", meta_path, force) ||
-	    refuse_signature("data", data_path, force))
-		return EXIT_FAILURE;
-	/* Leave no stale filesystem or PV signature for scanners to find. */
-	if (force && (wipe_signatures(meta_path) || wipe_signatures(data_path))) {
-		fprintf(stderr, "velactl: cannot erase the old signatures on %s or %s\n",
-			meta_path, data_path);
-		return EXIT_FAILURE;
-	}
-
-	meta = open_dev(meta_path, false);
-	if (IS_ERR(meta))
-		return EXIT_FAILURE;
-	data = open_dev(data_path, false);
-	if (IS_ERR(data))
-		goto out;
+	struct block_device *meta = NULL, *data = NULL, *mem;
+	int r;
 
 	p.data_block_sectors = block_bytes >> SECTOR_SHIFT;
-	p.data_dev_size_sectors = vela_bdev_size(data) >> SECTOR_SHIFT;
-	p.data_nr_blocks = vela_bdev_size(data) / block_bytes;
+	p.data_dev_size_sectors = dc->size >> SECTOR_SHIFT;
+	p.data_nr_blocks = dc->size / block_bytes;
 	p.now = time(NULL);
-	if (getrandom(p.uuid, sizeof(p.uuid), 0) != sizeof(p.uuid)) {
-		fprintf(stderr, "velactl: cannot get random bytes for the pool UUID\n");
-		goto out;
-	}
+	if (p.data_nr_blocks < 2)
+		return fail(EXIT_FAILURE, "data device %s is too small: it holds %llu blocks of %llu bytes, at least 2 are needed",
+			    dc->path, p.data_nr_blocks, (unsigned long long)block_bytes);
+	if (p.data_nr_blocks > VELA_MAX_DATA_BLOCKS)
+		return fail(EXIT_FAILURE, "data device %s is too large: it holds %llu blocks of %llu bytes, at most %llu are supported: use a larger --block-size",
+			    dc->path, p.data_nr_blocks, (unsigned long long)block_bytes,
+			    VELA_MAX_DATA_BLOCKS);
+	if (mc->size < 16 * VELA_BLOCK_SIZE)
+		return fail(EXIT_FAILURE, "metadata device %s is too small: at least 64 KiB is needed",
+			    mc->path);
+	if (getrandom(p.uuid, sizeof(p.uuid), 0) != sizeof(p.uuid))
+		return fail(EXIT_FAILURE, "cannot get random bytes for the pool UUID");
 	p.uuid[6] = (p.uuid[6] & 0x0f) | 0x40;
 	p.uuid[8] = (p.uuid[8] & 0x3f) | 0x80;
-	if (p.data_nr_blocks < 2) {
-		fprintf(stderr, "velactl: data device %s is too small: it holds %llu blocks of %llu bytes, at least 2 are needed\n",
-			data_path, p.data_nr_blocks, (unsigned long long)block_bytes);
-		goto out;
-	}
-	if (vela_bdev_size(meta) < 16 * VELA_BLOCK_SIZE) {
-		fprintf(stderr, "velactl: metadata device %s is too small: at least 64 KiB is needed\n",
-			meta_path);
-		goto out;
-	}
-	if (write_data_label(data, p.uuid, p.data_block_sectors)) {
-		fprintf(stderr, "velactl: cannot write the label on data device %s\n", data_path);
+	mem = vela_bdev_create_mem(mc->size);
+	r = IS_ERR(mem) ? PTR_ERR(mem) : vela_md_format(mem, &p);
+	if (!IS_ERR(mem))
+		vela_bdev_close(mem);
+	if (r)
+		return fail(EXIT_FAILURE, "cannot format metadata device %s: %s; nothing was written",
+			    mc->path, strerror(-r));
+	if (refuse_signature("metadata", mc->path, mc->fd_path, force) ||
+	    refuse_signature("data", dc->path, dc->fd_path, force))
+		return EXIT_FAILURE;
+
+	/* Leave no stale filesystem or PV signature for scanners to find. */
+	if (force && (wipe_signatures(mc->fd_path) || wipe_signatures(dc->fd_path)))
+		return fail(EXIT_FAILURE, "cannot erase the old signatures on %s or %s",
+			    mc->path, dc->path);
+	meta = vela_bdev_open_file(mc->fd_path, false);
+	data = IS_ERR(meta) ? meta : vela_bdev_open_file(dc->fd_path, false);
+	if (IS_ERR(data)) {
+		r = fail(EXIT_FAILURE, "cannot open %s or %s: %s", mc->path, dc->path,
+			 strerror(-PTR_ERR(data)));
 		goto out;
 	}
 	r = vela_md_format(meta, &p);
 	if (r) {
-		fprintf(stderr, "velactl: cannot format metadata device %s: %s\n", meta_path,
-			strerror(-r));
-		r = EXIT_FAILURE;
+		r = fail(EXIT_FAILURE, "cannot format metadata device %s: %s", mc->path,
+			 strerror(-r));
+		goto out;
+	}
+	if (write_data_label(data, p.uuid, p.data_block_sectors)) {
+		r = fail(EXIT_FAILURE, "cannot write the label on data device %s", dc->path);
+		erase_superblock(meta);
 		goto out;
 	}
 	printf("formatted pool %s: metadata %s (%llu blocks of 4 KiB), data %s (%llu blocks of %llu KiB)\n",
-	       p.pool_name, meta_path, vela_bdev_size(meta) / VELA_BLOCK_SIZE, data_path,
+	       p.pool_name, mc->path, vela_bdev_size(meta) / VELA_BLOCK_SIZE, dc->path,
 	       p.data_nr_blocks, (unsigned long long)block_bytes >> 10);
-	r = EXIT_SUCCESS;
 out:
 	if (!IS_ERR_OR_NULL(data))
 		vela_bdev_close(data);
-	vela_bdev_close(meta);
+	if (!IS_ERR_OR_NULL(meta))
+		vela_bdev_close(meta);
+	return r;
+}
+
+int format_pool(struct claim *mc, struct claim *dc, const char *name, uint64_t block_bytes,
+		bool force, bool no_openers)
+{
+	int r;
+
+	r = refuse_overlap(mc, dc, "a pool needs two devices apart");
+	if (!r)
+		r = claim_devices(mc, dc, no_openers);
+	if (!r)
+		r = format_claimed(mc, dc, name, block_bytes, force);
+	/* The exclusive opens end here, so init can activate; the locks stay until exit. */
+	release_claim(mc);
+	release_claim(dc);
 	return r;
 }
 
@@ -204,8 +242,9 @@ int cmd_format(int argc, char **argv)
 	};
 	const char *meta_path = NULL, *data_path = NULL, *name = "vela";
 	uint64_t block_bytes = 64 << 10;
+	struct claim mc, dc;
 	bool force = false;
-	int opt;
+	int opt, r;
 
 	optind = 0;
 	while ((opt = next_option(argc, argv, "m:d:b:n:f", options, "format")) != -1) {
@@ -241,7 +280,12 @@ int cmd_format(int argc, char **argv)
 		usage_error("format needs --metadata DEV and --data DEV, and nothing else");
 		return EXIT_USAGE;
 	}
-	return format_pool(meta_path, data_path, name, block_bytes, force);
+	r = open_claim(&mc, "metadata", meta_path, false);
+	if (!r)
+		r = open_claim(&dc, "data", data_path, false);
+	if (!r)
+		r = format_pool(&mc, &dc, name, block_bytes, force, false);
+	return r;
 }
 
 /* --- progress: metadata blocks read and written ------------------------- */
@@ -770,7 +814,6 @@ static int dump_metadata(const char *path, struct dump_state *ds, bool held)
 	return r ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-
 /* A new image file as large as @source; -EEXIST when @path exists. */
 static int create_image(const char *path, const char *source)
 {
@@ -794,28 +837,48 @@ static int create_image(const char *path, const char *source)
 	return 0;
 }
 
+/*
+ * The target: an existing device or image that shares no byte with the
+ * source, locked and (a block device) held exclusively until the repair is
+ * written; or a new image.  0 or an EXIT_* code (printed).
+ */
+static int claim_target(struct claim *sc, struct claim *tc, const char *target, bool force,
+			bool *created)
+{
+	int r = create_image(target, sc->path);
+
+	*created = !r;
+	if (r && r != -EEXIST)
+		return fail(EXIT_FAILURE, "cannot create %s: %s", target, strerror(-r));
+	r = open_claim(tc, "repair target", target, false);
+	if (!r && !*created)
+		r = refuse_overlap(sc, tc, "repair never writes in place: name a new device or image as TARGET");
+	if (!r)
+		r = claim_devices(sc, tc, false);
+	if (!r && !*created && refuse_signature("repair target", target, tc->fd_path, force))
+		r = EXIT_FAILURE;
+	return r;
+}
+
 static int repair_into(const char *source, const char *target, bool force)
 {
 	struct check_output out = { .path = source };
 	struct vela_check_report report = { .problem = print_problem, .context = &out };
+	struct claim sc, tc = { .excl_fd = -1 };
 	struct block_device *src, *dst;
-	bool created;
+	bool created = false;
 	int r;
 
-	if (same_file(source, target)) {
-		usage_error("repair never writes in place: name a new device or image as TARGET");
-		return EXIT_USAGE;
+	r = open_claim(&sc, "repair source", source, true);
+	if (!r)
+		r = claim_target(&sc, &tc, target, force, &created);
+	if (r) {
+		if (created)
+			unlink(target);
+		return r;
 	}
-	r = create_image(target, source);
-	created = !r;
-	if (r == -EEXIST && refuse_signature("repair target", target, force))
-		return EXIT_FAILURE;
-	if (r && r != -EEXIST) {
-		fprintf(stderr, "velactl: cannot create %s: %s\n", target, strerror(-r));
-		return EXIT_FAILURE;
-	}
-	src = open_dev(source, true);
-	dst = IS_ERR(src) ? src : open_dev(target, false);
+	src = vela_bdev_open_file(sc.fd_path, true);
+	dst = IS_ERR(src) ? src : vela_bdev_open_file(tc.fd_path, false);
 	test_stop_point("repair-target-open");
 	/* A walk of the source, then the rebuild's writes: two passes. */
 	metadata_progress_begin("repairing", source, 2);
@@ -825,6 +888,7 @@ static int repair_into(const char *source, const char *target, bool force)
 		vela_bdev_close(dst);
 	if (!IS_ERR(src))
 		vela_bdev_close(src);
+	release_claim(&tc);
 	/* A failed repair leaves no half-written image behind. */
 	if (r && created)
 		unlink(target);

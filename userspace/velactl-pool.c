@@ -29,32 +29,6 @@ static void print_device_path(const struct pool *p, const char *name)
 
 /* --- init ---------------------------------------------------------------- */
 
-/*
- * A device someone holds (mounted, in a table, in an array) or has open
- * cannot be formatted.
- */
-static int refuse_in_use(const char *what, const char *path)
-{
-	int r = device_claimed(path);
-	char comm[64] = "?";
-	struct stat st;
-	pid_t pid;
-
-	if (!r) {
-		if (!stat(path, &st) && S_ISBLK(st.st_mode) &&
-		    opened_by_process(st.st_rdev, &pid, comm, sizeof(comm)))
-			return fail(EXIT_BUSY, "%s device %s is open by process %d (%s): stop it first",
-				    what, path, (int)pid, comm);
-		return 0;
-	}
-	if (r == -EBUSY)
-		return fail(EXIT_BUSY,
-			    "%s device %s is in use (mounted, or held by another device): unmount or release it first",
-			    what, path);
-	return fail(r == -ENOENT ? EXIT_NOT_FOUND : EXIT_FAILURE, "%s device %s: %s", what,
-		    path, strerror(-r));
-}
-
 int cmd_init(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -66,6 +40,7 @@ int cmd_init(int argc, char **argv)
 	};
 	const char *meta = NULL, *data = NULL, *name;
 	uint64_t block_bytes = 64 << 10;
+	struct claim mc, dc;
 	bool force = false;
 	struct pool p;
 	int opt, r;
@@ -102,10 +77,13 @@ int cmd_init(int argc, char **argv)
 		usage_error("init: invalid pool name '%s'\n%s", name, name_rules_help);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(meta, data)) {
-		usage_error("init: the metadata and data devices must differ");
-		return EXIT_USAGE;
-	}
+	r = open_claim(&mc, "metadata", meta, false);
+	if (!r)
+		r = open_claim(&dc, "data", data, false);
+	if (!r)
+		r = refuse_overlap(&mc, &dc, "a pool needs two devices apart");
+	if (r)
+		return r;
 	r = check_kernel();
 	if (r)
 		return r;
@@ -121,11 +99,8 @@ int cmd_init(int argc, char **argv)
 			    name, p.meta_path);
 	if (r != -ENOENT)
 		return EXIT_FAILURE;
-	r = refuse_in_use("metadata", meta);
-	if (!r)
-		r = refuse_in_use("data", data);
-	if (!r)
-		r = format_pool(meta, data, name, block_bytes, force);
+	/* A device a process has open (a database on a raw device, a dd) is refused too. */
+	r = format_pool(&mc, &dc, name, block_bytes, force, true);
 	if (r)
 		return r;
 	r = find_pool(name, &p);

@@ -451,6 +451,15 @@ int parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
+bool size_too_large(const char *command, const char *s, uint64_t bytes)
+{
+	if (bytes <= VELA_MAX_SIZE)
+		return false;
+	usage_error("%s: %s is too large: sizes and limits stop at %" PRIu64 " bytes (16 EiB less 1 MiB), so that rounding up to sectors or data blocks cannot wrap",
+		    command, s, (uint64_t)VELA_MAX_SIZE);
+	return true;
+}
+
 const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };

@@ -127,7 +127,10 @@ static const struct command commands[] = {
 	  "Make a pool on two devices and activate it.  Both devices are probed with\n"
 	  "libblkid first: a device with any signature (filesystem, LVM PV, partition\n"
 	  "table, RAID member, or an existing dm-vela pool) is refused unless --force\n"
-	  "is given, and a device that is mounted or open is always refused.\n"
+	  "is given, and a device that is mounted or open is always refused, as are\n"
+	  "two devices that share a byte (one device by two names, a partition and its\n"
+	  "disk, dm ranges on one disk, two paths to one LUN): nothing is written\n"
+	  "until every check passed.\n"
 	  "SIZE is the data block size: a power of two from 4k to 1m (default 64k).",
 	  cmd_init },
 	{ "create", NULL,
@@ -230,7 +233,9 @@ static const struct command commands[] = {
 	{ "format", NULL, "format --metadata DEV|FILE --data DEV|FILE [--block-size SIZE] [--name NAME] [--force]",
 	  "Format a pool on a metadata and a data device (or image files), from userspace,\n"
 	  "without activating it (init formats and activates).\n"
-	  "Refuses a device that carries any signature unless --force is given.\n"
+	  "Refuses a device that carries any signature unless --force is given, and\n"
+	  "always a device in use, one too small, or two that share a byte: nothing\n"
+	  "is written until every check passed.\n"
 	  "SIZE is the data block size: 4k to 1m, a power of two (default 64k).",
 	  cmd_format },
 	{ "check", NULL, "check [-q] [--clear-needs-check | --held] DEV|FILE|POOL",

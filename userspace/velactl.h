@@ -11,6 +11,8 @@
  *     and list's JSON rows in the order and selection the engine gives
  *   velactl-branch.c: branch commands, and naming a branch for the others
  *   velactl-meta.c: offline metadata commands (libvela)
+ *   velactl-devices.c: the devices format, init and repair write: held, and
+ *     never overlapping
  *   velactl-scan.c: finding pools (trusting nothing on disk), their lock
  *   velactl-filter.c: /etc/vela/vela.conf, which devices a scan may open
  *   velactl-dm.c: device-mapper
@@ -24,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "compat.h"
@@ -154,6 +157,13 @@ bool opened_by_process(dev_t dev, pid_t *pid, char *comm, size_t len);
 
 /* Sizes: "64k", "10G", "512" (bytes); suffixes k m g t p, base 1024. */
 int parse_size(const char *s, uint64_t *bytes);
+/*
+ * A volume's size or a branch's limit stops at 2^64 - 1 MiB, so rounding
+ * it up to sectors or data blocks (at most 1 MiB) cannot wrap to 0.
+ */
+#define VELA_MAX_SIZE		(UINT64_MAX - (1ULL << 20) + 1)
+/* A size @s (parsed to @bytes) beyond VELA_MAX_SIZE: true, the usage error printed. */
+bool size_too_large(const char *command, const char *s, uint64_t bytes);
 /* "1.5GiB" (or the exact byte count when @exact). */
 const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len);
 
@@ -299,6 +309,45 @@ int try_lock_pool(struct pool *p);
  */
 int open_pool(const char *name, struct pool *p, bool any_state);
 
+/* --- velactl-devices.c: the devices format, init and repair write ----- */
+
+/*
+ * A device or image file that format, init or repair writes: checked
+ * (open_claim(), refuse_overlap()), then locked and opened once
+ * (claim_devices()); what follows uses @fd_path, the very file opened,
+ * whatever @path names by then.
+ */
+struct claim {
+	const char *what;		/* "metadata", "data", "repair target" */
+	const char *path;		/* as given */
+	bool read_only;
+	bool blk;
+	struct stat st;			/* of @path, when checked */
+	int fd;				/* -1 until claimed */
+	int excl_fd;			/* a block device's O_EXCL open (@fd), or -1 */
+	uint64_t size;			/* bytes, whole sectors, once claimed */
+	char fd_path[32];		/* /proc/self/fd/N, once claimed */
+};
+
+/* Name @path (stat only): 0 or EXIT_NOT_FOUND, EXIT_USAGE or EXIT_FAILURE (printed). */
+int open_claim(struct claim *c, const char *what, const char *path, bool read_only);
+/*
+ * Refuse two that share a byte (the same file or device under any name, a
+ * partition and its disk, dm ranges on one disk, two paths to one LUN):
+ * EXIT_USAGE, printed with @why appended; 0 when they are apart.
+ */
+int refuse_overlap(const struct claim *a, const struct claim *b, const char *why);
+/*
+ * Lock @a and @b (may be NULL) in one order, for as long as velactl runs,
+ * so that two runs on one device queue; then open each, a block device
+ * O_EXCL when written, and check it is the one stat()ed.  With
+ * @no_openers, a block device another process has open is refused too.
+ * 0, or EXIT_BUSY when one is in use (printed), or EXIT_FAILURE.
+ */
+int claim_devices(struct claim *a, struct claim *b, bool no_openers);
+/* Close @c, ending its exclusive open (its lock stays until exit). */
+void release_claim(struct claim *c);
+
 /* --- velactl-dm.c, continued -------------------------------------------- */
 
 /* Create the pool device from the pool's devices. */
@@ -384,11 +433,14 @@ int cmd_check(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_repair(int argc, char **argv);
 /*
- * Refuse a device that holds any signature (ours or libblkid's) unless
- * @force, then format the pool; EXIT_* codes, the reason already printed.
+ * Format a pool on two devices named by open_claim(); refused before a
+ * byte is written when they overlap, are in use (with @no_openers, also
+ * open by any process), are too small, or hold a signature (ours or
+ * libblkid's) without @force.  They are held exclusively until it
+ * returns; EXIT_* codes, the reason already printed.
  */
-int format_pool(const char *meta_path, const char *data_path, const char *name,
-		uint64_t block_bytes, bool force);
+int format_pool(struct claim *meta, struct claim *data, const char *name, uint64_t block_bytes,
+		bool force, bool no_openers);
 /* --block-size for init and format: 0, or -EINVAL when it breaks the format's rule. */
 int parse_block_size(const char *s, uint64_t *bytes);
 

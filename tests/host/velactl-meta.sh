@@ -14,7 +14,7 @@ d=$tmp/data.img
 truncate -s 16M "$m"
 truncate -s 256M "$d"
 
-ktap_plan 50
+ktap_plan 71
 ktap_expect_exit "format on blank images" 0 "formatted pool ci: .*4096 blocks of 4 KiB.*4096 blocks of 64 KiB" \
 	"$velactl" format --metadata "$m" --data "$d" --name ci
 ktap_expect_exit "check of a fresh pool is clean" 0 "clean: 0 branch" "$velactl" check "$m"
@@ -25,9 +25,9 @@ ktap_expect_exit "check --held with --clear-needs-check is a usage error (2)" 2 
 	"$velactl" check --held --clear-needs-check "$m"
 ktap_expect_exit "dump --held without a held view says so (1)" 1 "no held metadata view" \
 	"$velactl" dump --held "$m"
+truncate -s 64M "$tmp/other.img" "$tmp/data2.img" "$tmp/data3.img"
 ktap_expect_exit "format refuses existing pool metadata" 1 "metadata device .* already holds dm-vela pool metadata, and formatting would destroy it" \
 	"$velactl" format --metadata "$m" --data "$tmp/other.img"
-truncate -s 64M "$tmp/other.img"
 ktap_expect_exit "format refuses an existing pool's data device" 1 "already holds dm-vela pool data" \
 	"$velactl" format --metadata "$tmp/other.img" --data "$d"
 mkfs.ext4 -q -F "$tmp/other.img"
@@ -41,6 +41,94 @@ ktap_expect_exit "format: a bad pool name" 2 "--name" \
 	"$velactl" format --name 'a/b' --metadata "$m" --data "$d"
 ktap_expect_exit "format: no data device" 2 "needs --metadata DEV and --data DEV" \
 	"$velactl" format --metadata "$m"
+
+# Validate before destroying (issue 13): the same bytes twice under any
+# name are refused (2), and a refused format, even with --force, leaves
+# every signature where it was.  Block devices (partitions, loops, dm
+# ranges) are in tests/kselftest/dm-vela/velactl_format.sh.
+truncate -s 64M "$tmp/same.img"
+ln -s same.img "$tmp/alias.img"
+ln -s meta.img "$tmp/meta-alias.img"
+ln "$tmp/same.img" "$tmp/hard.img"
+ktap_expect_exit "format: one image as metadata and data is refused (2)" 2 \
+	"metadata file .*same.img and data file .*same.img overlap" \
+	"$velactl" format --metadata "$tmp/same.img" --data "$tmp/same.img"
+ktap_expect_exit "format: an image and a symlink to it are refused (2)" 2 "overlap" \
+	"$velactl" format --metadata "$tmp/alias.img" --data "$tmp/same.img"
+ktap_expect_exit "format: an image and a hard link to it are refused (2)" 2 "overlap" \
+	"$velactl" format --force --metadata "$tmp/same.img" --data "$tmp/hard.img"
+ktap_expect_exit "...and nothing was written on it" 0 "" \
+	cmp -s -n 1048576 "$tmp/same.img" /dev/zero
+ktap_expect_exit "init: one image twice is refused before the kernel is asked (2)" 2 "overlap" \
+	"$velactl" init ci2 --metadata "$tmp/same.img" --data "$tmp/alias.img"
+ktap_expect_exit "format: a missing device exits 4 and names it" 4 "missing.img" \
+	"$velactl" format --metadata "$tmp/same.img" --data "$tmp/missing.img"
+truncate -s 100K "$tmp/swap.img"
+truncate -s 60K "$tmp/swap-meta.img"
+mkswap "$tmp/swap.img" >/dev/null 2>&1
+mkswap "$tmp/swap-meta.img" >/dev/null 2>&1
+ktap_expect_exit "format --force: a data device too small is refused (1)" 1 "data device .* is too small" \
+	"$velactl" format --force --metadata "$tmp/same.img" --data "$tmp/swap.img"
+ktap_expect_exit "...and its swap signature is still there" 1 'TYPE="swap"' \
+	"$velactl" probe "$tmp/swap.img"
+ktap_expect_exit "format --force: a metadata device too small is refused (1)" 1 \
+	"metadata device .* is too small" \
+	"$velactl" format --force --metadata "$tmp/swap-meta.img" --data "$tmp/same.img"
+ktap_expect_exit "...and its swap signature is still there" 1 'TYPE="swap"' \
+	"$velactl" probe "$tmp/swap-meta.img"
+ktap_expect_exit "repair into a symlink to its source never writes in place (2)" 2 "never writes in place" \
+	"$velactl" repair "$m" "$tmp/meta-alias.img"
+# Two formats of the same images at once, with different names: the
+# images' locks make them queue, so one formats and the other finds its
+# pool and refuses; they never both write.
+truncate -s 16M "$tmp/race.m"
+truncate -s 64M "$tmp/race.d"
+ok=0
+for i in 1 2 3 4 5 6 7 8; do
+	dd if=/dev/zero of="$tmp/race.m" bs=64k count=1 conv=notrunc 2>/dev/null
+	dd if=/dev/zero of="$tmp/race.d" bs=64k count=1 conv=notrunc 2>/dev/null
+	"$velactl" format --metadata "$tmp/race.m" --data "$tmp/race.d" --name a$i >/dev/null 2>&1 &
+	"$velactl" format --metadata "$tmp/race.d" --data "$tmp/race.m" --name b$i >/dev/null 2>&1
+	rc_b=$?
+	wait $!
+	rc_a=$?
+	[ $((rc_a + rc_b)) -eq 1 ] && ok=$((ok + 1))
+done
+if [ $ok -eq 8 ]; then
+	ktap_pass "two formats of one pair at once: exactly one formats, 8 times of 8"
+else
+	ktap_fail "two formats of one pair at once: exactly one formats, 8 times of 8" "$ok of 8"
+fi
+# A format waits for the devices' locks as for a pool's: --nowait gives up
+# at once (6), naming the device.
+flock "$tmp/race.m" sleep 2 &
+holder=$!
+sleep 0.5
+ktap_expect_exit "format --nowait on a locked image: exit 6, nothing done" 6 \
+	"metadata device .*race.m is locked by another velactl" \
+	"$velactl" --nowait format --force --metadata "$tmp/race.m" --data "$tmp/race.d"
+wait $holder
+# Sizes and limits near 2^64 are refused, never rounded up past it to 0
+# (2^64 - 1, 2^64 - 512, and just past the 2^64 - 1 MiB cap).
+for v in 18446744073709551615 18446744073709551104 18446744073708503041; do
+	ktap_expect_exit "create --size $v is too large (2)" 2 "too large" \
+		"$velactl" create ci/v --size $v
+done
+ktap_expect_exit "create --limit 2^64 - 1 is too large (2)" 2 "too large" \
+	"$velactl" create ci/v --size 1g --limit 18446744073709551615
+ktap_expect_exit "create-branch --limit 2^64 - 1 is too large (2)" 2 "too large" \
+	"$velactl" create-branch ci/v b --limit 18446744073709551615
+ktap_expect_exit "resize --size 2^64 - 1 is too large (2)" 2 "too large" \
+	"$velactl" resize ci/v --size 18446744073709551615
+ktap_expect_exit "limit 2^64 - 1 is too large (2)" 2 "too large" \
+	"$velactl" limit ci/v 18446744073709551615
+out=$("$velactl" create ci/v --size 18446744073708503040 2>&1)
+rc=$?
+if [ $rc -ne 2 ] && ! printf '%s' "$out" | grep -q "too large"; then
+	ktap_pass "create --size 2^64 - 1 MiB, the cap, passes the size check"
+else
+	ktap_fail "create --size 2^64 - 1 MiB, the cap, passes the size check" "exit $rc" "$out"
+fi
 
 if "$velactl" dump "$m" >"$tmp/dump.json" 2>&1 &&
    python3 -c 'import json, sys
