@@ -1201,12 +1201,34 @@ static struct branch *op_create_branch(struct branch *parent)
 	return b;
 }
 
+/* Protected means kept (target 0.10): the kernel refuses, and nothing changes. */
+static void op_delete_protected(struct branch *b)
+{
+	char msg[96];
+	int r;
+
+	snprintf(msg, sizeof(msg), "delete %" PRIu64 " %" PRIu64, change_id, b->id);
+	r = dm_message(msg, NULL, 0);
+	logop("message %s (protected): %s", msg, r ? strerror(-r) : "ok");
+	if (!r) {
+		change_id++;
+		fail("message '%s' deleted a protected branch", msg);
+		branch_free(b);
+	} else if (r != -EPERM && !fault_on) {
+		fail("message '%s' failed with %s, not EPERM", msg, strerror(-r));
+	}
+}
+
 static void op_delete(struct branch *b)
 {
 	int unc;
 
 	if (b->active)
 		branch_down(b, "to delete it");
+	if (b->prot) {
+		op_delete_protected(b);
+		return;
+	}
 	if (send_admin(NULL, 0, &unc, "delete %" PRIu64, b->id)) {
 		if (unc)
 			add_pending(P_DELETE, b - br, NULL, 0, 0);
