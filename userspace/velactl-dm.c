@@ -38,6 +38,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -106,20 +108,110 @@ int split_pool_branch(const char *arg, char *pool, size_t pool_len, const char *
 /* --- device-mapper tasks --------------------------------------------- */
 
 /*
+ * udev cookies.  A dm call made with a cookie creates a SysV semaphore
+ * that udev counts down once it has handled the event; the caller waits
+ * for that and then removes the semaphore.  A velactl killed in the wait
+ * (SIGKILL: every other signal waits for the command to end) leaves the
+ * semaphore behind for good, one of the machine's few.  So each cookie is
+ * recorded in RUN_DIR/udev-cookie.KEY, holding velactl's pid, from just
+ * after its creation to just after the wait, and clear_left_cookies()
+ * removes the semaphores of a velactl that is gone.  A kill in the few
+ * instructions between creation and record leaves a cookie unrecorded,
+ * which only 'dmsetup udevcomplete_all' removes; a record that cannot be
+ * written costs only that repair, so it does not fail the command.
+ */
+#define COOKIE_RECORD_PREFIX	"udev-cookie."
+
+/* The semaphore's key: the cookie with the magic in place of udev's flags. */
+static uint32_t cookie_key(uint32_t cookie)
+{
+	return (DM_COOKIE_MAGIC << DM_UDEV_FLAGS_SHIFT) | (cookie & ~DM_UDEV_FLAGS_MASK);
+}
+
+static void record_cookie(uint32_t cookie, char *path, size_t len)
+{
+	FILE *f;
+
+	path[0] = '\0';
+	if (!cookie || (mkdir(RUN_DIR, 0700) && errno != EEXIST))
+		return;
+	snprintf(path, len, RUN_DIR "/" COOKIE_RECORD_PREFIX "%08" PRIx32, cookie_key(cookie));
+	f = fopen(path, "we");
+	if (!f) {
+		path[0] = '\0';
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	if (fclose(f)) {
+		unlink(path);
+		path[0] = '\0';
+	}
+}
+
+void clear_left_cookies(void)
+{
+	char name[64], line[32];
+	struct dirent *e;
+	unsigned int key;
+	long pid;
+	DIR *d;
+	int fd, semid;
+	ssize_t n;
+
+	d = opendir(RUN_DIR);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (sscanf(e->d_name, COOKIE_RECORD_PREFIX "%8x", &key) != 1 ||
+		    strlen(e->d_name) != strlen(COOKIE_RECORD_PREFIX) + 8 ||
+		    key >> DM_UDEV_FLAGS_SHIFT != DM_COOKIE_MAGIC)
+			continue;
+		snprintf(name, sizeof(name), "%s", e->d_name);
+		fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, line, sizeof(line) - 1);
+		close(fd);
+		line[n > 0 ? n : 0] = '\0';
+		pid = strtol(line, NULL, 10);
+		if (velactl_running(pid))
+			continue;
+		semid = semget((key_t)key, 1, 0);
+		if (semid >= 0 && semctl(semid, 0, IPC_RMID)) {
+			fprintf(stderr, "velactl: removing the udev cookie 0x%08x that velactl (pid %ld) left failed: %s; run 'dmsetup udevcomplete 0x%08x'\n",
+				key, pid, strerror(errno), key);
+			continue;
+		}
+		if (semid >= 0)
+			fprintf(stderr, "velactl: removed the udev cookie 0x%08x that velactl (pid %ld) left when it was killed waiting for udev\n",
+				key, pid);
+		unlinkat(dirfd(d), name, 0);
+	}
+	closedir(d);
+}
+
+/*
  * Run @dmt with a udev cookie and wait for udev (or libdevmapper's own node
  * handling when udev is not running).  Returns 0 or -errno.
  */
 static int run_task(struct dm_task *dmt, uint16_t udev_flags, bool cookie)
 {
 	uint32_t cookie_value = 0;
+	char record[PATH_MAX] = "";
 	int ok, err;
 
 	if (cookie && !dm_task_set_cookie(dmt, &cookie_value, udev_flags))
 		return -EIO;
+	record_cookie(cookie_value, record, sizeof(record));
 	ok = dm_task_run(dmt);
 	err = ok ? 0 : dm_task_get_errno(dmt);
-	if (cookie)
+	if (cookie) {
+		if (record[0])
+			test_stop_point("udev-wait");
 		dm_udev_wait(cookie_value);
+		if (record[0])
+			unlink(record);
+	}
 	if (!ok)
 		return err > 0 ? -err : -EIO;
 	return 0;
@@ -551,6 +643,16 @@ int read_sysfs(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+bool velactl_running(long pid)
+{
+	char path[64], comm[32];
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	return !read_sysfs(path, comm, sizeof(comm)) && !strcmp(comm, "velactl");
+}
+
 bool is_vela_dm(const char *kname)
 {
 	char path[PATH_MAX], uuid[160];
@@ -730,14 +832,8 @@ static const char *describe_holder(const char *tag, char *buf, size_t len)
 static bool holder_alive(const char *tag)
 {
 	const char *colon = strrchr(tag, ':');
-	char path[64], comm[32];
-	long pid;
 
-	pid = colon ? strtol(colon + 1, NULL, 10) : 0;
-	if (pid <= 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	return !read_sysfs(path, comm, sizeof(comm)) && !strcmp(comm, "velactl");
+	return colon && velactl_running(strtol(colon + 1, NULL, 10));
 }
 
 int clear_stale_view(const struct pool *p, bool force, bool refuse_foreign)

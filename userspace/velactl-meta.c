@@ -360,6 +360,7 @@ int open_pool_metadata(const char *arg, struct pool_metadata *m, bool writing, b
 	r = resume_left_suspended(&m->pool, force_view);
 	if (!r)
 		r = clear_stale_view(&m->pool, force_view, true);
+	clear_left_cookies();
 	if (r)
 		return r;
 	r = hold_view(&m->pool);

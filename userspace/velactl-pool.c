@@ -134,6 +134,7 @@ static int activate_one_pool(struct pool *p, const char *only)
 	 */
 	if (resume_left_suspended(p, false) | clear_stale_view(p, false, false))
 		failed++;
+	clear_left_cookies();
 	r = load_branch_table(p, &list);
 	if (r)
 		return r;
@@ -678,6 +679,7 @@ int cmd_status(int argc, char **argv)
 	if (p.active && !try_lock_pool(&p)) {
 		resume_left_suspended(&p, false);
 		clear_stale_view(&p, false, false);
+		clear_left_cookies();
 		unlock_pool(&p);
 	}
 	return print_status(&p, json);

@@ -243,6 +243,8 @@ int check_kernel(void);
 
 /* The first line of a sysfs file, without its newline: 0 or -errno. */
 int read_sysfs(const char *path, char *buf, size_t len);
+/* Whether process @pid runs velactl (its /proc comm); false for pid <= 0. */
+bool velactl_running(long pid);
 /* Whether block device @kname is a dm-vela device (pool or branch). */
 bool is_vela_dm(const char *kname);
 
@@ -389,6 +391,11 @@ int resume_left_suspended(const struct pool *p, bool force);
  * 0 or EXIT_FAILURE (printed).  Then re-read the device state.
  */
 int finish_renames(const struct pool *p, const struct branch_list *list);
+/*
+ * Remove the udev cookies (SysV semaphores) that a velactl killed while it
+ * waited for udev left behind, and say so.  Machine-wide, not per pool.
+ */
+void clear_left_cookies(void);
 int list_branches(const struct pool *p, struct branch_list *list);
 /*
  * The same without usage (exclusive, shared, usage_generation read 0): no

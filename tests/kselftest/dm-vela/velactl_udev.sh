@@ -11,6 +11,7 @@
 # shows the rules work in this guest.  Skipped when the guest has no udev.
 # Devices: $VELA_DISK_meta, $VELA_DISK_data.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/stop.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
@@ -40,7 +41,7 @@ property() {	# property DEV NAME
 	udevadm info --query=property --name="$1" | sed -n "s/^$2=//p"
 }
 
-ktap_plan 10
+ktap_plan 15
 velactl init "$P" --metadata "$meta" --data "$data" --force >/dev/null
 ktap_expect_exit "create with udev running prints the path, node ready" 0 "^$M/$P@vol\$" \
 	sh -c "velactl create $P/vol --size 64M && test -b $M/$P@vol"
@@ -70,6 +71,45 @@ ktap_expect_exit "a device without the VELA- prefix gets its link (the rules wor
 dmsetup remove vela-like
 dmsetup remove plain
 udevadm settle --timeout=60
+
+# A velactl killed while it waits for udev leaves its cookie, a semaphore
+# that would stay until reboot; the next activate (or status, or check) of
+# any pool removes it, and only it.  The killed one works on a second pool
+# (on loop devices), so that the first one's lock is free for status.
+cookies() {	# the cookies dmsetup knows, one a line
+	dmsetup udevcookies | grep '^0x' | awk '{ print $1 }' | sort
+}
+modprobe loop
+truncate -s 16M /tmp/udv2-meta
+truncate -s 64M /tmp/udv2-data
+loop_meta=$(losetup -f)
+losetup "$loop_meta" /tmp/udv2-meta
+loop_data=$(losetup -f)
+losetup "$loop_data" /tmp/udv2-data
+velactl init "${P}2" --metadata "$loop_meta" --data "$loop_data" --force >/dev/null
+velactl create "${P}2/vol" --size 8M >/dev/null
+other=$(dmsetup udevcreatecookie)
+VELACTL_TEST_STOP=udev-wait velactl create-branch "${P}2/vol" killed </dev/null >/tmp/udev.out 2>&1 &
+pid=$!
+wait_stopped $pid || ktap_diag "velactl never reached udev-wait: $(cat /tmp/udev.out)"
+velactl status "$P" >/dev/null
+ktap_expect_exit "status leaves the cookie of a velactl that still runs" 0 "" test "$(cookies | wc -l)" -eq 2
+kill -KILL $pid
+wait $pid
+ktap_expect_exit "a velactl killed waiting for udev left its cookie" 0 "" test "$(cookies | wc -l)" -eq 2
+ktap_expect_exit "activate removes it and says so" 0 \
+	"removed the udev cookie 0x0d4d[0-9a-f]{4} that velactl \\(pid $pid\\) left when it was killed waiting for udev" \
+	velactl activate "$P"
+left=$(cookies)
+ktap_expect_exit "...and leaves another tool's cookie" 0 "" \
+	test "$(printf '%d' "$left")" = "$(printf '%d' "$other")"
+dmsetup udevreleasecookie "$other"
+ktap_expect_exit "activate of its pool finishes the branch the killed velactl created" 0 "" \
+	sh -c "velactl activate ${P}2 >/dev/null && test -b $M/${P}2@killed"
+velactl deactivate "${P}2" >/dev/null
+losetup -d "$loop_meta"
+losetup -d "$loop_data"
+rm -f /tmp/udv2-meta /tmp/udv2-data
 
 ktap_check "delete with udev running" velactl delete "$P/b"
 ktap_expect_exit "...its node is gone" 0 "" test ! -e "$M/$P@b"
