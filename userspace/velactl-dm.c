@@ -488,10 +488,23 @@ static int dm_reload(const struct pool *p, const char *name, uint64_t len, const
 	}
 	r = run_task(dmt, 0, false);
 	dm_task_destroy(dmt);
-	if (!r)
-		r = suspend_device(p, name, true);
+	if (r)
+		return r;	/* a load that fails leaves nothing loaded */
+	r = suspend_device(p, name, true);
 	if (!r)
 		r = suspend_device(p, name, false);
+	if (!r)
+		return 0;
+	/*
+	 * The suspend or the new table's resume failed (the kernel log says
+	 * why).  Drop the new table and resume the device as it was, so that
+	 * a failed reload never leaves its I/O waiting.  If even that resume
+	 * fails, the suspend record stays and activate retries it.
+	 */
+	dm_simple(DM_DEVICE_CLEAR, name, NULL, false);
+	if (suspend_device(p, name, false))
+		fprintf(stderr, "velactl: pool '%s': %s stays suspended, and its I/O waits: the kernel log (dmesg) says why it cannot resume; once that is fixed, 'velactl activate %s' resumes it\n",
+			p->name, name, p->name);
 	return r;
 }
 

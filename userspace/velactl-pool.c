@@ -721,7 +721,7 @@ int cmd_extend(int argc, char **argv)
 	if (!r)
 		r = pool_status(&p, &after);
 	if (r)
-		return fail(EXIT_FAILURE, "extend %s: reloading the pool failed: %s; the kernel log (dmesg) says why",
+		return fail(EXIT_FAILURE, "extend %s: reloading the pool failed: %s; the kernel log (dmesg) says why, and the pool keeps its old size",
 			    p.name, strerror(-r));
 	if (data)
 		printf("pool %s: data %" PRIu64 " -> %" PRIu64 " blocks\n", p.name,

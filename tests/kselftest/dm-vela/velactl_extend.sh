@@ -8,6 +8,7 @@
 # pool returns to rw through extend.
 # Devices: $VELA_DISK_meta, $VELA_DISK_data.
 . "$(dirname "$0")/../../lib/ktap.sh"
+. "$(dirname "$0")/../../lib/stop.sh"
 
 meta=${VELA_DISK_meta:?}
 data=${VELA_DISK_data:?}
@@ -19,7 +20,7 @@ grow() {	# grow NAME SECTORS DEV: reload the linear device larger, online
 }
 
 modprobe dm-vela
-ktap_plan 8
+ktap_plan 11
 dmsetup create emeta --table "0 65536 linear $meta 0" && dmsetup mknodes emeta
 dmsetup create edata --table "0 131072 linear $data 0" && dmsetup mknodes edata
 velactl init "$P" --metadata /dev/mapper/emeta --data /dev/mapper/edata --force >/dev/null
@@ -49,6 +50,25 @@ ktap_expect_exit "writing past the data device: out_of_data_space" 0 '"mode": "o
 	velactl status "$P" --json
 grow edata 524288 "$data"
 ktap_expect_exit "extend returns the pool to rw" 0 "mode: rw" velactl extend "$P"
+# A reload that cannot resume: extend stopped after its load, the data
+# device shrunk under the pool meanwhile.  Neither the new table nor the
+# old one resumes, so the pool stays suspended: velactl says so and how to
+# go on, and activate resumes it once the device is back.
+VELACTL_TEST_STOP=suspend-recorded velactl extend "$P" </dev/null >/tmp/ext.out 2>&1 &
+pid=$!
+wait_stopped $pid || ktap_diag "extend never reached suspend-recorded: $(cat /tmp/ext.out)"
+grow edata 262144 "$data"
+kill -CONT $pid
+wait $pid
+rc=$?
+ktap_expect_exit "extend whose resume fails: exit 1, the pool stays suspended and velactl says so" 0 \
+	"@$P stays suspended, and its I/O waits: .*'velactl activate $P' resumes it" \
+	sh -c "cat /tmp/ext.out; [ $rc -eq 1 ] && dmsetup info @$P | grep -q SUSPENDED"
+grow edata 524288 "$data"
+ktap_expect_exit "activate resumes it once the data device is back" 0 "resumed @$P" \
+	sh -c "velactl activate $P && ! dmsetup info @$P | grep -q SUSPENDED"
+ktap_expect_exit "...and the volume kept its data" 0 "" sh -c \
+	"head -c 16777216 /dev/mapper/$P@vol | cmp -s - /tmp/first.img"
 ktap_check "deactivate and check" sh -c "velactl deactivate $P && velactl check /dev/mapper/emeta"
 dmsetup remove emeta
 dmsetup remove edata
