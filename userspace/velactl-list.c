@@ -436,7 +436,7 @@ int cmd_list(int argc, char **argv)
 	struct report *rep = NULL;
 	struct rows rows = { 0 };
 	size_t n = 0, i;
-	int r;
+	int r, unreadable, failed = 0;
 
 	r = parse_list_args(argc, argv, &a);
 	if (r)
@@ -455,8 +455,16 @@ int cmd_list(int argc, char **argv)
 	for (i = 0; !r && i < n; i++) {
 		if (!pools[i].active)
 			continue;
-		r = load_branches(&pools[i], &lists[i]);
-		if (!r && build_index(&lists[i], &ix[i]))
+		/*
+		 * A pool whose table cannot be read is reported (printed) and
+		 * sets the exit status; the other pools are still listed.
+		 */
+		unreadable = load_branches(&pools[i], &lists[i]);
+		if (unreadable) {
+			failed = failed ? failed : unreadable;
+			continue;
+		}
+		if (build_index(&lists[i], &ix[i]))
 			r = fail(EXIT_FAILURE, "out of memory");
 		if (!r)
 			r = add_pool_rows(&rows, &pools[i], &lists[i], &ix[i], a.only, a.tree);
@@ -480,5 +488,5 @@ int cmd_list(int argc, char **argv)
 	free(ix);
 	free(lists);
 	free(pools);
-	return r;
+	return r ? r : failed;
 }

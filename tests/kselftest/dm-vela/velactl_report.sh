@@ -38,7 +38,7 @@ names() {
 
 modprobe dm-vela
 modprobe loop
-ktap_plan 28
+ktap_plan 29
 
 velactl init "$P" --metadata "$meta" --data "$data" --force >/dev/null
 velactl create "$P/vol" --size 64M >/dev/null
@@ -129,6 +129,26 @@ ktap_expect_exit "list: pools in name order" 0 "" \
 	sh -c "velactl list -H -o pool | uniq | grep -x -e aaa -e $P | tr '\n' ' ' | grep -qx 'aaa $P '"
 ktap_expect_exit "scan: pools in name order" 0 "" \
 	sh -c "velactl scan | awk 'NR > 1 { print \$1 }' | sort -c"
+# A pool whose branch table cannot be read is reported with exit 1, and
+# the other pools are still listed.  Pool "bad" is real on disk, but the
+# device under its dm name and UUID is a dm-thin pool (over scratch
+# devices), whose table reads like a pool's and which refuses
+# list_branches.
+modprobe dm-thin-pool
+for f in bmeta bdata tmeta tdata; do truncate -s 16M $dir/$f; done
+bmeta=$(losetup -f) && losetup "$bmeta" $dir/bmeta
+bdata=$(losetup -f) && losetup "$bdata" $dir/bdata
+tmeta=$(losetup -f) && losetup "$tmeta" $dir/tmeta
+tdata=$(losetup -f) && losetup "$tdata" $dir/tdata
+velactl init bad --metadata "$bmeta" --data "$bdata" >/dev/null
+buuid=$(velactl status bad --json | jq -r .uuid | tr -d -)
+velactl deactivate bad >/dev/null
+dmsetup create --uuid "VELA-POOL-$buuid" @bad --table "0 32768 thin-pool $tmeta $tdata 128 0"
+ktap_expect_exit "list: an unreadable pool is reported, the others still listed (exit 1)" 1 \
+	"pool 'bad': cannot read its branch table" \
+	sh -c "velactl list -H -o pool,name >/tmp/list.out; rc=\$?; grep -q '^aaa[[:space:]]*one\$' /tmp/list.out && grep -q '^$P[[:space:]]' /tmp/list.out || exit 9; exit \$rc"
+dmsetup remove @bad
+for l in "$bmeta" "$bdata" "$tmeta" "$tdata"; do losetup -d "$l"; done
 velactl deactivate aaa >/dev/null
 losetup -d "$lmeta"
 losetup -d "$ldata"
