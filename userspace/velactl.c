@@ -238,7 +238,7 @@ static const struct command commands[] = {
 	  "is written until every check passed.\n"
 	  "SIZE is the data block size: 4k to 1m, a power of two (default 64k).",
 	  cmd_format },
-	{ "check", NULL, "check [-q] [--clear-needs-check | --held] DEV|FILE|POOL",
+	{ "check", NULL, "check [-q | --json] [--clear-needs-check | --held] [--force] DEV|FILE|POOL",
 	  "Verify the metadata: checksums, tree structure, every reference count\n"
 	  "against a full walk, and the branch table.  With --held, check the view\n"
 	  "a live pool holds (reserve_metadata_snap): every tree and mapping, not\n"

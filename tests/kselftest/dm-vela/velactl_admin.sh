@@ -73,10 +73,10 @@ ktap_expect_exit "init --force wiped the old filesystem signature" 0 "no signatu
 
 # --- scan, status -------------------------------------------------------
 ktap_expect_exit "scan finds the pool, active" 0 "^$P +active +$meta +$data" velactl scan
-if json ".schema == 1 and (.pools[] | select(.name == \"$P\") | .active == true and .block_size == 65536)" velactl scan --json; then
-	ktap_pass "scan --json parses, with the pool's block size"
+if json ".schema == 1 and (.pools[] | select(.name == \"$P\") | .active == true and .block_size == 65536 and (.uuid | test(\"^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$\")))" velactl scan --json; then
+	ktap_pass "scan --json parses, with the pool's block size and its UUID with dashes"
 else
-	ktap_fail "scan --json parses, with the pool's block size" "$(cat /tmp/json.out /tmp/json.err)"
+	ktap_fail "scan --json parses, with the pool's block size and its UUID with dashes" "$(cat /tmp/json.out /tmp/json.err)"
 fi
 ktap_expect_exit "status shows mode, needs_check and transaction id" 0 \
 	"mode: +rw" velactl status "$P"

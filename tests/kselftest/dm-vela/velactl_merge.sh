@@ -102,7 +102,7 @@ if velactl merge "$P/child" --json --dry-run | jq -e '.conflicts == 1 and .confl
 else
 	ktap_fail "merge --json lists the conflicts as numbers" "$(velactl merge "$P/child" --json --dry-run 2>&1)"
 fi
-ktap_expect_exit "child-wins takes the conflicting block too" 0 "2 block.* taken, 1 conflict" \
+ktap_expect_exit "child-wins takes the conflicting block too" 0 "2 block.* taken, 1 conflict\\(s\\) \\(the child's version\\)" \
 	velactl merge "$P/child" --strategy child-wins
 take child vol 30
 take child vol 31
