@@ -474,10 +474,14 @@ int finish_renames(const struct pool *p, const struct branch_list *list)
 	return walk_pool_devices(p, rename_one, (void *)list);
 }
 
+static int device_sectors(const char *path, uint64_t *sectors);
+
 static int dm_reload(const struct pool *p, const char *name, uint64_t len, const char *target,
 		     const char *params)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_RELOAD);
+	char path[PATH_MAX];
+	uint64_t live_len;
 	int r;
 
 	if (!dmt)
@@ -491,21 +495,38 @@ static int dm_reload(const struct pool *p, const char *name, uint64_t len, const
 	if (r)
 		return r;	/* a load that fails leaves nothing loaded */
 	r = suspend_device(p, name, true);
-	if (!r)
-		r = suspend_device(p, name, false);
+	if (r) {
+		/* The device runs on: drop the loaded table, or a later resume would take it. */
+		if (dm_simple(DM_DEVICE_CLEAR, name, NULL, false))
+			fprintf(stderr, "velactl: pool '%s': %s keeps a loaded table that the next resume would take: 'dmsetup clear %s' drops it\n",
+				p->name, name, name);
+		return r;
+	}
+	r = suspend_device(p, name, false);
 	if (!r)
 		return 0;
 	/*
-	 * The suspend or the new table's resume failed (the kernel log says
-	 * why).  Drop the new table and resume the device as it was, so that
-	 * a failed reload never leaves its I/O waiting.  If even that resume
-	 * fails, the suspend record stays and activate retries it.
+	 * The resume failed (the kernel log says why).  By then the kernel
+	 * has either refused the new table, keeping the old one, or swapped
+	 * it in and its target refused to resume; either way nothing is left
+	 * loaded and the device is suspended.  One more resume settles it:
+	 * it passes when the old table was kept or the failure was passing
+	 * (memory), and the size says which table is live.
 	 */
-	dm_simple(DM_DEVICE_CLEAR, name, NULL, false);
-	if (suspend_device(p, name, false))
+	if (suspend_device(p, name, false)) {
 		fprintf(stderr, "velactl: pool '%s': %s stays suspended, and its I/O waits: the kernel log (dmesg) says why it cannot resume; once that is fixed, 'velactl activate %s' resumes it\n",
 			p->name, name, p->name);
-	return r;
+		return r;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dm_dir(), name);
+	if (device_sectors(path, &live_len) || live_len != len) {
+		fprintf(stderr, "velactl: pool '%s': %s runs on with its old table: the kernel refused the new one (the kernel log says why)\n",
+			p->name, name);
+		return r;
+	}
+	fprintf(stderr, "velactl: pool '%s': %s resumed with its new table at the second attempt (the kernel log says why the first failed)\n",
+		p->name, name);
+	return 0;
 }
 
 int dm_state(const char *name, struct dm_state *s)

@@ -692,7 +692,7 @@ int cmd_extend(int argc, char **argv)
 		{ "metadata", no_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct pool_status before, after;
+	struct pool_status before = { 0 }, after = { 0 };
 	bool data = false, meta = false;
 	struct pool p;
 	int opt, r;
@@ -718,10 +718,15 @@ int cmd_extend(int argc, char **argv)
 	r = pool_status(&p, &before);
 	if (!r)
 		r = reload_pool(&p);
-	if (!r)
-		r = pool_status(&p, &after);
-	if (r)
-		return fail(EXIT_FAILURE, "extend %s: reloading the pool failed: %s; the kernel log (dmesg) says why, and the pool keeps its old size",
+	/*
+	 * A failed reload can still have grown the pool: the table the
+	 * kernel kept reads the devices' sizes when it resumes too.  So what
+	 * the pool has now is shown either way.
+	 */
+	if (pool_status(&p, &after) && !r)
+		r = -EIO;
+	if (r && (!before.data_total || !after.data_total))
+		return fail(EXIT_FAILURE, "extend %s: reloading the pool failed: %s; the kernel log (dmesg) says why",
 			    p.name, strerror(-r));
 	if (data)
 		printf("pool %s: data %" PRIu64 " -> %" PRIu64 " blocks\n", p.name,
@@ -729,9 +734,12 @@ int cmd_extend(int argc, char **argv)
 	if (meta)
 		printf("pool %s: metadata %" PRIu64 " -> %" PRIu64 " blocks\n", p.name,
 		       before.meta_total, after.meta_total);
-	if ((data && after.data_total == before.data_total) ||
-	    (meta && after.meta_total == before.meta_total))
+	if (!r && ((data && after.data_total == before.data_total) ||
+		   (meta && after.meta_total == before.meta_total)))
 		fprintf(stderr, "velactl: nothing grew: grow the underlying device first (lvextend, a larger partition, ...)\n");
 	printf("mode: %s\n", after.mode);
+	if (r)
+		return fail(EXIT_FAILURE, "extend %s: reloading the pool failed: %s; the kernel log (dmesg) says why",
+			    p.name, strerror(-r));
 	return 0;
 }

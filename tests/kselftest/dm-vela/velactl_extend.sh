@@ -19,8 +19,21 @@ grow() {	# grow NAME SECTORS DEV: reload the linear device larger, online
 		dmsetup resume "$1"
 }
 
+# extend_resized_underneath SECTORS: velactl extend, stopped after it
+# loaded the new table, while the data device becomes SECTORS long; its
+# output in /tmp/ext.out, its exit status in $rc.
+extend_resized_underneath() {
+	VELACTL_TEST_STOP=suspend-recorded velactl extend "$P" </dev/null >/tmp/ext.out 2>&1 &
+	pid=$!
+	wait_stopped $pid || ktap_diag "extend never reached suspend-recorded: $(cat /tmp/ext.out)"
+	grow edata "$1" "$data"
+	kill -CONT $pid
+	wait $pid
+	rc=$?
+}
+
 modprobe dm-vela
-ktap_plan 11
+ktap_plan 13
 dmsetup create emeta --table "0 65536 linear $meta 0" && dmsetup mknodes emeta
 dmsetup create edata --table "0 131072 linear $data 0" && dmsetup mknodes edata
 velactl init "$P" --metadata /dev/mapper/emeta --data /dev/mapper/edata --force >/dev/null
@@ -54,13 +67,7 @@ ktap_expect_exit "extend returns the pool to rw" 0 "mode: rw" velactl extend "$P
 # device shrunk under the pool meanwhile.  Neither the new table nor the
 # old one resumes, so the pool stays suspended: velactl says so and how to
 # go on, and activate resumes it once the device is back.
-VELACTL_TEST_STOP=suspend-recorded velactl extend "$P" </dev/null >/tmp/ext.out 2>&1 &
-pid=$!
-wait_stopped $pid || ktap_diag "extend never reached suspend-recorded: $(cat /tmp/ext.out)"
-grow edata 262144 "$data"
-kill -CONT $pid
-wait $pid
-rc=$?
+extend_resized_underneath 262144
 ktap_expect_exit "extend whose resume fails: exit 1, the pool stays suspended and velactl says so" 0 \
 	"@$P stays suspended, and its I/O waits: .*'velactl activate $P' resumes it" \
 	sh -c "cat /tmp/ext.out; [ $rc -eq 1 ] && dmsetup info @$P | grep -q SUSPENDED"
@@ -69,6 +76,18 @@ ktap_expect_exit "activate resumes it once the data device is back" 0 "resumed @
 	sh -c "velactl activate $P && ! dmsetup info @$P | grep -q SUSPENDED"
 ktap_expect_exit "...and the volume kept its data" 0 "" sh -c \
 	"head -c 16777216 /dev/mapper/$P@vol | cmp -s - /tmp/first.img"
+# The other way a resume fails: the data device shrinks after the load,
+# but not below what the pool uses.  The kernel refuses the new table and
+# keeps the old one, which resumes and, reading the device's size as any
+# resume does, grows the pool to the 384 MiB the device has: velactl says
+# both, and exits 1.  extend run again then loads a table of that size.
+grow edata 1048576 "$data"
+extend_resized_underneath 786432
+ktap_expect_exit "extend whose new table the kernel refuses: exit 1, the old table runs on, grown" 0 \
+	"@$P runs on with its old table.*data 4096 -> 6144 blocks" \
+	sh -c "cat /tmp/ext.out | tr '\n' ' '; [ $rc -eq 1 ] && ! dmsetup info @$P | grep -q SUSPENDED"
+ktap_expect_exit "extend again: the table takes the device's size" 0 "data 6144 -> 6144 blocks" \
+	sh -c "velactl extend $P --data && [ \$(dmsetup table @$P | awk '{ print \$2 }') -eq 786432 ]"
 ktap_check "deactivate and check" sh -c "velactl deactivate $P && velactl check /dev/mapper/emeta"
 dmsetup remove emeta
 dmsetup remove edata
