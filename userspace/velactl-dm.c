@@ -112,15 +112,30 @@ int split_pool_branch(const char *arg, char *pool, size_t pool_len, const char *
  * that udev counts down once it has handled the event; the caller waits
  * for that and then removes the semaphore.  A velactl killed in the wait
  * (SIGKILL: every other signal waits for the command to end) leaves the
- * semaphore behind for good, one of the machine's few.  So each cookie is
- * recorded in RUN_DIR/udev-cookie.KEY, holding velactl's pid, from just
- * after its creation to just after the wait, and clear_left_cookies()
- * removes the semaphores of a velactl that is gone.  A kill in the few
- * instructions between creation and record leaves a cookie unrecorded,
- * which only 'dmsetup udevcomplete_all' removes; a record that cannot be
- * written costs only that repair, so it does not fail the command.
+ * semaphore behind for good, one of the machine's few.
+ *
+ * So for the length of the wait each cookie has a record,
+ * RUN_DIR/udev-cookie.KEY, holding the semaphore's id and velactl's pid,
+ * and flocked by that velactl.  The lock is the liveness test: it dies
+ * with its holder, whatever its pid namespace or the binary's name.  The
+ * id is the identity: a key whose semaphore was removed (by
+ * 'dmsetup udevcomplete_all', say) can be taken again, by LVM too.  So
+ * clear_left_cookies() removes a semaphore only when its record is not
+ * locked, the key still names the recorded id, and nobody waits on it.
+ * The record is written under a temporary name and renamed into place
+ * locked, so no cleaner sees it half written.
+ *
+ * A kill in the few instructions between the semaphore's creation and
+ * its record leaves a cookie unrecorded, which only
+ * 'dmsetup udevcomplete_all' handles; a record that cannot be written
+ * costs only its repair, so it does not fail the command.
  */
 #define COOKIE_RECORD_PREFIX	"udev-cookie."
+
+struct cookie_record {
+	char path[PATH_MAX];
+	int fd;			/* locked while velactl waits; -1: no record */
+};
 
 /* The semaphore's key: the cookie with the magic in place of udev's flags. */
 static uint32_t cookie_key(uint32_t cookie)
@@ -128,64 +143,112 @@ static uint32_t cookie_key(uint32_t cookie)
 	return (DM_COOKIE_MAGIC << DM_UDEV_FLAGS_SHIFT) | (cookie & ~DM_UDEV_FLAGS_MASK);
 }
 
-static void record_cookie(uint32_t cookie, char *path, size_t len)
+static void record_cookie(uint32_t cookie, struct cookie_record *rec)
 {
-	FILE *f;
+	char tmp[PATH_MAX + 16];
+	int semid;
 
-	path[0] = '\0';
-	if (!cookie || (mkdir(RUN_DIR, 0700) && errno != EEXIST))
+	rec->fd = -1;
+	if (!cookie)
 		return;
-	snprintf(path, len, RUN_DIR "/" COOKIE_RECORD_PREFIX "%08" PRIx32, cookie_key(cookie));
-	f = fopen(path, "we");
-	if (!f) {
-		path[0] = '\0';
+	semid = semget((key_t)cookie_key(cookie), 1, 0);
+	if (semid < 0 || (mkdir(RUN_DIR, 0700) && errno != EEXIST))
 		return;
+	snprintf(rec->path, sizeof(rec->path), RUN_DIR "/" COOKIE_RECORD_PREFIX "%08" PRIx32,
+		 cookie_key(cookie));
+	snprintf(tmp, sizeof(tmp), "%s.%d", rec->path, (int)getpid());
+	rec->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (rec->fd < 0)
+		return;
+	if (flock(rec->fd, LOCK_EX) || dprintf(rec->fd, "%d %d\n", semid, (int)getpid()) < 0 ||
+	    rename(tmp, rec->path)) {
+		unlink(tmp);
+		close(rec->fd);
+		rec->fd = -1;
 	}
-	fprintf(f, "%d\n", (int)getpid());
-	if (fclose(f)) {
-		unlink(path);
-		path[0] = '\0';
+}
+
+/* The wait is over: the record goes, unlinked while still locked. */
+static void end_cookie_record(struct cookie_record *rec)
+{
+	if (rec->fd < 0)
+		return;
+	unlink(rec->path);
+	close(rec->fd);
+}
+
+/*
+ * The semaphore a gone velactl left under @key, if the key still names
+ * @semid and nobody waits on it.  False when the record must stay (the
+ * removal failed: retried next time).
+ */
+static bool remove_left_cookie(unsigned int key, int semid, long pid)
+{
+	int current = semget((key_t)key, 1, 0);
+
+	if (current < 0 || current != semid)
+		return true;	/* gone, or the key names another semaphore now */
+	if (semctl(current, 0, GETZCNT) > 0)
+		return true;	/* a live waiter's, whatever the record says */
+	if (!semctl(current, 0, IPC_RMID)) {
+		fprintf(stderr, "velactl: removed the udev cookie 0x%08x that velactl (pid %ld) left when it was killed waiting for udev\n",
+			key, pid);
+		return true;
 	}
+	if (errno == EINVAL || errno == EIDRM)
+		return true;	/* another velactl removed it meanwhile */
+	fprintf(stderr, "velactl: removing the udev cookie 0x%08x that velactl (pid %ld) left failed: %s; 'ipcrm -s %d' removes it\n",
+		key, pid, strerror(errno), current);
+	return false;
+}
+
+/* Whether @fd is still the file @name in directory @dir (not replaced since). */
+static bool still_named(int dir, const char *name, int fd)
+{
+	struct stat a, b;
+
+	return !fstat(fd, &a) && !fstatat(dir, name, &b, AT_SYMLINK_NOFOLLOW) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 void clear_left_cookies(void)
 {
-	char name[64], line[32];
+	const size_t prefix = strlen(COOKIE_RECORD_PREFIX);
+	char name[NAME_MAX + 1], line[64];
+	bool done, record;
 	struct dirent *e;
 	unsigned int key;
-	long pid;
-	DIR *d;
 	int fd, semid;
 	ssize_t n;
+	long pid;
+	DIR *d;
 
 	d = opendir(RUN_DIR);
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		if (sscanf(e->d_name, COOKIE_RECORD_PREFIX "%8x", &key) != 1 ||
-		    strlen(e->d_name) != strlen(COOKIE_RECORD_PREFIX) + 8 ||
-		    key >> DM_UDEV_FLAGS_SHIFT != DM_COOKIE_MAGIC)
+		if (strncmp(e->d_name, COOKIE_RECORD_PREFIX, prefix))
 			continue;
 		snprintf(name, sizeof(name), "%s", e->d_name);
-		fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC);
+		fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
-		n = read(fd, line, sizeof(line) - 1);
-		close(fd);
-		line[n > 0 ? n : 0] = '\0';
-		pid = strtol(line, NULL, 10);
-		if (velactl_running(pid))
-			continue;
-		semid = semget((key_t)key, 1, 0);
-		if (semid >= 0 && semctl(semid, 0, IPC_RMID)) {
-			fprintf(stderr, "velactl: removing the udev cookie 0x%08x that velactl (pid %ld) left failed: %s; run 'dmsetup udevcomplete 0x%08x'\n",
-				key, pid, strerror(errno), key);
+		/* Locked: its velactl still waits.  Not the same file: just replaced. */
+		if (flock(fd, LOCK_EX | LOCK_NB) || !still_named(dirfd(d), name, fd)) {
+			close(fd);
 			continue;
 		}
-		if (semid >= 0)
-			fprintf(stderr, "velactl: removed the udev cookie 0x%08x that velactl (pid %ld) left when it was killed waiting for udev\n",
-				key, pid);
-		unlinkat(dirfd(d), name, 0);
+		/* Anything else with the prefix is a temporary one a kill left. */
+		record = strlen(name) == prefix + 8 && sscanf(name + prefix, "%8x", &key) == 1 &&
+			 key >> DM_UDEV_FLAGS_SHIFT == DM_COOKIE_MAGIC;
+		n = read(fd, line, sizeof(line) - 1);
+		line[n > 0 ? n : 0] = '\0';
+		done = true;
+		if (record && sscanf(line, "%d %ld", &semid, &pid) == 2)
+			done = remove_left_cookie(key, semid, pid);
+		if (done)
+			unlinkat(dirfd(d), name, 0);
+		close(fd);
 	}
 	closedir(d);
 }
@@ -196,21 +259,27 @@ void clear_left_cookies(void)
  */
 static int run_task(struct dm_task *dmt, uint16_t udev_flags, bool cookie)
 {
+	struct cookie_record rec = { .fd = -1 };
 	uint32_t cookie_value = 0;
-	char record[PATH_MAX] = "";
 	int ok, err;
 
-	if (cookie && !dm_task_set_cookie(dmt, &cookie_value, udev_flags))
-		return -EIO;
-	record_cookie(cookie_value, record, sizeof(record));
+	/*
+	 * No cookie (the machine is out of semaphores): the call still runs,
+	 * without waiting for udev, rather than leave a device suspended.
+	 */
+	if (cookie && !dm_task_set_cookie(dmt, &cookie_value, udev_flags)) {
+		fprintf(stderr, "velactl: no udev cookie (is the machine out of semaphores?): not waiting for udev\n");
+		cookie = false;
+	}
+	if (cookie)
+		record_cookie(cookie_value, &rec);
 	ok = dm_task_run(dmt);
 	err = ok ? 0 : dm_task_get_errno(dmt);
 	if (cookie) {
-		if (record[0])
+		if (rec.fd >= 0)
 			test_stop_point("udev-wait");
 		dm_udev_wait(cookie_value);
-		if (record[0])
-			unlink(record);
+		end_cookie_record(&rec);
 	}
 	if (!ok)
 		return err > 0 ? -err : -EIO;
@@ -363,6 +432,39 @@ static int suspend_device(const struct pool *p, const char *name, bool suspend)
 	return r;
 }
 
+/* A decimal number, all digits and no more than 64 bits: true and *@v, or false. */
+static bool parse_decimal(const char *s, uint64_t *v)
+{
+	uint64_t n = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s) || n > (UINT64_MAX - (*s - '0')) / 10)
+			return false;
+		n = n * 10 + (*s - '0');
+	}
+	*v = n;
+	return true;
+}
+
+/*
+ * The branch id that ends the dm UUID of one of pool @p's branch devices,
+ * written as velactl writes it (no sign, no leading zero); false for any
+ * other UUID, so that a hand-made "-05" is not taken for branch 5.
+ */
+static bool branch_uuid_id(const struct pool *p, const char *uuid, uint64_t *id)
+{
+	char prefix[80];
+	const char *digits;
+
+	snprintf(prefix, sizeof(prefix), VELA_DM_UUID_PREFIX "BR-%s-", p->uuid);
+	if (strncmp(uuid, prefix, strlen(prefix)))
+		return false;
+	digits = uuid + strlen(prefix);
+	return (digits[0] != '0' || !digits[1]) && parse_decimal(digits, id);
+}
+
 /* One dm device of a pool, from sysfs (which reads nothing from a device). */
 struct pool_device {
 	char name[VELA_DM_NAME_LEN];
@@ -370,7 +472,10 @@ struct pool_device {
 	bool suspended;
 };
 
-/* Call @fn for each dm device whose UUID is one of pool @p's; 0 or what @fn returned. */
+/*
+ * Call @fn for each dm device whose UUID is one of pool @p's: 0, what @fn
+ * returned, or EXIT_FAILURE (printed) when sysfs cannot be read.
+ */
 static int walk_pool_devices(const struct pool *p,
 			     int (*fn)(const struct pool *p, const struct pool_device *dev, void *arg),
 			     void *arg)
@@ -385,7 +490,7 @@ static int walk_pool_devices(const struct pool *p,
 	snprintf(prefix[1], sizeof(prefix[1]), VELA_DM_UUID_PREFIX "BR-%s-", p->uuid);
 	d = opendir("/sys/block");
 	if (!d)
-		return 0;
+		return fail(EXIT_FAILURE, "cannot read /sys/block: %s", strerror(errno));
 	while (!r && (e = readdir(d))) {
 		if (strncmp(e->d_name, "dm-", 3))
 			continue;
@@ -445,14 +550,14 @@ int resume_left_suspended(const struct pool *p, bool force)
 static int rename_one(const struct pool *p, const struct pool_device *dev, void *arg)
 {
 	const struct branch_list *list = arg;
-	char want[VELA_DM_NAME_LEN], prefix[80];
+	char want[VELA_DM_NAME_LEN];
 	const struct branch *b;
+	uint64_t id;
 	int r;
 
-	snprintf(prefix, sizeof(prefix), VELA_DM_UUID_PREFIX "BR-%s-", p->uuid);
-	if (strncmp(dev->uuid, prefix, strlen(prefix)))
+	if (!branch_uuid_id(p, dev->uuid, &id))
 		return 0;
-	b = branch_by_id(list, strtoull(dev->uuid + strlen(prefix), NULL, 10));
+	b = branch_by_id(list, id);
 	if (!b)
 		return 0;
 	branch_dm_name(p, b->name, want, sizeof(want));
@@ -934,21 +1039,11 @@ static char *next_row_field(char **cursor)
 /* A decimal field; "-" reads as *@dash when @dash is given.  False if neither. */
 static bool row_number(const char *s, const uint64_t *dash, uint64_t *v)
 {
-	uint64_t n = 0;
-
 	if (dash && !strcmp(s, "-")) {
 		*v = *dash;
 		return true;
 	}
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s) || n > (UINT64_MAX - (*s - '0')) / 10)
-			return false;
-		n = n * 10 + (*s - '0');
-	}
-	*v = n;
-	return true;
+	return parse_decimal(s, v);
 }
 
 static bool row_string(const char *s, char *buf, size_t len)
@@ -1145,10 +1240,6 @@ void branch_path(const struct pool *p, const char *name, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-/*
- * Is the dm device @name the device of branch @id of this pool?  Its UUID
- * says so; a device of that name with another UUID is someone else's.
- */
 /* The pool's branch devices by branch id, from one walk of sysfs. */
 struct branch_devices {
 	struct branch_device {
@@ -1162,12 +1253,11 @@ struct branch_devices {
 static int add_branch_device(const struct pool *p, const struct pool_device *dev, void *arg)
 {
 	struct branch_devices *devs = arg;
-	char prefix[80];
 	struct branch_device *v;
+	uint64_t id;
 
-	snprintf(prefix, sizeof(prefix), VELA_DM_UUID_PREFIX "BR-%s-", p->uuid);
-	if (strncmp(dev->uuid, prefix, strlen(prefix)))
-		return 0;	/* the pool device */
+	if (!branch_uuid_id(p, dev->uuid, &id))
+		return 0;	/* the pool device, or a UUID velactl never wrote */
 	if (!(devs->n & (devs->n - 1))) {
 		v = realloc(devs->v, (devs->n ? 2 * devs->n : 1) * sizeof(*v));
 		if (!v) {
@@ -1176,7 +1266,7 @@ static int add_branch_device(const struct pool *p, const struct pool_device *dev
 		}
 		devs->v = v;
 	}
-	devs->v[devs->n].id = strtoull(dev->uuid + strlen(prefix), NULL, 10);
+	devs->v[devs->n].id = id;
 	snprintf(devs->v[devs->n].name, sizeof(devs->v[devs->n].name), "%s", dev->name);
 	devs->n++;
 	return 0;
@@ -1217,8 +1307,8 @@ void branch_device_state(const struct pool *p, struct branch_list *list)
 	struct branch *b;
 	size_t i;
 
-	if (p->active)
-		walk_pool_devices(p, add_branch_device, &devs);
+	if (p->active && walk_pool_devices(p, add_branch_device, &devs))
+		devs.incomplete = true;	/* ask about each branch instead */
 	if (devs.n)
 		qsort(devs.v, devs.n, sizeof(*devs.v), cmp_branch_device);
 	for (i = 0; i < list->n; i++) {
