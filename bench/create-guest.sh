@@ -65,18 +65,23 @@ stats "floor dmsetup_create_linear"
 i=1
 while [ $i -le $SAMPLES ]; do dmsetup remove "lin$i"; i=$((i + 1)); done
 
-# velactl list of 10,000 branches: wall time (list_branches included) and
-# peak memory, printed as "LIST <what> <ms> <KiB>".
-n=$(velactl list bench -H -o name | wc -l)
-change=$(dmsetup status @bench | awk '{ print $5 }')
-while [ $n -lt 10000 ]; do
-	dmsetup message @bench 0 create_branch "$change" "$id" "many-$n" >/dev/null
-	change=$((change + 1))
-	n=$((n + 1))
-done
-for what in "list bench" "list bench --json" "list bench -O -exclusive -S name=~many-9"; do
-	# shellcheck disable=SC2086 # the words of $what are the arguments
-	echo "LIST $(echo "$what" | tr ' ' _) $(vela-io rss velactl $what)"
+# velactl list of 10,000 branches (pool "many", made by bench/populate:
+# one volume and 9,999 branches of it): wall time, the kernel's
+# list_branches included, and peak memory; three samples of each form,
+# printed as "LIST <what> <median ms> <min ms> <max ms> <max KiB>".
+velactl activate many >/dev/null
+echo "# pool many: $(velactl list many -H -o name | wc -l) volumes and branches"
+for what in "list many" "list many --json" "list many -O -exclusive -S name=~vol-9" "list many --tree"; do
+	: >/tmp/samples
+	: >/tmp/rss
+	for i in 1 2 3; do
+		# shellcheck disable=SC2086 # the words of $what are the arguments
+		vela-io rss velactl $what >/tmp/one
+		awk '{ print $1 }' /tmp/one >>/tmp/samples
+		awk '{ print $2 }' /tmp/one >>/tmp/rss
+	done
+	sort -n /tmp/samples >/tmp/sorted
+	echo "LIST $(echo "$what" | tr ' ' _) $(sed -n 2p /tmp/sorted) $(head -n 1 /tmp/sorted) $(tail -n 1 /tmp/sorted) $(sort -n /tmp/rss | tail -n 1)"
 done
 
 tmeta=$VELA_DISK_tmeta
