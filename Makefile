@@ -39,9 +39,10 @@ USER_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 USER_LIBS = $(shell pkg-config --libs devmapper blkid)
 
 # velactl: velactl.c is main and the command-line helpers (libblkid);
-# velactl-dm.c speaks to the kernel (libdevmapper); velactl-pool.c,
-# velactl-branch.c, velactl-list.c and velactl-merge.c are the commands by
-# family; velactl-report.c prints list's, scan's and status's text through
+# velactl-dm.c speaks to the kernel (libdevmapper), velactl-udev.c makes
+# its device calls wait for udev, velactl-view.c holds the metadata view;
+# velactl-pool.c, velactl-branch.c, velactl-list.c and velactl-merge.c are
+# the commands by family; velactl-report.c prints list's, scan's and status's text through
 # libdevmapper's report engine; velactl-meta.c (format, check, dump, repair)
 # and velactl-merge.c's diff run the shared metadata code (libvela).
 VELACTL_HDRS := userspace/compat.h userspace/velactl.h
@@ -108,7 +109,8 @@ build/obj/velactl.o build/obj/velactl-util.o build/obj/velactl-filter.o: build/o
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The files that need the on-disk format and libdevmapper or libvela.
-VELACTL_LIB_OBJS := build/obj/velactl-dm.o build/obj/velactl-scan.o build/obj/velactl-meta.o \
+VELACTL_LIB_OBJS := build/obj/velactl-dm.o build/obj/velactl-udev.o build/obj/velactl-view.o \
+	build/obj/velactl-scan.o build/obj/velactl-meta.o \
 	build/obj/velactl-devices.o \
 	build/obj/velactl-pool.o \
 	build/obj/velactl-branch.o build/obj/velactl-list.o build/obj/velactl-merge.o \

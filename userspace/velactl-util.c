@@ -695,3 +695,30 @@ int find_signature(const char *path, char *desc, size_t len)
 	blkid_free_probe(pr);
 	return r;
 }
+
+/* --- sysfs and processes ------------------------------------------------- */
+
+int read_sysfs(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+bool velactl_running(long pid)
+{
+	char path[64], comm[32];
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	return !read_sysfs(path, comm, sizeof(comm)) && !strcmp(comm, "velactl");
+}

@@ -167,6 +167,33 @@ bool size_too_large(const char *command, const char *s, uint64_t bytes);
 /* "1.5GiB" (or the exact byte count when @exact). */
 const char *format_size(uint64_t bytes, bool exact, char *buf, size_t len);
 
+/* The first line of a sysfs file, without its newline: 0 or -errno. */
+int read_sysfs(const char *path, char *buf, size_t len);
+/* Whether process @pid runs velactl (its /proc comm); false for pid <= 0. */
+bool velactl_running(long pid);
+
+/* --- velactl-udev.c: device-mapper calls, with udev ---------------------- */
+
+struct dm_task;
+/*
+ * Run @dmt, with a udev cookie carrying @udev_flags when @cookie, and wait
+ * for udev (recording the cookie meanwhile, see clear_left_cookies()).
+ * 0 or -errno.
+ */
+int run_task(struct dm_task *dmt, uint16_t udev_flags, bool cookie);
+/* /dev/mapper/@name made (@present) or removed, if udev did not. */
+void ensure_node(const char *name, bool present);
+/* A dm call on @name that takes no table (suspend, resume, remove, rename, clear). */
+int dm_simple(int type, const char *name, const char *newname, bool cookie);
+/* Create @name with one target and resume it; its node ready. */
+int dm_create(const char *name, const char *uuid, uint64_t len, const char *target,
+	      const char *params);
+/*
+ * Remove the udev cookies (SysV semaphores) that a velactl killed while it
+ * waited for udev left behind, and say so.  Machine-wide, not per pool.
+ */
+void clear_left_cookies(void);
+
 /* --- velactl-dm.c: pools and branches as device-mapper sees them ------- */
 
 #define VELA_DM_NAME_LEN	128	/* dm names are at most 127 bytes */
@@ -241,10 +268,6 @@ int split_pool_branch(const char *arg, char *pool, size_t pool_len, const char *
 /* The dm-vela module is loaded and new enough: 0, or an EXIT_* (printed). */
 int check_kernel(void);
 
-/* The first line of a sysfs file, without its newline: 0 or -errno. */
-int read_sysfs(const char *path, char *buf, size_t len);
-/* Whether process @pid runs velactl (its /proc comm); false for pid <= 0. */
-bool velactl_running(long pid);
 /* Whether block device @kname is a dm-vela device (pool or branch). */
 bool is_vela_dm(const char *kname);
 
@@ -363,6 +386,8 @@ int pool_status(const struct pool *p, struct pool_status *st);
  */
 __printf(4, 5) int pool_admin(const struct pool *p, char *reply, size_t len,
 			      const char *verb_args, ...);
+/* --- velactl-view.c: the held metadata view ------------------------------ */
+
 /*
  * The pool's metadata view (reserve_metadata_snap), for check, dump, diff
  * and merge's conflict list, held under the pool's lock and tagged
@@ -378,6 +403,9 @@ int release_view(const struct pool *p);
  * (EXIT_BUSY, printed) when @refuse_foreign.  0 or an EXIT_* code.
  */
 int clear_stale_view(const struct pool *p, bool force, bool refuse_foreign);
+
+/* --- velactl-dm.c, continued -------------------------------------------- */
+
 /*
  * With @p's lock held: resume the pool's devices a gone velactl left
  * suspended (a merge, a resize or an extend killed midway), and say so.
@@ -391,11 +419,6 @@ int resume_left_suspended(const struct pool *p, bool force);
  * 0 or EXIT_FAILURE (printed).  Then re-read the device state.
  */
 int finish_renames(const struct pool *p, const struct branch_list *list);
-/*
- * Remove the udev cookies (SysV semaphores) that a velactl killed while it
- * waited for udev left behind, and say so.  Machine-wide, not per pool.
- */
-void clear_left_cookies(void);
 int list_branches(const struct pool *p, struct branch_list *list);
 /*
  * The same without usage (exclusive, shared, usage_generation read 0): no

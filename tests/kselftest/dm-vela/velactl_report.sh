@@ -149,6 +149,9 @@ ktap_expect_exit "list: an unreadable pool is reported, the others still listed 
 	sh -c "velactl list -H -o pool,name >/tmp/list.out; rc=\$?; grep -q '^aaa[[:space:]]*one\$' /tmp/list.out && grep -q '^$P[[:space:]]' /tmp/list.out || exit 9; exit \$rc"
 dmsetup remove @bad
 for l in "$bmeta" "$bdata" "$tmeta" "$tdata"; do losetup -d "$l"; done
+# Loaded, dm-thin-pool holds dm-bufio and dm-persistent-data, which
+# module_unload.sh's modprobe -r dm-vela would try to remove after it.
+modprobe -r dm-thin-pool
 velactl deactivate aaa >/dev/null
 losetup -d "$lmeta"
 losetup -d "$ldata"
