@@ -181,8 +181,18 @@ static void clear_suspend_record(const struct pool *p)
 /* Suspend (recorded) or resume @name, a device of pool @p. */
 static int suspend_device(const struct pool *p, const char *name, bool suspend)
 {
+	struct dm_state st;
 	int r;
 
+	/*
+	 * Another tool's suspension is not ours to take over: velactl would
+	 * resume it when done, and the record would say it was ours.
+	 */
+	if (suspend && !dm_state(name, &st) && st.suspended && !recorded_suspend(p, name)) {
+		fprintf(stderr, "velactl: pool '%s': %s is suspended, not by velactl: left as it is; resume it ('dmsetup resume %s') and run the command again\n",
+			p->name, name, name);
+		return -EBUSY;
+	}
 	if (suspend) {
 		r = record_suspend(p, name);
 		if (r)
@@ -409,6 +419,7 @@ int dm_state(const char *name, struct dm_state *s)
 		return -ENOMEM;
 	if (dm_task_set_name(dmt, name) && dm_task_run(dmt) && dm_task_get_info(dmt, &info)) {
 		s->exists = info.exists;
+		s->suspended = info.suspended;
 		s->open_count = info.open_count;
 		s->major = info.major;
 		s->minor = info.minor;

@@ -273,11 +273,12 @@ bool is_vela_dm(const char *kname);
 
 struct dm_state {
 	bool exists;
+	bool suspended;
 	int open_count;
 	unsigned int major, minor;
 };
 
-/* Whether dm device @name exists, its open count and number. */
+/* Whether dm device @name exists, is suspended, its open count and number. */
 int dm_state(const char *name, struct dm_state *s);
 /* The first target's status or table (@type: DM_DEVICE_STATUS or _TABLE) of @name. */
 int dm_params(const char *name, int type, char *buf, size_t len);

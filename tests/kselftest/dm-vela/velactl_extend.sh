@@ -33,7 +33,7 @@ extend_resized_underneath() {
 }
 
 modprobe dm-vela
-ktap_plan 13
+ktap_plan 14
 dmsetup create emeta --table "0 65536 linear $meta 0" && dmsetup mknodes emeta
 dmsetup create edata --table "0 131072 linear $data 0" && dmsetup mknodes edata
 velactl init "$P" --metadata /dev/mapper/emeta --data /dev/mapper/edata --force >/dev/null
@@ -88,6 +88,13 @@ ktap_expect_exit "extend whose new table the kernel refuses: exit 1, the old tab
 	sh -c "cat /tmp/ext.out | tr '\n' ' '; [ $rc -eq 1 ] && ! dmsetup info @$P | grep -q SUSPENDED"
 ktap_expect_exit "extend again: the table takes the device's size" 0 "data 6144 -> 6144 blocks" \
 	sh -c "velactl extend $P --data && [ \$(dmsetup table @$P | awk '{ print \$2 }') -eq 786432 ]"
+# A pool another tool suspended: extend refuses to take the suspension
+# over (it would resume it when done), and leaves it as it is.
+dmsetup suspend "@$P"
+ktap_expect_exit "extend of a pool another tool suspended: refused, the suspension left alone" 1 \
+	"@$P is suspended, not by velactl: left as it is" \
+	sh -c "velactl extend $P; rc=\$?; dmsetup info @$P | grep -q SUSPENDED || exit 9; exit \$rc"
+dmsetup resume "@$P"
 ktap_check "deactivate and check" sh -c "velactl deactivate $P && velactl check /dev/mapper/emeta"
 dmsetup remove emeta
 dmsetup remove edata
